@@ -1,0 +1,1 @@
+"""HTTP face: FastAPI app, public pages, JSON API."""

@@ -1,0 +1,137 @@
+"""Job state transitions, each one atomic so two workers can never both run a job."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from archive.models import Job, JobState, utcnow
+
+HOST = socket.gethostname()
+# A running job not touched for this long is presumed abandoned (its worker host vanished).
+STALE_AFTER = timedelta(minutes=15)
+
+
+def this_process() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def _owner_is_dead(owner: str | None) -> bool:
+    """True when the owner ran on this host and its process no longer exists."""
+    if not owner or ":" not in owner:
+        return True
+    host, _, pid = owner.rpartition(":")
+    if host != HOST:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
+def create_job(session: Session, kind: str, params: dict[str, Any], **fields: Any) -> Job:
+    job = Job(kind=kind, params=params, state=JobState.queued, stage="queued", **fields)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(session: Session, job_id: int) -> Job | None:
+    """Mark the job running for this process, or return None when it must not run here.
+
+    Claimable: queued; or running but owned by a process that is dead (a redelivery after a
+    worker crash) or silent for ``STALE_AFTER``.
+    """
+    job = session.get(Job, job_id)
+    if job is None or job.state in (JobState.succeeded, JobState.failed):
+        return None
+    if job.state == JobState.running:
+        updated = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=UTC)
+        stale = updated < datetime.now(UTC) - STALE_AFTER
+        if not (_owner_is_dead(job.owner) or stale):
+            return None
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == job.state, Job.attempts == job.attempts)
+        .values(
+            state=JobState.running,
+            owner=this_process(),
+            attempts=Job.attempts + 1,
+            started_at=job.started_at or utcnow(),
+            error=None,
+            updated_at=utcnow(),
+        )
+    )
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    session.refresh(job)
+    return job
+
+
+def set_progress(session: Session, job_id: int, stage: str, progress: float) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(stage=stage, progress=round(max(0.0, min(1.0, progress)), 4), updated_at=utcnow())
+    )
+    session.commit()
+
+
+def finish(
+    session: Session, job_id: int, *, recording_id: int | None, note: str | None = None
+) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(
+            state=JobState.succeeded,
+            stage="done",
+            progress=1.0,
+            error=note,
+            recording_id=recording_id,
+            owner=None,
+            finished_at=utcnow(),
+            updated_at=utcnow(),
+        )
+    )
+    session.commit()
+
+
+def fail(session: Session, job_id: int, message: str) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(
+            state=JobState.failed,
+            error=message[:4000],
+            owner=None,
+            finished_at=utcnow(),
+            updated_at=utcnow(),
+        )
+    )
+    session.commit()
+
+
+def requeue(session: Session, job_id: int, message: str) -> None:
+    """Back to queued after a transient error; the retry is already scheduled with the broker."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.running)
+        .values(state=JobState.queued, error=f"will retry: {message}"[:4000], owner=None)
+    )
+    session.commit()
+
+
+def orphaned_running_jobs(session: Session) -> list[int]:
+    """Running jobs whose worker process is gone: to be queued again after a crash."""
+    rows = session.scalars(select(Job).where(Job.state == JobState.running)).all()
+    return [job.id for job in rows if _owner_is_dead(job.owner)]

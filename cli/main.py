@@ -1,0 +1,282 @@
+"""The ``ashyq`` command: bring the archive up, ingest files, watch jobs, rebuild the index."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from archive import migrate
+from archive.db import session_scope
+from archive.models import Job, JobState, Recording
+from archive.runtime import clear_runtime, local_master_key, with_runtime, write_runtime
+from archive.settings import Settings, env_for_children, get_settings
+
+app = typer.Typer(
+    help="Ashyq: open archive of official broadcasts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return with_runtime(get_settings())
+    except Exception as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Bring the database schema up to date."""
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    console.print("database is up to date")
+
+
+def _follow(settings: Settings, job_id: int, label: str) -> Job:
+    """Show a job's progress until it ends; returns the finished row."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=1.0, stage="queued")
+        while True:
+            with session_scope(settings.db_url) as session:
+                job = session.get(Job, job_id)
+                assert job is not None
+                bar.update(task, completed=job.progress, stage=job.stage)
+                if job.state in (JobState.succeeded, JobState.failed):
+                    session.expunge(job)
+                    return job
+            time.sleep(0.5)
+
+
+def _report(settings: Settings, job: Job) -> int:
+    if job.state == JobState.failed:
+        err.print(f"[red]job {job.id} failed:[/red] {job.error}")
+        return 1
+    note = f" ({job.error})" if job.error else ""
+    console.print(
+        f"job {job.id} done{note}: {settings.site_url}/r/{job.recording_id}", highlight=False
+    )
+    return 0
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="any file ffmpeg reads: mp4, mkv, webm, mp3, wav…")],
+    title: Annotated[str, typer.Option(help="title of the recording")],
+    body: Annotated[str, typer.Option(help="slug of the body, e.g. mazhilis")],
+    date_: Annotated[str, typer.Option("--date", help="YYYY-MM-DD the recording was made")] = "",
+    body_name: Annotated[str | None, typer.Option(help="display name for a new body")] = None,
+    wait: Annotated[bool, typer.Option(help="block until searchable; exit 1 if it fails")] = False,
+) -> None:
+    """Queue a media file; with a terminal (or --wait) show its progress until it is searchable."""
+    from workers.submit import InvalidRequest, submit_file
+
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    try:
+        job_id = submit_file(
+            settings,
+            path,
+            title=title,
+            body=body,
+            when=date_ or date.today().isoformat(),
+            body_name=body_name,
+        )
+    except InvalidRequest as exc:
+        err.print(f"[red]not queued:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"queued job {job_id}: {path.name}", highlight=False)
+    if not (wait or sys.stdout.isatty()):
+        console.print("follow it with `ashyq status`")
+        return
+    try:
+        job = _follow(settings, job_id, path.name)
+    except KeyboardInterrupt:
+        console.print("\nstopped watching; the job goes on (see `ashyq status`)")
+        raise typer.Exit(130) from None
+    raise typer.Exit(_report(settings, job))
+
+
+@app.command()
+def status(limit: Annotated[int, typer.Option(help="how many recent jobs")] = 20) -> None:
+    """List recent jobs with state and progress."""
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    table = Table("job", "state", "stage", "progress", "title", "recording", "attempts", "error")
+    with session_scope(settings.db_url) as session:
+        rows = session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)).all()
+        for job in rows:
+            table.add_row(
+                str(job.id),
+                job.state.value,
+                job.stage,
+                f"{job.progress * 100:.0f}%",
+                str(job.params.get("title", job.params.get("recording_id", ""))),
+                f"/r/{job.recording_id}" if job.recording_id else "",
+                str(job.attempts),
+                (job.error or "")[:80],
+            )
+        recordings = session.query(Recording).count()
+    console.print(table)
+    console.print(f"{recordings} recording(s) in {settings.data_dir}", highlight=False)
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the database (the live index serves until the swap)."""
+    from search.client import master_client
+    from search.indexer import rebuild
+
+    settings = _settings()
+    if not settings.meili_url:
+        err.print("[red]Meilisearch is not running:[/red] start `ashyq up` or set ASHYQ_MEILI_URL")
+        raise typer.Exit(2)
+    with session_scope(settings.db_url) as session:
+        count = rebuild(master_client(settings), settings.meili_index, session)
+    console.print(f"reindexed {count} segment(s)")
+
+
+@app.command()
+def web() -> None:
+    """Run only the web server (production runs one process per container)."""
+    import os
+
+    from cli.services import web_argv
+
+    settings = _settings()
+    argv = web_argv(settings)
+    os.execv(argv[0], argv)
+
+
+@app.command()
+def worker() -> None:
+    """Run only a Celery worker."""
+    import os
+
+    from cli.services import worker_argv
+
+    settings = _settings()
+    argv = worker_argv(settings, "ashyq@%h")
+    os.execv(argv[0], argv)
+
+
+@app.command()
+def up(
+    no_demo: Annotated[bool, typer.Option("--no-demo", help="do not ingest the demo")] = False,
+) -> None:
+    """Start Meilisearch, a worker and the web server on this machine; Ctrl-C stops them all."""
+    from cli.demo import DEMO_BODY, DEMO_TITLE, make_demo
+    from cli.services import (
+        ServiceError,
+        Supervisor,
+        free_port,
+        meilisearch_argv,
+        meilisearch_binary,
+        wait_http,
+        web_argv,
+        worker_argv,
+    )
+    from search.client import ensure_search_key, master_client
+    from search.schema import ensure_index
+    from workers.model_files import resolve_model
+    from workers.submit import requeue_orphans, submit_file
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logs = settings.data_dir / "logs"
+    supervisor = Supervisor()
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        migrate.upgrade(settings.db_url)
+        console.print(f"data: {settings.data_dir}", highlight=False)
+        model = resolve_model(settings.whisper_model, settings.models_dir)
+        settings = settings.model_copy(update={"whisper_model": model})
+        if not settings.meili_url:
+            port = free_port()
+            key = settings.meili_master_key or local_master_key(settings)
+            argv = meilisearch_argv(meilisearch_binary(settings), port, key, settings.meili_dir)
+            log = logs / "meilisearch.log"
+            supervisor.start("meilisearch", argv, env_for_children(settings), log)
+            settings = settings.model_copy(
+                update={"meili_url": f"http://127.0.0.1:{port}", "meili_master_key": key}
+            )
+            wait_http(f"{settings.meili_url}/health", 30, supervisor.procs["meilisearch"])
+            write_runtime(settings, meili_url=settings.meili_url)
+        client = master_client(settings)
+        ensure_index(client, settings.meili_index)
+        ensure_search_key(client, settings.meili_index)
+
+        env = env_for_children(settings)
+        supervisor.start(
+            "worker", worker_argv(settings, f"ashyq-{settings.port}@%h"), env, logs / "worker.log"
+        )
+        supervisor.start("web", web_argv(settings), env, logs / "web.log")
+        wait_http(f"http://127.0.0.1:{settings.port}/healthz", 60, supervisor.procs["web"])
+        requeued = requeue_orphans(settings)
+        if requeued:
+            console.print(f"re-queued {len(requeued)} job(s) interrupted by a crash")
+        console.print(f"[bold green]Ashyq is up:[/bold green] {settings.site_url}", highlight=False)
+        console.print(f"logs: {logs}   stop: Ctrl-C", highlight=False)
+
+        if not no_demo:
+            clip = make_demo(settings.data_dir / "demo")
+            if clip is None:
+                err.print("espeak-ng is not installed: skipping the demo recording")
+            else:
+                job_id = submit_file(
+                    settings,
+                    clip,
+                    title=DEMO_TITLE,
+                    body=DEMO_BODY,
+                    when=date.today().isoformat(),
+                    body_name="Demo",
+                )
+                job = _follow(settings, job_id, "demo recording")
+                _report(settings, job)
+                console.print(f"try: {settings.site_url}/search?q=budget", highlight=False)
+        while True:
+            dead = supervisor.dead()
+            if dead:
+                name, code = dead[0]
+                raise ServiceError(f"{name} exited with code {code}; see {logs}/{name}.log")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("\nstopping…")
+    except ServiceError as exc:
+        err.print(f"[red]{exc}[/red]")
+        supervisor.stop()
+        clear_runtime(settings)
+        raise typer.Exit(1) from exc
+    finally:
+        supervisor.stop()
+        clear_runtime(settings)
+    console.print("stopped")
+
+
+if __name__ == "__main__":
+    app()

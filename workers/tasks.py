@@ -1,0 +1,37 @@
+"""Celery tasks: thin wrappers that take ids, never objects, and retry only transient errors."""
+
+from __future__ import annotations
+
+import logging
+
+from celery.utils.time import get_exponential_backoff_interval
+
+from archive import jobs
+from archive.db import session_scope
+from archive.settings import get_settings
+from workers import celery_app, pipeline
+from workers.celery_app import PROCESS_JOB
+from workers.retry import is_transient
+
+log = logging.getLogger(__name__)
+
+
+@celery_app.app.task(bind=True, name=PROCESS_JOB, max_retries=None)
+def process_job(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Run one pipeline job; transient failures come back later with backoff and jitter."""
+    settings = get_settings()
+    try:
+        pipeline.run_job(job_id, settings)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        with session_scope(settings.db_url) as session:
+            if self.request.retries >= settings.task_max_retries:
+                jobs.fail(session, job_id, f"gave up after {self.request.retries + 1} tries: {exc}")
+                return
+            jobs.requeue(session, job_id, str(exc))
+        countdown = get_exponential_backoff_interval(
+            factor=2, retries=self.request.retries, maximum=300, full_jitter=True
+        )
+        log.warning("job %s: transient error, retry in %ss: %s", job_id, countdown, exc)
+        raise self.retry(exc=exc, countdown=countdown) from exc

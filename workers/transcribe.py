@@ -1,0 +1,221 @@
+"""Speech to timestamped text behind a small engine interface.
+
+This module ships the faster-whisper engine. Language is never detected once per file: on a file
+alternating Russian and English, file-level detection picked "en" and Whisper translated or
+dropped the Russian parts. ``multilingual=True`` makes faster-whisper detect the language of every
+30-second window and decode it in that language; we record that per-window language on each
+segment it yields (see ``_LanguageTrackingModel``).
+
+A window can still hold two languages: on Russian speech followed by English in one window, the
+window was decoded as Russian and the English part came out as nothing at all (measured on
+ru.wav + jfk.wav). So after the pass, stretches that voice activity detection calls speech but
+that no word covers (``MIN_GAP_S`` or longer) are transcribed again on their own, with their own
+language detection ("gap repair"); on that file it recovered the whole English sentence.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+PIPELINE_VERSION = 1
+SAMPLE_RATE = 16000
+MIN_GAP_S = 1.2  # an uncovered stretch of speech shorter than this is left alone
+MERGE_GAP_S = 2.0  # uncovered stretches closer than this are re-transcribed together
+MAX_SPAN_S = 28.0  # one Whisper window
+# Gap repair runs on audio the main pass found nothing in, where Whisper likes to hallucinate
+# ("You", "Thank you."): keep only confident output.
+REPAIR_MAX_NO_SPEECH = 0.6
+REPAIR_MIN_LOGPROB = -1.0
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class TranscribedSegment:
+    start: float
+    end: float
+    text: str
+    language: str | None
+    words: list[Word] = field(default_factory=list)
+    avg_logprob: float | None = None
+
+
+class Engine(Protocol):
+    """What the pipeline needs of a speech recogniser."""
+
+    @property
+    def model_id(self) -> str:
+        """Names the model and settings, so a change re-transcribes on purpose."""
+        ...
+
+    def transcribe(
+        self, audio_path: Path, on_progress: Callable[[float], None] | None = None
+    ) -> Iterator[TranscribedSegment]: ...
+
+
+def _tracking_model_class() -> type:
+    from faster_whisper import WhisperModel
+
+    class _LanguageTrackingModel(WhisperModel):  # type: ignore[misc]
+        """Remembers the language each window was decoded in (faster-whisper does not expose it)."""
+
+        def generate_with_fallback(self, encoder_output, prompt, tokenizer, options):  # type: ignore[no-untyped-def]
+            self._window_language = getattr(tokenizer, "language_code", None)
+            return super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
+
+    return _LanguageTrackingModel
+
+
+@dataclass
+class FasterWhisperEngine:
+    """Whisper through CTranslate2; the model is loaded on first use and kept for the process."""
+
+    model_path: str
+    device: str = "cpu"
+    compute_type: str = "int8"
+    beam_size: int = 5
+    cpu_threads: int = 0
+    language: str | None = None
+    _model: Any = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def model_id(self) -> str:
+        name = Path(self.model_path).name or self.model_path
+        return f"faster-whisper:{name}:{self.compute_type}:beam{self.beam_size}:v{PIPELINE_VERSION}"
+
+    def _load(self) -> Any:
+        if self._model is None:
+            self._model = _tracking_model_class()(
+                self.model_path,
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=self.cpu_threads,
+            )
+        return self._model
+
+    def transcribe(
+        self, audio_path: Path, on_progress: Callable[[float], None] | None = None
+    ) -> Iterator[TranscribedSegment]:
+        from faster_whisper import decode_audio
+
+        with self._lock:
+            model = self._load()
+            audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
+            duration = len(audio) / SAMPLE_RATE
+            found = list(
+                self._pass(model, audio, 0.0, vad=True, on_progress=on_progress, duration=duration)
+            )
+            repaired: list[TranscribedSegment] = []
+            for start, end in uncovered_speech(audio, found):
+                span = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+                repaired.extend(self._pass(model, span, start, vad=False, strict=True))
+            if on_progress is not None:
+                on_progress(1.0)
+            yield from sorted(found + repaired, key=lambda seg: seg.start)
+
+    def _pass(
+        self,
+        model: Any,
+        audio: Any,
+        offset: float,
+        *,
+        vad: bool,
+        strict: bool = False,
+        on_progress: Callable[[float], None] | None = None,
+        duration: float = 0.0,
+    ) -> Iterator[TranscribedSegment]:
+        segments, _info = model.transcribe(
+            audio,
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            vad_filter=vad,
+            multilingual=self.language is None,
+            language=self.language,
+        )
+        for segment in segments:
+            language = self.language or getattr(model, "_window_language", None)
+            if on_progress is not None and duration > 0:
+                on_progress(min(0.95, segment.end / duration))
+            text = segment.text.strip()
+            if not text:
+                continue
+            if strict and (
+                segment.no_speech_prob > REPAIR_MAX_NO_SPEECH
+                or segment.avg_logprob < REPAIR_MIN_LOGPROB
+            ):
+                continue
+            yield TranscribedSegment(
+                start=round(offset + segment.start, 3),
+                end=round(offset + segment.end, 3),
+                text=text,
+                language=language,
+                words=[
+                    Word(
+                        round(offset + w.start, 3),
+                        round(offset + w.end, 3),
+                        w.word,
+                        round(w.probability, 4),
+                    )
+                    for w in (segment.words or [])
+                ],
+                avg_logprob=segment.avg_logprob,
+            )
+
+
+def uncovered_speech(audio: Any, segments: list[TranscribedSegment]) -> list[tuple[float, float]]:
+    """Spans that voice activity detection marks as speech but no transcribed word covers."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    words = sorted(
+        (w.start, w.end)
+        for seg in segments
+        for w in (seg.words or [Word(seg.start, seg.end, "", 1)])
+    )
+    regions = get_speech_timestamps(
+        audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100)
+    )
+    gaps: list[tuple[float, float]] = []
+    for region in regions:
+        lo, hi = region["start"] / SAMPLE_RATE, region["end"] / SAMPLE_RATE
+        cursor = lo
+        for w_start, w_end in words:
+            if w_end <= cursor or w_start >= hi:
+                continue
+            if w_start - cursor >= MIN_GAP_S:
+                gaps.append((cursor, w_start))
+            cursor = max(cursor, w_end)
+        if hi - cursor >= MIN_GAP_S:
+            gaps.append((cursor, hi))
+    spans: list[list[float]] = []
+    for lo, hi in gaps:
+        if spans and lo - spans[-1][1] <= MERGE_GAP_S and hi - spans[-1][0] <= MAX_SPAN_S:
+            spans[-1][1] = hi
+        else:
+            spans.append([lo, hi])
+    return [(float(lo), float(hi)) for lo, hi in spans]
+
+
+@lru_cache(maxsize=2)
+def get_engine(
+    model_path: str, device: str, compute_type: str, beam_size: int, cpu_threads: int
+) -> FasterWhisperEngine:
+    """One engine (and so one loaded model) per worker process and configuration."""
+    return FasterWhisperEngine(
+        model_path=model_path,
+        device=device,
+        compute_type=compute_type,
+        beam_size=beam_size,
+        cpu_threads=cpu_threads,
+    )
