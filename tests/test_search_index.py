@@ -1,0 +1,82 @@
+"""The index against a real Meilisearch: settings, failures, keys, rebuild."""
+
+from __future__ import annotations
+
+import meilisearch
+import pytest
+from meilisearch.errors import MeilisearchApiError
+
+from archive.db import session_scope
+from search.client import IndexingFailed, ensure_search_key, master_client, wait
+from search.indexer import rebuild
+from search.query import highlight_html, search_segments
+from search.schema import INDEX_SETTINGS, ensure_index
+from tests.helpers import segment_count, wait_job
+from tests.media_factory import clip_with_word_at_known_time
+from workers.submit import submit_file
+
+
+def test_index_settings_are_applied_idempotently(archive):
+    """
+    GIVEN the declared settings WHEN ensure_index runs twice THEN the index holds them
+    """
+    client = master_client(archive)
+    ensure_index(client, archive.meili_index)
+    ensure_index(client, archive.meili_index)
+    actual = client.index(archive.meili_index).get_settings()
+    assert sorted(actual["filterableAttributes"]) == sorted(INDEX_SETTINGS["filterableAttributes"])
+    assert sorted(actual["sortableAttributes"]) == sorted(INDEX_SETTINGS["sortableAttributes"])
+    assert actual["searchableAttributes"] == INDEX_SETTINGS["searchableAttributes"]
+
+
+def test_a_failed_meilisearch_task_raises(archive):
+    """
+    GIVEN a document whose id Meilisearch refuses WHEN it is added THEN IndexingFailed is raised
+    (the client's wait_for_task alone would return normally)
+    """
+    client = master_client(archive)
+    task = client.index(archive.meili_index).add_documents([{"id": "not valid!", "text": "x"}])
+    with pytest.raises(IndexingFailed, match=r"invalid_document_id|Document identifier"):
+        wait(client, task)
+
+
+def test_public_key_can_search_but_not_write(archive):
+    """
+    GIVEN the search-only key the web pages use
+    WHEN it searches, and when it tries to add a document
+    THEN the search works and the write is refused
+    """
+    key = ensure_search_key(master_client(archive), archive.meili_index)
+    assert key != archive.meili_master_key
+    assert ensure_search_key(master_client(archive), archive.meili_index) == key
+    public = meilisearch.Client(archive.meili_url, key)
+    public.index(archive.meili_index).search("anything")
+    with pytest.raises(MeilisearchApiError) as refused:
+        public.index(archive.meili_index).add_documents([{"id": "x", "text": "y"}])
+    assert refused.value.code in ("invalid_api_key", "missing_authorization_header")
+
+
+def test_highlights_never_let_transcript_text_become_markup():
+    formatted = "say \ue000<script>\ue001 now"
+    assert highlight_html(formatted) == "say <mark>&lt;script&gt;</mark> now"
+
+
+@pytest.mark.whisper
+def test_reindex_rebuilds_the_same_documents_from_the_database(archive, worker, tmp_path):
+    """
+    GIVEN an ingested recording WHEN the index is emptied and rebuilt from the database
+    THEN the same segments are searchable again
+    """
+    clip = clip_with_word_at_known_time(tmp_path, fmt="m4a")
+    job = wait_job(
+        archive, submit_file(archive, clip.path, title="R", body="senat", when="2026-01-05")
+    )
+    assert job.state == "succeeded", job.error
+    client = master_client(archive)
+    wait(client, client.index(archive.meili_index).delete_all_documents())
+    assert search_segments(client, archive.meili_index, "railway").total == 0
+    with session_scope(archive.db_url) as session:
+        count = rebuild(client, archive.meili_index, session)
+    assert count == segment_count(archive, job.recording_id)
+    found = search_segments(client, archive.meili_index, "railway")
+    assert found.total == 1 and found.hits[0].recording_id == job.recording_id
