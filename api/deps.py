@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from archive.db import session_factory
 from archive.settings import Settings
-from search.client import search_client
+from search.client import master_client, search_client
+from search.schema import ensure_index
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -36,7 +37,11 @@ def get_search(request: Request) -> meilisearch.Client:
     """The search-only client, made once (the master key is used only to fetch that key)."""
     state = request.app.state
     if getattr(state, "search_client", None) is None:
-        state.search_client = search_client(state.settings)
+        settings = state.settings
+        # A new archive has no index until its first recording: create it so search says
+        # "nothing found" rather than failing.
+        ensure_index(master_client(settings), settings.meili_index)
+        state.search_client = search_client(settings)
     return state.search_client
 
 
