@@ -13,7 +13,8 @@ from api.recordings import public_recording
 router = APIRouter(prefix="/media", tags=["media"])
 
 
-@router.api_route("/{recording_id}/{which}", methods=["GET", "HEAD"], response_class=FileResponse)
+@router.get("/{recording_id}/{which}", response_class=FileResponse)
+@router.head("/{recording_id}/{which}", include_in_schema=False)
 def media_file(
     recording_id: int,
     which: Literal["playable", "original"],

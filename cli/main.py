@@ -26,8 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -123,11 +123,10 @@ def status(limit: Annotated[int, typer.Option(help="how many recent jobs")] = 20
     """List recent jobs with state and progress."""
     settings = _settings()
     migrate.upgrade(settings.db_url)
-    table = Table("job", "state", "stage", "progress", "title", "recording", "attempts", "error")
+    columns = ("job", "state", "stage", "progress", "title", "recording", "attempts", "error")
     with session_scope(settings.db_url) as session:
-        rows = session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)).all()
-        for job in rows:
-            table.add_row(
+        rows = [
+            (
                 str(job.id),
                 job.state.value,
                 job.stage,
@@ -135,10 +134,19 @@ def status(limit: Annotated[int, typer.Option(help="how many recent jobs")] = 20
                 str(job.params.get("title", job.params.get("recording_id", ""))),
                 f"/r/{job.recording_id}" if job.recording_id else "",
                 str(job.attempts),
-                (job.error or "")[:80],
+                (job.error or "")[:200],
             )
+            for job in session.scalars(select(Job).order_by(Job.id.desc()).limit(limit))
+        ]
         recordings = session.query(Recording).count()
-    console.print(table)
+    if sys.stdout.isatty():
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:  # piped: one tab-separated line per job, nothing cut to the terminal width
+        for row in (columns, *rows):
+            print("\t".join(row))
     console.print(f"{recordings} recording(s) in {settings.data_dir}", highlight=False)
 
 

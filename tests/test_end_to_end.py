@@ -52,6 +52,9 @@ def test_ingested_clip_is_found_at_the_spoken_moment(archive, worker, web, tmp_p
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "done" in done.stdout
+    listed = ashyq(archive, "status")
+    assert listed.returncode == 0
+    assert "succeeded" in listed.stdout and "Committee hearing" in listed.stdout
 
     found = httpx.get(f"{web}/api/v1/search", params={"q": "railway"}, timeout=30).json()
     assert found["total"] >= 1
@@ -78,6 +81,15 @@ def test_ingested_clip_is_found_at_the_spoken_moment(archive, worker, web, tmp_p
     search_page = httpx.get(f"{web}/search", params={"q": "railway"}, timeout=30)
     assert "<mark>Railway</mark>" in search_page.text or "<mark>railway</mark>" in search_page.text
     assert f"/r/{hit['recording_id']}?t={int(hit['moment'])}" in search_page.text
+
+
+def test_ingest_wait_exits_non_zero_when_the_job_fails(archive, worker, tmp_path):
+    """GIVEN a text file named .mp4 WHEN `ashyq ingest --wait` THEN exit 1 with the reason"""
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("not a video")
+    done = ashyq(archive, "ingest", str(fake), "--title", "X", "--body", "senat", "--wait")
+    assert done.returncode == 1
+    assert "not a media file" in done.stderr
 
 
 def test_rerunning_the_pipeline_duplicates_nothing(archive, worker, tmp_path):

@@ -17,3 +17,28 @@ def test_development_defaults_to_embedded_sqlite_under_the_data_dir(tmp_path):
     settings = Settings(data_dir=tmp_path)
     assert settings.db_url == f"sqlite:///{tmp_path}/ashyq.db"
     assert settings.broker_url is None
+
+
+def test_sqlite_runs_in_wal_mode_after_migrations(tmp_path):
+    from sqlalchemy import text
+
+    from archive import migrate
+    from archive.db import get_engine
+
+    settings = Settings(data_dir=tmp_path)
+    migrate.upgrade(settings.db_url)
+    with get_engine(settings.db_url).connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        tables = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master"))}
+    assert {"bodies", "recordings", "segments", "jobs", "alembic_version"} <= tables
+
+
+def test_openapi_documents_the_json_api(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    schema = TestClient(create_app(Settings(data_dir=tmp_path))).get("/openapi.json").json()
+    assert {"/api/v1/search", "/api/v1/recordings/{recording_id}"} <= set(schema["paths"])
+    params = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
+    assert {"q", "page", "per_page", "body", "language"} <= params
