@@ -34,13 +34,23 @@ def search_page(
     client: SearchDep,
     q: Annotated[str, Query(max_length=500)] = "",
     page: Annotated[int, Query(ge=1, le=250)] = 1,
+    language: Annotated[str | None, Query(max_length=8, pattern=r"^[a-z]{2,3}$")] = None,
+    body: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]+$")] = None,
 ) -> HTMLResponse:
     query = q.strip()
-    context: dict = {"query": query, "results": None, "error": None}
+    context: dict = {
+        "query": query,
+        "results": None,
+        "error": None,
+        "language": language,
+        "body": body,
+    }
     status = 200
     if query:
         try:
-            context["results"] = search_segments(client, settings.meili_index, query, page=page)
+            context["results"] = search_segments(
+                client, settings.meili_index, query, page=page, language=language, body=body
+            )
         except MeilisearchError:
             context["error"] = "Search is unavailable right now. Please try again in a minute."
             status = 503

@@ -37,6 +37,7 @@ class SearchResponse(BaseModel):
     page: int
     per_page: int
     hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = {}
 
 
 class SegmentOut(BaseModel):
@@ -74,7 +75,12 @@ def api_search(
     body: Annotated[str | None, Query(max_length=64, description="body slug")] = None,
     language: Annotated[str | None, Query(max_length=8, description="ISO 639-1 code")] = None,
 ) -> SearchResponse:
-    """Segments matching ``q`` across published recordings, best first."""
+    """Segments matching ``q`` across published recordings, best first.
+
+    Every word must match, in any script or spelling (Kazakh Cyrillic, official or informal
+    Latin, Russian keyboard) and, for Kazakh, in any inflected form. ``facets`` counts the hits
+    per segment language and body.
+    """
     try:
         result = search_segments(
             client,
@@ -89,6 +95,7 @@ def api_search(
         raise HTTPException(status_code=503, detail="search is unavailable") from exc
     return SearchResponse(
         query=q,
+        facets=result.facets,
         total=result.total,
         page=result.page,
         per_page=result.per_page,

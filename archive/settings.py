@@ -6,13 +6,14 @@ server, the Celery worker and the CLI that ``ashyq up`` starts all see the same 
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "masterkey", "password"}
 
@@ -50,10 +51,26 @@ class Settings(BaseSettings):
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = 5
     whisper_cpu_threads: int = 0
+    # Languages a segment may be detected as (Whisper base otherwise labels Kazakh speech as
+    # Latvian or Lithuanian). JSON list or comma-separated; empty allows every language.
+    whisper_languages: Annotated[list[str], NoDecode] = ["kk", "ru", "en"]
+    # A different model for some languages, e.g. {"kk": "/models/whisper-kk"} (JSON): segments
+    # detected in that language are transcribed again by that model.
+    whisper_language_models: dict[str, str] = {}
 
     worker_concurrency: int = 1
     task_time_limit_s: int = 6 * 3600
     task_max_retries: int = 5
+
+    @field_validator("whisper_languages", mode="before")
+    @classmethod
+    def _language_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @field_validator("data_dir")
     @classmethod
@@ -118,6 +135,8 @@ def env_for_children(settings: Settings, **extra: str) -> dict[str, str]:
         key = f"ASHYQ_{name.upper()}"
         if value is None:
             env.pop(key, None)
+        elif isinstance(value, list | dict):
+            env[key] = json.dumps(value)
         else:
             env[key] = str(value)
     env.update(extra)

@@ -165,6 +165,46 @@ def reindex() -> None:
     console.print(f"reindexed {count} segment(s)")
 
 
+eval_app = typer.Typer(help="Measure transcription quality.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("asr")
+def eval_asr(
+    manifest: Annotated[Path, typer.Argument(help="TSV with file, language, transcript columns")],
+    engine: Annotated[str, typer.Option(help="speech engine")] = "faster-whisper",
+    model: Annotated[
+        str | None, typer.Option(help="model name or folder (default: settings)")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="only the first N clips")] = None,
+    output: Annotated[Path | None, typer.Option(help="also write the Markdown table here")] = None,
+) -> None:
+    """WER and CER per language over a manifest of clips, as a Markdown table."""
+    from workers.evaluation import evaluate, markdown
+    from workers.pipeline import engine_for
+
+    if engine != "faster-whisper":
+        err.print(f"[red]unknown engine {engine!r}:[/red] this build has faster-whisper")
+        raise typer.Exit(2)
+    if not manifest.is_file():
+        err.print(f"[red]no such manifest:[/red] {manifest}")
+        raise typer.Exit(2)
+    settings = get_settings()
+    if model:
+        settings = settings.model_copy(update={"whisper_model": model})
+    speech = engine_for(settings)
+    results = evaluate(
+        speech,
+        manifest,
+        limit,
+        on_clip=lambda r: err.print(f"{r.file}: WER {r.wer:.3f} CER {r.cer:.3f}", highlight=False),
+    )
+    table = markdown(results, speech.model_id)
+    if output is not None:
+        output.write_text(table, encoding="utf-8")
+    print(table)
+
+
 @app.command()
 def web() -> None:
     """Run only the web server (production runs one process per container)."""

@@ -6,6 +6,8 @@ from datetime import datetime, time
 from typing import Any
 
 from archive.models import Recording, Segment
+from search.folding import fold
+from search.stemming import stem_text
 
 
 def date_ts(recording: Recording) -> int:
@@ -41,6 +43,8 @@ def segment_document(recording: Recording, segment: Segment, gen: int) -> dict[s
         "start": segment.start,
         "end": segment.end,
         "text": segment.text,
+        "text_folded": fold(segment.text),
+        "text_stem": stem_text(segment.text, segment.language),
         "word_offsets": word_offsets(segment.text, segment.words),
         "language": segment.language,
         "title": recording.title,

@@ -1,4 +1,11 @@
-"""Public segment search: only published recordings, highlights made safe for HTML."""
+"""Public segment search: only published recordings, across scripts and inflections.
+
+One federated multi-search runs the query three ways and merges the hits (each segment once, best
+score kept): the words as typed against the original text and title; the script-folded words
+against ``text_folded`` (so "ashyqtyq" finds "Ашықтық"); and the stemmed words, as Kazakh and as
+Russian, against ``text_stem`` (so "бюджет жоба" finds "бюджеттің жобасы"). Highlights are always
+drawn on the original text, whichever form matched.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,12 @@ from typing import Any
 
 import meilisearch
 
-# Private-use characters mark highlights, so transcript text can be HTML-escaped first and the
-# marks turned into <mark> afterwards: nothing from a transcript is ever rendered as markup.
-PRE, POST = "\ue000", "\ue001"
+from search.folding import fold, folded_word_index, original_spans
+from search.stemming import STEMMED_LANGUAGES, query_stems
+
+# Weights of the three ways in the merged ranking: the words as typed rank first.
+WEIGHT_ORIGINAL, WEIGHT_FOLDED, WEIGHT_STEM = 1.0, 0.9, 0.8
+FACETS = ["language", "body"]
 
 
 @dataclass(frozen=True)
@@ -39,28 +49,65 @@ class SearchPage:
     per_page: int
     processing_ms: int
     filters: dict[str, Any] = field(default_factory=dict)
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def highlight_html(formatted: str) -> str:
-    return html.escape(formatted).replace(PRE, "<mark>").replace(POST, "</mark>")
+def _char_offset(text: str, byte_offset: int) -> int:
+    """Meilisearch reports UTF-8 byte offsets; Python strings index characters."""
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
 
 
-def matched_moment(doc: dict[str, Any]) -> float:
-    """The start second of the word holding the first match in the segment text."""
-    matches = doc.get("_matchesPosition", {}).get("text") or []
+def match_spans(doc: dict[str, Any]) -> list[tuple[int, int]]:
+    """Character spans of the original text to highlight, from any of the matched forms."""
+    text = doc["text"]
+    positions = doc.get("_matchesPosition", {})
+    words = original_spans(text)
+    spans: set[tuple[int, int]] = set()
+    for match in positions.get("text", []):
+        start = _char_offset(text, match["start"])
+        end = _char_offset(text, match["start"] + match["length"])
+        # A prefix match ("Ашықтық" in "Ашықтықты") marks the whole word.
+        word = next((w for w in words if w[0] <= start < w[1]), None)
+        spans.add((min(start, word[0]), max(end, word[1])) if word else (start, end))
+    for attribute in ("text_folded", "text_stem"):
+        folded = doc.get(attribute, "")
+        for match in positions.get(attribute, []):
+            index = folded_word_index(folded, match["start"])
+            if index < len(words):
+                spans.add(words[index])
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlight_html(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text HTML-escaped, with <mark> around the spans: no transcript text becomes markup."""
+    out, cursor = [], 0
+    for start, end in spans:
+        out.append(html.escape(text[cursor:start]))
+        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        cursor = end
+    out.append(html.escape(text[cursor:]))
+    return "".join(out)
+
+
+def moment_of(doc: dict[str, Any], spans: list[tuple[int, int]]) -> float:
+    """The start second of the word holding the first match."""
     offsets = doc.get("word_offsets") or []
-    if not matches or not offsets:
+    if not spans or not offsets:
         return doc["start"]
-    # Meilisearch reports UTF-8 byte offsets; word offsets are in characters.
-    byte_at = min(m["start"] for m in matches)
-    char_at = len(doc["text"].encode("utf-8")[:byte_at].decode("utf-8", "ignore"))
+    first = spans[0][0]
     moment = doc["start"]
     for offset, start in offsets:
-        if offset <= char_at:
+        if offset <= first:
             moment = start
         else:
             break
@@ -80,6 +127,53 @@ def build_filter(body: str | None = None, language: str | None = None) -> list[s
     return clauses
 
 
+FORMS = ("original", "folded", "stem")
+
+
+def build_queries(
+    index_uid: str,
+    query: str,
+    filters: list[str],
+    forms: tuple[str, ...] = FORMS,
+    stemmed: tuple[str, ...] = STEMMED_LANGUAGES,
+) -> list[dict[str, Any]]:
+    """The federated queries for ``query``; ``forms`` picks which ways (bench/stemming.py)."""
+    base = {"indexUid": index_uid, "filter": filters, "showMatchesPosition": True}
+    queries = []
+    if "original" in forms:
+        queries.append(
+            {
+                **base,
+                "q": query,
+                "attributesToSearchOn": ["text", "title"],
+                "matchingStrategy": "all",
+                "federationOptions": {"weight": WEIGHT_ORIGINAL},
+            }
+        )
+    folded = fold(query)
+    if "folded" in forms and folded.strip("_ "):
+        queries.append(
+            {
+                **base,
+                "q": folded,
+                "attributesToSearchOn": ["text_folded"],
+                "matchingStrategy": "all",
+                "federationOptions": {"weight": WEIGHT_FOLDED},
+            }
+        )
+    for stems in query_stems(query, stemmed) if "stem" in forms else []:
+        queries.append(
+            {
+                **base,
+                "q": stems,
+                "attributesToSearchOn": ["text_stem"],
+                "matchingStrategy": "all",
+                "federationOptions": {"weight": WEIGHT_STEM},
+            }
+        )
+    return queries
+
+
 def search_segments(
     client: meilisearch.Client,
     index_uid: str,
@@ -90,42 +184,41 @@ def search_segments(
     body: str | None = None,
     language: str | None = None,
 ) -> SearchPage:
-    result = client.index(index_uid).search(
-        query,
-        {
-            "page": page,
-            "hitsPerPage": per_page,
-            "filter": build_filter(body, language),
-            "attributesToHighlight": ["text"],
-            "highlightPreTag": PRE,
-            "highlightPostTag": POST,
-            "showMatchesPosition": True,
-            "attributesToRetrieve": ["*"],
+    result = client.multi_search(
+        build_queries(index_uid, query, build_filter(body, language)),
+        federation={
+            "offset": (page - 1) * per_page,
+            "limit": per_page,
+            "facetsByIndex": {index_uid: FACETS},
         },
     )
-    hits = [
-        Hit(
-            id=doc["id"],
-            recording_id=doc["recording_id"],
-            start=doc["start"],
-            end=doc["end"],
-            moment=matched_moment(doc),
-            text=doc["text"],
-            html=highlight_html(doc.get("_formatted", {}).get("text", doc["text"])),
-            title=doc["title"],
-            body=doc["body"],
-            body_name=doc["body_name"],
-            date=doc["date"],
-            language=doc.get("language"),
+    hits = []
+    for doc in result["hits"]:
+        spans = match_spans(doc)
+        hits.append(
+            Hit(
+                id=doc["id"],
+                recording_id=doc["recording_id"],
+                start=doc["start"],
+                end=doc["end"],
+                moment=moment_of(doc, spans),
+                text=doc["text"],
+                html=highlight_html(doc["text"], spans),
+                title=doc["title"],
+                body=doc["body"],
+                body_name=doc["body_name"],
+                date=doc["date"],
+                language=doc.get("language"),
+            )
         )
-        for doc in result["hits"]
-    ]
+    facets = result.get("facetsByIndex", {}).get(index_uid, {}).get("distribution", {})
     return SearchPage(
         query=query,
         hits=hits,
-        total=result.get("totalHits", len(hits)),
+        total=result.get("estimatedTotalHits", len(hits)),
         page=page,
         per_page=per_page,
         processing_ms=result.get("processingTimeMs", 0),
         filters={"body": body, "language": language},
+        facets=facets,
     )

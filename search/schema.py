@@ -16,7 +16,9 @@ from search.client import wait
 PRIMARY_KEY = "id"
 
 INDEX_SETTINGS: dict[str, Any] = {
-    "searchableAttributes": ["text", "title"],
+    # The original words first; then the script-folded and the stemmed forms (search.folding,
+    # search.stemming), each searched by its own query of a federated search (search.query).
+    "searchableAttributes": ["text", "title", "text_folded", "text_stem"],
     "displayedAttributes": ["*"],
     "filterableAttributes": [
         "recording_id",

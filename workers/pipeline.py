@@ -38,7 +38,7 @@ from workers import media
 from workers.errors import PermanentError
 from workers.model_files import resolve_model
 from workers.retry import is_transient
-from workers.transcribe import Engine, TranscribedSegment, Word, get_engine
+from workers.transcribe import Engine, RoutedEngine, TranscribedSegment, Word, get_engine
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +63,23 @@ class Progress:
 
 
 def engine_for(settings: Settings) -> Engine:
-    model = resolve_model(settings.whisper_model, settings.models_dir)
-    return get_engine(
-        model,
-        settings.whisper_device,
-        settings.whisper_compute_type,
-        settings.whisper_beam_size,
-        settings.whisper_cpu_threads,
-    )
+    """The configured engine; with per-language models, a router over them."""
+
+    def load(name: str) -> Engine:
+        return get_engine(
+            resolve_model(name, settings.models_dir),
+            settings.whisper_device,
+            settings.whisper_compute_type,
+            settings.whisper_beam_size,
+            settings.whisper_cpu_threads,
+            tuple(settings.whisper_languages),
+        )
+
+    default = load(settings.whisper_model)
+    if not settings.whisper_language_models:
+        return default
+    routes = {lang: load(name) for lang, name in settings.whisper_language_models.items()}  # type: ignore[misc]
+    return RoutedEngine(default, routes)
 
 
 def run_job(job_id: int, settings: Settings, engine: Engine | None = None) -> None:
