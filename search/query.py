@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import meilisearch
+from meilisearch.errors import MeilisearchApiError
 
 from search.folding import fold, folded_word_index, original_spans
 from search.stemming import STEMMED_LANGUAGES, query_stems
@@ -184,14 +185,20 @@ def search_segments(
     body: str | None = None,
     language: str | None = None,
 ) -> SearchPage:
-    result = client.multi_search(
-        build_queries(index_uid, query, build_filter(body, language)),
-        federation={
-            "offset": (page - 1) * per_page,
-            "limit": per_page,
-            "facetsByIndex": {index_uid: FACETS},
-        },
-    )
+    try:
+        result = client.multi_search(
+            build_queries(index_uid, query, build_filter(body, language)),
+            federation={
+                "offset": (page - 1) * per_page,
+                "limit": per_page,
+                "facetsByIndex": {index_uid: FACETS},
+            },
+        )
+    except MeilisearchApiError as exc:
+        # An index with no documents yet has no searchable fields to name.
+        if exc.code != "invalid_search_attributes_to_search_on":
+            raise
+        result = {"hits": [], "estimatedTotalHits": 0}
     hits = []
     for doc in result["hits"]:
         spans = match_spans(doc)

@@ -57,8 +57,13 @@ def test_public_key_can_search_but_not_write(archive):
 
 
 def test_highlights_never_let_transcript_text_become_markup():
-    formatted = "say \ue000<script>\ue001 now"
-    assert highlight_html(formatted) == "say <mark>&lt;script&gt;</mark> now"
+    assert highlight_html("say <script> now", [(4, 12)]) == "say <mark>&lt;script&gt;</mark> now"
+
+
+def test_an_empty_archive_answers_with_no_hits(archive):
+    """GIVEN an index with no documents WHEN searched THEN no hits, not an error"""
+    page = search_segments(master_client(archive), archive.meili_index, "бюджет")
+    assert page.total == 0 and page.hits == []
 
 
 @pytest.mark.whisper
