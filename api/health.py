@@ -9,10 +9,12 @@ import redis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from meilisearch.errors import MeilisearchApiError
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api.deps import SettingsDep
-from archive.db import get_engine
+from archive.db import get_engine, session_scope
+from archive.models import Source
+from archive.settings import Settings
 from search.client import master_client
 
 router = APIRouter(tags=["health"])
@@ -60,5 +62,24 @@ def healthz(settings: SettingsDep) -> JSONResponse:
     checks = {"database": _check(database), "broker": _check(broker), "search": _check(search)}
     healthy = all(check["ok"] for check in checks.values())
     return JSONResponse(
-        {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
+        {"status": "ok" if healthy else "degraded", **checks, "sources": _sources(settings)},
+        status_code=200 if healthy else 503,
     )
+
+
+def _sources(settings: Settings) -> list[dict[str, Any]]:
+    """Watched sources, last poll and last error (informational; never makes health fail)."""
+    try:
+        with session_scope(settings.db_url) as session:
+            return [
+                {
+                    "id": s.id,
+                    "url": s.url,
+                    "last_polled_at": s.last_polled_at.isoformat() if s.last_polled_at else None,
+                    "last_error": s.last_error,
+                    "failures": s.failures,
+                }
+                for s in session.scalars(select(Source).order_by(Source.id))
+            ]
+    except Exception:
+        return []

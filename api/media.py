@@ -17,17 +17,24 @@ router = APIRouter(prefix="/media", tags=["media"])
 @router.head("/{recording_id}/{which}", include_in_schema=False)
 def media_file(
     recording_id: int,
-    which: Literal["playable", "original"],
+    which: Literal["playable", "original", "poster"],
     session: SessionDep,
     settings: SettingsDep,
 ) -> FileResponse:
-    """The browser-playable rendition (or the original itself when it plays), or the original."""
+    """The browser-playable rendition (or the original itself when it plays), the original, or
+    the poster frame of a video."""
     recording = public_recording(session, recording_id)
-    relative = recording.playable_path if which == "playable" else recording.original_path
+    relative = {
+        "playable": recording.playable_path,
+        "original": recording.original_path,
+        "poster": recording.poster_path,
+    }[which]
+    if relative is None:
+        raise HTTPException(status_code=404, detail=f"this recording has no {which} file")
     path = settings.media_dir / relative
     if not path.is_file():
         raise HTTPException(status_code=404, detail="media file missing from the store")
-    mime = recording.playable_mime if which == "playable" else None
+    mime = {"playable": recording.playable_mime, "poster": "image/jpeg"}.get(which)
     filename = None
     if which == "original":
         filename = f"ashyq-{recording.id}{path.suffix}"

@@ -76,6 +76,12 @@ class Recording(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     languages: Mapped[list[Any]] = mapped_column(default=list)
     transcript_model: Mapped[str | None] = mapped_column(String(200))
+    # Where it came from, when fetched from a URL (yt-dlp's metadata).
+    source_url: Mapped[str | None] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(500))
+    thumbnail_url: Mapped[str | None] = mapped_column(String(2000))
+    poster_path: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -150,3 +156,41 @@ class Job(Base):
     )
 
     recording: Mapped[Recording | None] = relationship()
+
+
+class Source(Base):
+    """A channel, playlist or feed polled on a schedule; new items become fetch jobs."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))
+    every_s: Mapped[int] = mapped_column(Integer)
+    # How far back a new source reaches: items on or after this date, at most this many.
+    since: Mapped[date | None] = mapped_column(Date)
+    max_items: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_poll_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    items_seen: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    body: Mapped[Body] = relationship(lazy="joined")
+
+
+class SourceItem(Base):
+    """One remote item, fetched once ever: unique by (extractor, item id)."""
+
+    __tablename__ = "source_items"
+    __table_args__ = (UniqueConstraint("extractor", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    extractor: Mapped[str] = mapped_column(String(100))
+    item_id: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str] = mapped_column(String(2000))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -58,11 +58,22 @@ class Settings(BaseSettings):
     # detected in that language are transcribed again by that model.
     whisper_language_models: dict[str, str] = {}
 
+    # Fetching from URLs (yt-dlp). Addresses or CIDRs that may be fetched from although they are
+    # loopback/private/link-local — empty in production; tests allow their own server.
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = []
+    fetch_max_bytes: int = 8 * 1024**3
+    fetch_max_duration_s: int = 12 * 3600
+    fetch_timeout_s: float = 30.0
+    # A new watched source reaches back at most this many items (its own --max-items wins).
+    source_backfill_items: int = 20
+    # Bearer token for staff API routes until staff accounts exist; unset disables them.
+    staff_token: str | None = None
+
     worker_concurrency: int = 1
     task_time_limit_s: int = 6 * 3600
     task_max_retries: int = 5
 
-    @field_validator("whisper_languages", mode="before")
+    @field_validator("whisper_languages", "fetch_allowed_hosts", mode="before")
     @classmethod
     def _language_list(cls, value: object) -> object:
         if isinstance(value, str):

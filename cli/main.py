@@ -118,6 +118,116 @@ def ingest(
     raise typer.Exit(_report(settings, job))
 
 
+@app.command("fetch")
+def fetch_cmd(
+    url: Annotated[str, typer.Argument(help="a video, playlist, channel, feed or media link")],
+    body: Annotated[str, typer.Option(help="slug of the body, e.g. mazhilis")],
+    title: Annotated[str | None, typer.Option(help="title (default: the source's)")] = None,
+    date_: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD (default: source's)")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="block until searchable; exit 1 if it fails")] = False,
+) -> None:
+    """Fetch from a URL with yt-dlp; a playlist or feed becomes one recording per item."""
+    from workers.sources import submit_url
+    from workers.submit import InvalidRequest
+
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    try:
+        job_id = submit_url(settings, url, body=body, title=title, when=date_)
+    except InvalidRequest as exc:
+        err.print(f"[red]not queued:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"queued job {job_id}: {url}", highlight=False)
+    if not (wait or sys.stdout.isatty()):
+        return
+    job = _follow(settings, job_id, url[:40])
+    raise typer.Exit(_report(settings, job))
+
+
+sources_app = typer.Typer(help="Watched channels, playlists and feeds.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+
+def _interval(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
+    except (ValueError, IndexError) as exc:
+        raise typer.BadParameter(f"{text!r}: use e.g. 30m, 2h, 1d") from exc
+
+
+@sources_app.command("add")
+def sources_add(
+    url: Annotated[str, typer.Argument(help="channel, playlist or RSS/Atom feed")],
+    body: Annotated[str, typer.Option(help="slug of the body")],
+    every: Annotated[str, typer.Option(help="poll interval: 30m, 2h, 1d")] = "30m",
+    since: Annotated[str | None, typer.Option(help="ignore items before YYYY-MM-DD")] = None,
+    max_items: Annotated[int | None, typer.Option(help="at most this many old items")] = None,
+) -> None:
+    """Watch a source; new items are fetched automatically."""
+    from workers.sources import add_source
+    from workers.submit import InvalidRequest
+
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    try:
+        start = date.fromisoformat(since) if since else None
+        source_id = add_source(
+            settings, url, body=body, every_s=_interval(every), since=start, max_items=max_items
+        )
+    except (InvalidRequest, ValueError) as exc:
+        err.print(f"[red]not added:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"watching source {source_id}: {url} every {every}", highlight=False)
+
+
+@sources_app.command("poll")
+def sources_poll(source_id: Annotated[int, typer.Argument(help="source id")]) -> None:
+    """Poll a source now instead of waiting for its turn."""
+    from workers.sources import poll_source
+
+    settings = _settings()
+    new = poll_source(settings, source_id)
+    console.print(f"queued {len(new)} new item(s)")
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """Watched sources with last poll and last error."""
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    _print_sources(settings)
+
+
+def _print_sources(settings: Settings) -> None:
+    from archive.models import Source
+
+    with session_scope(settings.db_url) as session:
+        rows = [
+            (
+                str(s.id),
+                s.url,
+                s.body.slug,
+                f"{s.every_s // 60}m",
+                s.last_polled_at.isoformat(timespec="seconds") if s.last_polled_at else "never",
+                str(s.items_seen),
+                (s.last_error or "")[:120],
+            )
+            for s in session.scalars(select(Source).order_by(Source.id))
+        ]
+    columns = ("source", "url", "body", "every", "last poll", "items", "last error")
+    if sys.stdout.isatty():
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        for row in (columns, *rows):
+            print("\t".join(row))
+
+
 @app.command()
 def status(limit: Annotated[int, typer.Option(help="how many recent jobs")] = 20) -> None:
     """List recent jobs with state and progress."""
@@ -148,6 +258,7 @@ def status(limit: Annotated[int, typer.Option(help="how many recent jobs")] = 20
         for row in (columns, *rows):
             print("\t".join(row))
     console.print(f"{recordings} recording(s) in {settings.data_dir}", highlight=False)
+    _print_sources(settings)
 
 
 @app.command()
@@ -218,14 +329,16 @@ def web() -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    beat: Annotated[bool, typer.Option(help="also run the scheduler (one per archive)")] = False,
+) -> None:
     """Run only a Celery worker."""
     import os
 
     from cli.services import worker_argv
 
     settings = _settings()
-    argv = worker_argv(settings, "ashyq@%h")
+    argv = worker_argv(settings, "ashyq@%h", beat=beat)
     os.execv(argv[0], argv)
 
 
@@ -280,9 +393,8 @@ def up(
         ensure_search_key(client, settings.meili_index)
 
         env = env_for_children(settings)
-        supervisor.start(
-            "worker", worker_argv(settings, f"ashyq-{settings.port}@%h"), env, logs / "worker.log"
-        )
+        argv = worker_argv(settings, f"ashyq-{settings.port}@%h", beat=True)
+        supervisor.start("worker", argv, env, logs / "worker.log")
         supervisor.start("web", web_argv(settings), env, logs / "web.log")
         wait_http(f"http://127.0.0.1:{settings.port}/healthz", 60, supervisor.procs["web"])
         requeued = requeue_orphans(settings)

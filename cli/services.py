@@ -107,7 +107,9 @@ def meilisearch_argv(binary: str, port: int, key: str, db_dir: Path) -> list[str
     ]
 
 
-def worker_argv(settings: Settings, name: str) -> list[str]:
+def worker_argv(settings: Settings, name: str, beat: bool = False) -> list[str]:
+    """A Celery worker; ``beat`` embeds the scheduler that polls watched sources (one per
+    archive: ``ashyq up`` runs a single worker, so it carries beat)."""
     return [
         sys.executable,
         "-m",
@@ -122,6 +124,7 @@ def worker_argv(settings: Settings, name: str) -> list[str]:
         str(settings.worker_concurrency),
         "-n",
         name,
+        *(["--beat"] if beat else []),
     ]
 
 

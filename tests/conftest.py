@@ -23,7 +23,7 @@ from sqlalchemy import delete
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import Body, Job, Recording, Segment
+from archive.models import Body, Job, Recording, Segment, Source, SourceItem
 from archive.settings import Settings, env_for_children
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.client import master_client, wait
@@ -107,6 +107,9 @@ def settings(
         whisper_model=model_dir,
         whisper_cpu_threads=2,
         port=free_port(),
+        # The fetch tests' web server listens on 127.0.0.2; 127.0.0.1 stays forbidden (SSRF).
+        fetch_allowed_hosts=["127.0.0.2"],
+        staff_token="test-staff-token",
     )
 
 
@@ -171,7 +174,7 @@ def web(settings: Settings) -> Iterator[str]:
 def archive(settings: Settings) -> Settings:
     """A clean archive: no rows, no index documents, empty media folders."""
     with session_scope(settings.db_url) as session:
-        for model in (Segment, Job, Recording, Body):
+        for model in (SourceItem, Source, Segment, Job, Recording, Body):
             session.execute(delete(model))
     client = master_client(settings)
     ensure_index(client, settings.meili_index)

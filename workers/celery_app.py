@@ -15,6 +15,10 @@ from archive.settings import Settings, get_settings
 
 QUEUE = "ashyq"
 PROCESS_JOB = "ashyq.process_job"
+POLL_SOURCE = "ashyq.poll_source"
+POLL_DUE_SOURCES = "ashyq.poll_due_sources"
+# How often beat looks for watched sources that are due (each has its own interval).
+SOURCE_CHECK_S = 30.0
 
 
 def broker_options(settings: Settings) -> tuple[str, dict]:
@@ -40,6 +44,7 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
 
 def make_celery(settings: Settings) -> Celery:
     broker, transport_options = broker_options(settings)
+    (settings.data_dir / "run").mkdir(parents=True, exist_ok=True)
     app = Celery("ashyq", include=["workers.tasks"])
     app.conf.update(
         broker_url=broker,
@@ -55,6 +60,10 @@ def make_celery(settings: Settings) -> Celery:
         worker_concurrency=settings.worker_concurrency,
         worker_lost_wait=1,
         worker_hijack_root_logger=False,
+        beat_schedule={
+            "poll-due-sources": {"task": POLL_DUE_SOURCES, "schedule": SOURCE_CHECK_S},
+        },
+        beat_schedule_filename=str(settings.data_dir / "run" / "beat-schedule"),
     )
     return app
 

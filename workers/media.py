@@ -165,3 +165,13 @@ def extract_audio(source: Path, target: Path) -> Path:
         raise PermanentError("extracting audio produced no samples")
     os.replace(partial, target)
     return target
+
+
+def poster(source: Path, info: MediaInfo, target: Path) -> Path:
+    """A JPEG frame for the player and link previews: 1 s in, or the middle of a short clip."""
+    at = min(1.0, info.duration_s / 2)
+    partial = target.with_name(f".{target.name}.part.jpg")
+    stream = ffmpeg.input(str(source), ss=at).output(str(partial), vframes=1, **{"q:v": 3})
+    _run(stream, "extracting a poster frame")
+    os.replace(partial, target)
+    return target

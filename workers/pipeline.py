@@ -29,12 +29,21 @@ from sqlalchemy.orm import Session
 
 from archive import jobs, storage
 from archive.db import session_factory
-from archive.models import Body, Job, Recording, RecordingStatus, Segment, segment_id
+from archive.models import (
+    Body,
+    Job,
+    JobState,
+    Recording,
+    RecordingStatus,
+    Segment,
+    SourceItem,
+    segment_id,
+)
 from archive.settings import Settings
 from search.client import master_client
 from search.indexer import index_recording
 from search.schema import ensure_index
-from workers import media
+from workers import fetch, media
 from workers.errors import PermanentError
 from workers.model_files import resolve_model
 from workers.retry import is_transient
@@ -43,7 +52,14 @@ from workers.transcribe import Engine, RoutedEngine, TranscribedSegment, Word, g
 log = logging.getLogger(__name__)
 
 # Share of the progress bar each stage fills.
-STAGES = {"probe": 0.02, "hash": 0.05, "rendition": 0.12, "audio": 0.16, "transcribe": 0.95}
+STAGES = {
+    "download": 0.10,
+    "probe": 0.11,
+    "hash": 0.14,
+    "rendition": 0.20,
+    "audio": 0.24,
+    "transcribe": 0.95,
+}
 
 
 class Progress:
@@ -118,9 +134,86 @@ def _source_of(job: Job, settings: Settings, session: Session) -> Path:
     return settings.data_dir / job.source_path
 
 
+def _fetch_folder(job: Job, settings: Settings) -> Path:
+    return settings.work_dir / f"fetch-{job.id}"
+
+
+def _fetch(session: Session, job: Job, settings: Settings, progress: Progress) -> Path | None:
+    """Download what a fetch job names; None when there is nothing (more) to do for this job.
+
+    A URL that lists several items (playlist, channel, feed) becomes one fetch job per new item.
+    """
+    from workers.sources import queue_items
+
+    params = dict(job.params)
+    if job.recording_id is not None:  # a retry after the download was already stored
+        recording = session.get(Recording, job.recording_id)
+        if recording is not None:
+            return settings.media_dir / recording.original_path
+    if "item" not in params:
+        items = fetch.list_items(settings, params["url"])
+        if not items:
+            raise PermanentError("the URL lists no media")
+        if len(items) > 1 or items[0].url != params["url"]:
+            new, known = queue_items(session, settings, items, body=params["body"])
+            note = f"queued {len(new)} item(s); {known} already fetched"
+            jobs.finish(session, job.id, recording_id=None, note=note)
+            return None
+        item = items[0]
+        known = session.scalar(
+            select(SourceItem).where(
+                SourceItem.extractor == item.extractor, SourceItem.item_id == item.item_id
+            )
+        )
+        previous = session.get(Job, known.job_id) if known and known.job_id else None
+        if previous is not None and previous.state == JobState.succeeded:
+            note = "already fetched"
+            jobs.finish(session, job.id, recording_id=previous.recording_id, note=note)
+            return None
+        if known is None:
+            session.add(SourceItem(extractor=item.extractor, item_id=item.item_id, url=item.url))
+            session.flush()
+            known = session.scalar(
+                select(SourceItem).where(
+                    SourceItem.extractor == item.extractor, SourceItem.item_id == item.item_id
+                )
+            )
+        known.job_id = job.id
+        params["item"] = [item.extractor, item.item_id]
+        params["title"] = params.get("title") or item.title
+    progress("download", 0.0, force=True)
+    got = fetch.download(
+        settings, params["url"], _fetch_folder(job, settings), lambda f: progress("download", f)
+    )
+    info = got.info
+    published = fetch._parse_date(info.get("upload_date"))
+    params.update(
+        title=params.get("title") or info.get("title") or got.path.name,
+        date=params.get("date")
+        or (published.isoformat() if published else date.today().isoformat()),
+        filename=f"{info.get('id') or 'download'}{got.path.suffix}",
+        meta={
+            "source_url": info.get("webpage_url") or params["url"],
+            "description": info.get("description"),
+            "channel": info.get("channel") or info.get("uploader"),
+            "thumbnail_url": info.get("thumbnail"),
+        },
+    )
+    job.params = params
+    session.commit()
+    progress("download", 1.0, force=True)
+    return got.path
+
+
 def _run(session: Session, job: Job, settings: Settings, engine: Engine | None) -> None:
     progress = Progress(session, job.id)
-    source = _source_of(job, settings, session)
+    if job.kind == "fetch":
+        fetched = _fetch(session, job, settings, progress)
+        if fetched is None:
+            return
+        source = fetched
+    else:
+        source = _source_of(job, settings, session)
     if job.kind == "ingest" and not source.exists() and job.recording_id is not None:
         # A retry after the original was already moved into the store.
         recording = session.get(Recording, job.recording_id)
@@ -128,13 +221,18 @@ def _run(session: Session, job: Job, settings: Settings, engine: Engine | None) 
             source = settings.media_dir / recording.original_path
     progress("probe", force=True)
     info = media.probe(source)
+    if job.kind == "fetch" and info.duration_s > settings.fetch_max_duration_s:
+        raise PermanentError(
+            f"the recording lasts {info.duration_s:.0f} s, over the maximum of "
+            f"{settings.fetch_max_duration_s} s"
+        )
     size = source.stat().st_size
     sha = storage.sha256_file(source, lambda done: progress("hash", done / max(size, 1)))
     progress("hash", 1.0, force=True)
 
     existing = session.scalar(select(Recording).where(Recording.sha256 == sha))
     if (
-        job.kind == "ingest"
+        job.kind in ("ingest", "fetch")
         and existing is not None
         and existing.status == RecordingStatus.ready
         and existing.id != job.recording_id
@@ -173,6 +271,10 @@ def _process(
             progress("rendition", 0.0, force=True)
             rendition = media.make_playable(source, info, work)
     progress("rendition", 1.0, force=True)
+
+    poster = work / "poster.jpg"
+    if info.has_video and not poster.exists():
+        media.poster(source, info, poster)
 
     audio = work / "audio16k.wav"
     if not audio.exists():
@@ -255,6 +357,7 @@ def _store(
             has_video=info.has_video,
             probe={"format": info.raw.get("format", {}), "streams": info.raw.get("streams", [])},
             status=RecordingStatus.processing,
+            **(params.get("meta") or {}),
         )
         session.add(recording)
     original_target = settings.media_dir / recording.original_path
@@ -267,6 +370,10 @@ def _store(
     else:
         recording.playable_path = recording.original_path
         recording.playable_mime = media.mime_for(info, original_target)
+    poster = settings.work_dir / sha / "poster.jpg"
+    if poster.exists():
+        storage.put(settings.media_dir, poster, folder / "poster.jpg")
+        recording.poster_path = str(folder / "poster.jpg")
     session.flush()
 
     session.execute(delete(Segment).where(Segment.recording_id == recording.id))
@@ -305,6 +412,8 @@ def _index(settings: Settings, recording: Recording) -> None:
 def _remove_staged(job: Job, settings: Settings) -> None:
     if job.kind == "ingest" and job.source_path:
         (settings.data_dir / job.source_path).unlink(missing_ok=True)
+    if job.kind == "fetch":
+        fetch.discard(_fetch_folder(job, settings))
 
 
 def _discard(session: Session, job: Job, settings: Settings) -> None:

@@ -9,8 +9,8 @@ from celery.utils.time import get_exponential_backoff_interval
 from archive import jobs
 from archive.db import session_scope
 from archive.settings import get_settings
-from workers import celery_app, pipeline
-from workers.celery_app import PROCESS_JOB
+from workers import celery_app, pipeline, sources
+from workers.celery_app import POLL_DUE_SOURCES, POLL_SOURCE, PROCESS_JOB
 from workers.retry import is_transient
 
 log = logging.getLogger(__name__)
@@ -35,3 +35,16 @@ def process_job(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
         )
         log.warning("job %s: transient error, retry in %ss: %s", job_id, countdown, exc)
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@celery_app.app.task(name=POLL_SOURCE, ignore_result=True)
+def poll_source(source_id: int) -> None:
+    """Poll one watched source; its failures are recorded on the source, never raised."""
+    sources.poll_source(get_settings(), source_id)
+
+
+@celery_app.app.task(name=POLL_DUE_SOURCES, ignore_result=True)
+def poll_due_sources() -> None:
+    """Run by beat: queue a poll for every source whose time has come."""
+    for source_id in sources.due_sources(get_settings()):
+        poll_source.delay(source_id)

@@ -1,0 +1,116 @@
+"""A real HTTP server on a loopback address for fetch tests: Range support, a feed, faults."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+@dataclass
+class Site:
+    root: Path
+    host: str
+    port: int = 0
+    feed_items: list[tuple[str, str, str]] = field(default_factory=list)  # (guid, title, file)
+    flaky_failures: int = 1
+    flaky_after: int = 1  # successful GETs before the drop (yt-dlp first sniffs the file)
+    connections: int = 0
+    ranges: list[str] = field(default_factory=list)
+    redirect_to: str = ""
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def feed(self) -> bytes:
+        items = "".join(
+            f"<item><title>{title}</title><guid>{guid}</guid>"
+            f"<pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate>"
+            f'<enclosure url="{self.base}/{name}" type="audio/mpeg" length="1"/></item>'
+            for guid, title, name in self.feed_items
+        )
+        return (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Akimat briefings</title>'
+            f"<link>{self.base}/</link><description>x</description>{items}</channel></rss>"
+        ).encode()
+
+
+def serve(site: Site) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None: ...
+
+        def setup(self) -> None:
+            site.connections += 1
+            super().setup()
+
+        def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (extra or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0].lstrip("/")
+            if path == "feed.xml":
+                return self._send(200, site.feed(), "application/rss+xml")
+            if path == "missing.mp4":
+                return self._send(404, b"not found", "text/plain")
+            if path == "error.mp4":
+                return self._send(503, b"try later", "text/plain")
+            if path == "page.html":
+                return self._send(
+                    200, b"<html><body><p>No video here.</p></body></html>", "text/html"
+                )
+            if path == "redirect.mp4":
+                return self._send(302, b"", "text/plain", {"Location": site.redirect_to})
+            file = site.root / path.removeprefix("flaky/")
+            if not file.is_file():
+                return self._send(404, b"not found", "text/plain")
+            data = file.read_bytes()
+            types = {"mp4": "video/mp4", "mp3": "audio/mpeg", "ts": "video/mp2t",
+                     "m3u8": "application/vnd.apple.mpegurl"}  # fmt: skip
+            ctype = types.get(file.suffix.lstrip("."), "application/octet-stream")
+            start, end = 0, len(data) - 1
+            status, extra = 200, {"Accept-Ranges": "bytes"}
+            ranged = self.headers.get("Range", "")
+            site.ranges.append(f"{path} {ranged}".strip() + f" [{self.command}]")
+            if ranged.startswith("bytes="):
+                first, _, last = ranged[6:].partition("-")
+                start = int(first or 0)
+                end = int(last) if last else len(data) - 1
+                status = 206
+                extra["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+            body = data[start : end + 1]
+            flaky = path.startswith("flaky/") and self.command == "GET"
+            if flaky and site.flaky_after > 0:
+                site.flaky_after -= 1
+            elif flaky and site.flaky_failures > 0:
+                site.flaky_failures -= 1
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return None
+            return self._send(status, body, ctype, extra)
+
+    server = ThreadingHTTPServer((site.host, site.port), Handler)
+    site.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
