@@ -247,3 +247,44 @@ def test_a_redirect_to_loopback_never_connects(archive, worker, site, forbidden_
     job = wait_job(archive, submit_url(archive, f"{site.base}/redirect.mp4", body="akimat"))
     assert job.state == "failed" and "refused a connection to 127.0.0.1" in job.error
     assert forbidden_target.connections == 0
+
+
+def test_fetching_a_feed_url_queues_one_job_per_item(archive, worker, site):
+    """GIVEN a feed URL given to fetch (not watched) THEN each enclosure becomes a recording"""
+    job = wait_job(archive, submit_url(archive, f"{site.base}/feed.xml", body="akimat"))
+    assert job.state == "succeeded" and job.error == "queued 3 item(s); 0 already fetched"
+    with session_scope(archive.db_url) as session:
+        children = [j.id for j in session.scalars(select(Job).where(Job.id != job.id))]
+    assert len(children) == 3
+    for child in children:
+        assert wait_job(archive, child).state == "succeeded"
+    again = wait_job(archive, submit_url(archive, f"{site.base}/feed.xml", body="akimat"))
+    assert again.error == "queued 0 item(s); 3 already fetched"
+    assert len(recordings(archive)) == 3
+
+
+def test_a_new_source_reaches_back_only_so_far_and_beat_finds_it_due(archive, worker, site, web):
+    """
+    GIVEN a source limited to 2 old items WHEN it is first polled THEN 2 items are fetched;
+    beat's due list holds it until polled; sources are listed over the API and in /healthz
+    """
+    from workers.sources import due_sources
+
+    headers = {"Authorization": f"Bearer {archive.staff_token}"}
+    made = httpx.post(
+        f"{web}/api/v1/sources",
+        json={"url": f"{site.base}/feed.xml", "body": "akimat", "every_s": 600, "max_items": 2},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    source_id = made.json()["id"]
+    assert source_id in due_sources(archive)
+    queued = poll_source(archive, source_id)
+    assert len(queued) == 2 and source_id not in due_sources(archive)
+    for job_id in queued:
+        assert wait_job(archive, job_id).state == "succeeded"
+    listed = httpx.get(f"{web}/api/v1/sources", headers=headers).json()
+    assert listed[0]["items_seen"] == 2 and listed[0]["last_polled_at"]
+    health = httpx.get(f"{web}/healthz").json()
+    assert health["sources"][0]["url"].endswith("/feed.xml")
+    assert httpx.get(f"{web}/api/v1/sources").status_code == 401
