@@ -110,7 +110,13 @@ def serve(site: Site) -> ThreadingHTTPServer:
                 return None
             return self._send(status, body, ctype, extra)
 
-    server = ThreadingHTTPServer((site.host, site.port), Handler)
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            """Clients that hang up (yt-dlp after sniffing a file) are normal here."""
+
+    server = Server((site.host, site.port), Handler)
     site.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
