@@ -336,8 +336,13 @@ def worker(
     import os
 
     from cli.services import worker_argv
+    from search.client import master_client
+    from search.indexer import ensure_current
 
     settings = _settings()
+    migrate.upgrade(settings.db_url)
+    with session_scope(settings.db_url) as session:
+        ensure_current(master_client(settings), settings.meili_index, session)
     argv = worker_argv(settings, "ashyq@%h", beat=beat)
     os.execv(argv[0], argv)
 
@@ -359,7 +364,7 @@ def up(
         worker_argv,
     )
     from search.client import ensure_search_key, master_client
-    from search.schema import ensure_index
+    from search.indexer import ensure_current
     from workers.model_files import resolve_model
     from workers.submit import requeue_orphans, submit_file
 
@@ -389,7 +394,9 @@ def up(
             wait_http(f"{settings.meili_url}/health", 30, supervisor.procs["meilisearch"])
             write_runtime(settings, meili_url=settings.meili_url)
         client = master_client(settings)
-        ensure_index(client, settings.meili_index)
+        with session_scope(settings.db_url) as session:
+            if ensure_current(client, settings.meili_index, session):
+                console.print("search index rebuilt for the current document version")
         ensure_search_key(client, settings.meili_index)
 
         env = env_for_children(settings)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.models import Recording, RecordingStatus
 from search.client import IndexingFailed, wait
 from search.documents import segment_document
-from search.schema import ensure_index
+from search.schema import DOCUMENT_VERSION, ensure_index, mark_version, stored_version
 
 BATCH = 1000
 
@@ -76,4 +76,22 @@ def rebuild(client: meilisearch.Client, index_uid: str, session: Session) -> int
         total += len(batch)
     wait(client, client.swap_indexes([{"indexes": [index_uid, temp_uid]}]))
     wait(client, client.delete_index(temp_uid))
+    mark_version(client, index_uid)
     return total
+
+
+def ensure_current(client: meilisearch.Client, index_uid: str, session: Session) -> bool:
+    """Bring the index to the current document version; rebuild from the database if older.
+
+    Returns True when it rebuilt. Run by ``ashyq up`` and ``ashyq worker`` before work starts.
+    """
+    ensure_index(client, index_uid)
+    if stored_version(client, index_uid) == DOCUMENT_VERSION:
+        return False
+    stats = client.index(index_uid).get_stats()
+    rebuilt = False
+    if stats.number_of_documents:
+        rebuild(client, index_uid, session)
+        rebuilt = True
+    mark_version(client, index_uid)
+    return rebuilt

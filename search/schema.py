@@ -15,6 +15,12 @@ from search.client import wait
 
 PRIMARY_KEY = "id"
 
+# What a search document holds (search.documents). Raise it when documents change: the next
+# `ashyq up` / `ashyq worker` rebuilds the index from the database and swaps it in.
+#   1: text, timings, recording fields      2: + text_folded, text_stem, word_offsets
+DOCUMENT_VERSION = 2
+META_INDEX = "ashyq_meta"  # one document per segment index: {"id": uid, "document_version": N}
+
 INDEX_SETTINGS: dict[str, Any] = {
     # The original words first; then the script-folded and the stemmed forms (search.folding,
     # search.stemming), each searched by its own query of a federated search (search.query).
@@ -45,3 +51,17 @@ def ensure_index(client: meilisearch.Client, uid: str) -> None:
             raise
         wait(client, client.create_index(uid, {"primaryKey": PRIMARY_KEY}))
     wait(client, client.index(uid).update_settings(INDEX_SETTINGS))
+
+
+def stored_version(client: meilisearch.Client, uid: str) -> int | None:
+    try:
+        return client.index(META_INDEX).get_document(uid).document_version
+    except MeilisearchApiError as exc:
+        if exc.code in ("index_not_found", "document_not_found"):
+            return None
+        raise
+
+
+def mark_version(client: meilisearch.Client, uid: str) -> None:
+    document = {"id": uid, "document_version": DOCUMENT_VERSION}
+    wait(client, client.index(META_INDEX).add_documents([document], primary_key="id"))

@@ -85,3 +85,37 @@ def test_reindex_rebuilds_the_same_documents_from_the_database(archive, worker, 
     assert count == segment_count(archive, job.recording_id)
     found = search_segments(client, archive.meili_index, "railway")
     assert found.total == 1 and found.hits[0].recording_id == job.recording_id
+
+
+@pytest.mark.whisper
+def test_an_index_of_an_older_document_version_is_rebuilt_once(archive, worker, tmp_path):
+    """
+    GIVEN an index whose documents predate the current version (no folded/stemmed fields)
+    WHEN ensure_current runs (as `ashyq up` and `ashyq worker` do at start)
+    THEN the index is rebuilt from the database, with the new fields, and marked current
+    """
+    from search.indexer import ensure_current
+    from search.schema import DOCUMENT_VERSION, META_INDEX, stored_version
+
+    clip = clip_with_word_at_known_time(tmp_path, fmt="wav")
+    job = wait_job(
+        archive, submit_file(archive, clip.path, title="Old", body="senat", when="2026-01-05")
+    )
+    client = master_client(archive)
+    index = client.index(archive.meili_index)
+    old = [
+        {k: v for k, v in dict(doc).items() if k not in ("text_folded", "text_stem")}
+        for doc in index.get_documents({"limit": 100}).results
+    ]
+    wait(client, index.delete_all_documents())
+    wait(client, index.add_documents(old))
+    wait(client, client.index(META_INDEX).delete_all_documents())
+    assert stored_version(client, archive.meili_index) is None
+
+    with session_scope(archive.db_url) as session:
+        assert ensure_current(client, archive.meili_index, session) is True
+        assert ensure_current(client, archive.meili_index, session) is False
+    assert stored_version(client, archive.meili_index) == DOCUMENT_VERSION
+    docs = index.get_documents({"limit": 100}).results
+    assert len(docs) == segment_count(archive, job.recording_id)
+    assert all(dict(doc).get("text_folded") for doc in docs)
