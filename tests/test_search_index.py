@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import meilisearch
 import pytest
 from meilisearch.errors import MeilisearchApiError
@@ -109,7 +111,8 @@ def test_an_index_of_an_older_document_version_is_rebuilt_once(archive, worker, 
     ]
     wait(client, index.delete_all_documents())
     wait(client, index.add_documents(old))
-    wait(client, client.index(META_INDEX).delete_all_documents())
+    with contextlib.suppress(IndexingFailed):  # absent on a new server
+        wait(client, client.index(META_INDEX).delete_all_documents())
     assert stored_version(client, archive.meili_index) is None
 
     with session_scope(archive.db_url) as session:
