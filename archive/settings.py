@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # Bearer token for staff API routes until staff accounts exist; unset disables them.
     staff_token: str | None = None
 
+    # Recordings longer than 1.5 chunks are transcribed in chunks of about this many seconds,
+    # cut on pauses, each checkpointed (bounded memory; a crash resumes at the next chunk).
+    transcribe_chunk_s: int = 600
+
     worker_concurrency: int = 1
     task_time_limit_s: int = 6 * 3600
     task_max_retries: int = 5

@@ -44,10 +44,18 @@ from search.client import master_client
 from search.indexer import index_recording
 from search.schema import ensure_index
 from workers import fetch, media
+from workers.chunking import transcribe_in_chunks
 from workers.errors import PermanentError
 from workers.model_files import resolve_model
 from workers.retry import is_transient
-from workers.transcribe import Engine, RoutedEngine, TranscribedSegment, Word, get_engine
+from workers.transcribe import (
+    Engine,
+    FasterWhisperEngine,
+    RoutedEngine,
+    TranscribedSegment,
+    Word,
+    get_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,20 +76,23 @@ class Progress:
     def __init__(self, session: Session, job_id: int) -> None:
         self.session, self.job_id, self._last = session, job_id, 0.0
 
-    def __call__(self, stage: str, fraction: float = 0.0, *, force: bool = False) -> None:
+    def __call__(
+        self, stage: str, fraction: float = 0.0, *, force: bool = False, note: str | None = None
+    ) -> None:
         names = list(STAGES)
         lo = STAGES[names[names.index(stage) - 1]] if names.index(stage) else 0.0
         value = lo + (STAGES[stage] - lo) * fraction
         now = time.monotonic()
-        if force or now - self._last >= 1.0:
+        if force or note or now - self._last >= 1.0:
             self._last = now
-            jobs.set_progress(self.session, self.job_id, stage, value)
+            label = f"{stage}: {note}"[:40] if note else stage
+            jobs.set_progress(self.session, self.job_id, label, value)
 
 
 def engine_for(settings: Settings) -> Engine:
     """The configured engine; with per-language models, a router over them."""
 
-    def load(name: str) -> Engine:
+    def load(name: str) -> FasterWhisperEngine:
         return get_engine(
             resolve_model(name, settings.models_dir),
             settings.whisper_device,
@@ -94,7 +105,7 @@ def engine_for(settings: Settings) -> Engine:
     default = load(settings.whisper_model)
     if not settings.whisper_language_models:
         return default
-    routes = {lang: load(name) for lang, name in settings.whisper_language_models.items()}  # type: ignore[misc]
+    routes = {lang: load(name) for lang, name in settings.whisper_language_models.items()}
     return RoutedEngine(default, routes)
 
 
@@ -282,7 +293,18 @@ def _process(
     progress("audio", 1.0, force=True)
 
     engine = engine or engine_for(settings)
-    segments = _transcript(engine, audio, work, lambda f: progress("transcribe", f))
+    if info.duration_s > settings.transcribe_chunk_s * 1.5:
+        safe_id = "".join(c if c.isalnum() else "_" for c in engine.model_id)
+        segments = transcribe_in_chunks(
+            engine,
+            audio,
+            info.duration_s,
+            work / f"chunks-{safe_id}",
+            settings.transcribe_chunk_s,
+            lambda fraction, note: progress("transcribe", fraction, note=note),
+        )
+    else:
+        segments = _transcript(engine, audio, work, lambda f: progress("transcribe", f))
     progress("transcribe", 1.0, force=True)
 
     recording = _store(session, job, settings, sha, source, info, size, rendition, segments)
