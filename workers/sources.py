@@ -36,6 +36,16 @@ def _body(session: Session, slug: str, name: str | None = None) -> Body:
     return body
 
 
+def _validate(settings: Settings, url: str, body: str) -> None:
+    """A body slug, and a URL the archive may fetch (refused here, before anything is queued)."""
+    if not SLUG.match(body):
+        raise InvalidRequest(f"body {body!r} must be a slug: lowercase letters, digits and '-'")
+    try:
+        check_url(url, settings.fetch_allowed_hosts)
+    except PermanentError as exc:
+        raise InvalidRequest(str(exc)) from exc
+
+
 def submit_url(
     settings: Settings,
     url: str,
@@ -45,17 +55,12 @@ def submit_url(
     when: str | None = None,
 ) -> int:
     """Check the URL (SSRF, before anything is queued) and queue a fetch job; returns its id."""
-    if not SLUG.match(body):
-        raise InvalidRequest(f"body {body!r} must be a slug: lowercase letters, digits and '-'")
+    _validate(settings, url, body)
     if when is not None:
         try:
             date.fromisoformat(when)
         except ValueError as exc:
             raise InvalidRequest(f"date {when!r} must be YYYY-MM-DD") from exc
-    try:
-        check_url(url, settings.fetch_allowed_hosts)
-    except PermanentError as exc:
-        raise InvalidRequest(str(exc)) from exc
     params = {"url": url, "body": body, "title": title, "date": when}
     with session_scope(settings.db_url) as session:
         job_id = jobs.create_job(session, "fetch", params).id
@@ -127,14 +132,9 @@ def add_source(
     since: date | None = None,
     max_items: int | None = None,
 ) -> int:
-    if not SLUG.match(body):
-        raise InvalidRequest(f"body {body!r} must be a slug: lowercase letters, digits and '-'")
+    _validate(settings, url, body)
     if every_s < 60:
         raise InvalidRequest("a source is polled at most once a minute (--every 1m or more)")
-    try:
-        check_url(url, settings.fetch_allowed_hosts)
-    except PermanentError as exc:
-        raise InvalidRequest(str(exc)) from exc
     with session_scope(settings.db_url) as session:
         if session.scalar(select(Source).where(Source.url == url)) is not None:
             raise InvalidRequest(f"this source is already watched: {url}")
