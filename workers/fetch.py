@@ -115,7 +115,7 @@ class _QuietLogger:
     info = warning = error = debug
 
 
-def _parse_date(value: str | None) -> date | None:
+def parse_date(value: str | None) -> date | None:
     if value and len(value) == 8 and value.isdigit():
         return date(int(value[:4]), int(value[4:6]), int(value[6:]))
     return None
@@ -135,7 +135,7 @@ def _item(entry: dict[str, Any], fallback_url: str) -> RemoteItem:
         item_id = f"{urlsplit(plain).netloc}/{guid}" if guid else plain
     else:
         item_id = str(entry.get("id") or plain)
-    published = _parse_date(entry.get("upload_date"))
+    published = parse_date(entry.get("upload_date"))
     if published is None and entry.get("timestamp"):
         from datetime import UTC, datetime
 

@@ -154,7 +154,7 @@ def _fetch(session: Session, job: Job, settings: Settings, progress: Progress) -
 
     A URL that lists several items (playlist, channel, feed) becomes one fetch job per new item.
     """
-    from workers.sources import queue_items
+    from workers.sources import find_item, queue_items
 
     params = dict(job.params)
     if job.recording_id is not None:  # a retry after the download was already stored
@@ -171,24 +171,15 @@ def _fetch(session: Session, job: Job, settings: Settings, progress: Progress) -
             jobs.finish(session, job.id, recording_id=None, note=note)
             return None
         item = items[0]
-        known = session.scalar(
-            select(SourceItem).where(
-                SourceItem.extractor == item.extractor, SourceItem.item_id == item.item_id
-            )
-        )
+        known = find_item(session, item)
         previous = session.get(Job, known.job_id) if known and known.job_id else None
         if previous is not None and previous.state == JobState.succeeded:
             note = "already fetched"
             jobs.finish(session, job.id, recording_id=previous.recording_id, note=note)
             return None
         if known is None:
-            session.add(SourceItem(extractor=item.extractor, item_id=item.item_id, url=item.url))
-            session.flush()
-            known = session.scalar(
-                select(SourceItem).where(
-                    SourceItem.extractor == item.extractor, SourceItem.item_id == item.item_id
-                )
-            )
+            known = SourceItem(extractor=item.extractor, item_id=item.item_id, url=item.url)
+            session.add(known)
         known.job_id = job.id
         params["item"] = [item.extractor, item.item_id]
         params["title"] = params.get("title") or item.title
@@ -197,7 +188,7 @@ def _fetch(session: Session, job: Job, settings: Settings, progress: Progress) -
         settings, params["url"], _fetch_folder(job, settings), lambda f: progress("download", f)
     )
     info = got.info
-    published = fetch._parse_date(info.get("upload_date"))
+    published = fetch.parse_date(info.get("upload_date"))
     params.update(
         title=params.get("title") or info.get("title") or got.path.name,
         date=params.get("date")

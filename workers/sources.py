@@ -68,6 +68,15 @@ def submit_url(
     return job_id
 
 
+def find_item(session: Session, item: RemoteItem) -> SourceItem | None:
+    """The record of an item already seen, by (extractor, id)."""
+    return session.scalar(
+        select(SourceItem).where(
+            SourceItem.extractor == item.extractor, SourceItem.item_id == item.item_id
+        )
+    )
+
+
 def queue_items(
     session: Session,
     settings: Settings,
@@ -80,11 +89,7 @@ def queue_items(
     """A fetch job for each item never seen before; returns (new job ids, items already seen)."""
     new_jobs, known = [], 0
     for item in items:
-        existing = session.scalar(
-            select(SourceItem).where(
-                SourceItem.extractor == item.extractor, SourceItem.item_id == item.item_id
-            )
-        )
+        existing = find_item(session, item)
         if existing is not None:
             previous = session.get(Job, existing.job_id) if existing.job_id else None
             if previous is None or previous.state != JobState.failed or source_id is not None:
