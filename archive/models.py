@@ -39,9 +39,46 @@ class Body(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
+    # The name in each UI language; ``name`` is the fallback (see ``localized_name``).
+    name_kk: Mapped[str | None] = mapped_column(String(255))
+    name_ru: Mapped[str | None] = mapped_column(String(255))
+    name_en: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     recordings: Mapped[list[Recording]] = relationship(back_populates="body")
+
+    def localized_name(self, lang: str) -> str:
+        return localized(self, lang)
+
+
+def localized(row: Body | Speaker, lang: str) -> str:
+    """The row's name in ``lang`` (kk, ru, en), else its default name."""
+    return getattr(row, f"name_{lang}", None) or row.name
+
+
+class Speaker(Base):
+    """A person heard in recordings (a deputy, a minister, an akim), named in each UI language."""
+
+    __tablename__ = "speakers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    name_kk: Mapped[str | None] = mapped_column(String(255))
+    name_ru: Mapped[str | None] = mapped_column(String(255))
+    name_en: Mapped[str | None] = mapped_column(String(255))
+    position: Mapped[str | None] = mapped_column(String(500))
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    body: Mapped[Body | None] = relationship(lazy="joined")
+
+    def localized_name(self, lang: str) -> str:
+        return localized(self, lang)
+
+
+# The kinds of event recorded; the UI translates each (web/translations).
+EVENT_TYPES = ("plenary", "committee", "hearing", "briefing", "press_conference", "other")
 
 
 class RecordingStatus(enum.StrEnum):
@@ -74,6 +111,10 @@ class Recording(Base):
         Enum(RecordingStatus, native_enum=False, length=20), default=RecordingStatus.processing
     )
     published: Mapped[bool] = mapped_column(Boolean, default=True)
+    # One of EVENT_TYPES, when staff said.
+    event_type: Mapped[str | None] = mapped_column(String(40))
+    # Soft delete: hidden everywhere public, restorable by staff until an admin purges it.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     languages: Mapped[list[Any]] = mapped_column(default=list)
     transcript_model: Mapped[str | None] = mapped_column(String(200))
     # Where it came from, when fetched from a URL (yt-dlp's metadata).
@@ -109,8 +150,12 @@ class Segment(Base):
     # [[start, end, word, probability], …] as Whisper timed them.
     words: Mapped[list[Any]] = mapped_column(default=list)
     avg_logprob: Mapped[float | None] = mapped_column(Float)
+    speaker_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id", ondelete="SET NULL"))
+    # False while the text is Whisper's; True once staff reviewed (corrected or confirmed) it.
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     recording: Mapped[Recording] = relationship(back_populates="segments")
+    speaker: Mapped[Speaker | None] = relationship(lazy="joined")
 
 
 def segment_id(recording_id: int, idx: int) -> str:
