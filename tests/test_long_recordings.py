@@ -126,7 +126,8 @@ def test_killing_the_worker_group_mid_file_resumes_at_the_next_chunk(settings, l
     own = settings.model_copy(
         update={
             "data_dir": settings.data_dir.parent / f"long-{uuid.uuid4().hex[:6]}",
-            "broker_url": settings.broker_url.rsplit("/", 1)[0] + "/14",
+            # The next Redis database after the suite's: its own queue, no stray deliveries.
+            "broker_url": "{}/{}".format(*_next_db(settings.broker_url)),
             "broker_visibility_timeout": 8,
             "transcribe_chunk_s": 15,
             "meili_index": "segments_long_test",
@@ -179,3 +180,8 @@ def test_killing_the_worker_group_mid_file_resumes_at_the_next_chunk(settings, l
     found = re.search(r"\((\d+) already transcribed\)", resumed)
     assert found and int(found.group(1)) >= stored, resumed[-2000:]
     assert not any(own.work_dir.iterdir())
+
+
+def _next_db(url: str) -> tuple[str, int]:
+    base, db = url.rsplit("/", 1)
+    return base, int(db) + 1
