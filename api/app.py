@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import health, media, pages, staff, v1
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
+from web.i18n import LocaleMiddleware
 
 
 def _wants_json(request: Request) -> bool:
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     app.state.search_client = None
+    app.add_middleware(LocaleMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(pages.router)
     app.include_router(media.router)

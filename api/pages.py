@@ -6,18 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from meilisearch.errors import MeilisearchError
 
 from api.deps import SearchDep, SessionDep, SettingsDep
 from api.recordings import latest_recordings, public_recording
 from search.query import search_segments
-from web import TEMPLATES_DIR
-from web.formatting import seconds_param, timestamp
-
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.filters["timestamp"] = timestamp
-templates.env.filters["tparam"] = seconds_param
+from web.templating import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
