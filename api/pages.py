@@ -2,80 +2,179 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from meilisearch.errors import MeilisearchError
+from sqlalchemy import select
 
 from api.deps import SearchDep, SessionDep, SettingsDep
-from api.recordings import latest_recordings, public_recording
-from search.query import search_segments
+from api.recordings import list_recordings, public_bodies, public_recording, public_years
+from api.results import cards, event_type_name, facet_values, language_name, recording_dates
+from api.search_params import SearchParamsDep
+from archive.captions import to_vtt
+from archive.models import Body
+from search.folding import fold
+from search.query import QueryError, search_recordings
+from web.i18n import gettext as _
 from web.templating import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
+FACET_ORDER = [
+    ("body", "Body"),
+    ("year", "Year"),
+    ("language", "Language"),
+    ("event_type", "Event type"),
+    ("speaker", "Speaker"),
+]
+
+
+def _common(request: Request) -> dict[str, Any]:
+    return {"event_type_name": event_type_name, "language_name": language_name}
+
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", {"latest": latest_recordings(session)})
+    context = {
+        **_common(request),
+        "latest": list_recordings(session, per_page=10).items,
+        "bodies": public_bodies(session),
+        "years": public_years(session),
+    }
+    return templates.TemplateResponse(request, "index.html", context)
 
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(
     request: Request,
     settings: SettingsDep,
+    session: SessionDep,
     client: SearchDep,
-    q: Annotated[str, Query(max_length=500)] = "",
-    page: Annotated[int, Query(ge=1, le=250)] = 1,
-    language: Annotated[str | None, Query(max_length=8, pattern=r"^[a-z]{2,3}$")] = None,
-    body: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]+$")] = None,
+    params: SearchParamsDep,
 ) -> HTMLResponse:
-    query = q.strip()
-    context: dict = {
-        "query": query,
+    context: dict[str, Any] = {
+        **_common(request),
+        "query": params.q,
+        "params": params,
         "results": None,
+        "cards": [],
+        "facets": {},
+        "facet_order": FACET_ORDER,
         "error": None,
-        "language": language,
-        "body": body,
     }
     status = 200
-    if query:
+    if params.q or params.filters.active():
         try:
-            context["results"] = search_segments(
-                client, settings.meili_index, query, page=page, language=language, body=body
+            results = search_recordings(
+                client,
+                settings.meili_index,
+                params.q,
+                filters=params.filters,
+                sort=params.sort,
+                page=params.page,
+                recording_dates=recording_dates(session),
             )
+            context["results"] = results
+            context["cards"] = cards(session, results)
+            context["facets"] = facet_values(session, results.facets)
+        except QueryError as exc:
+            context["error"], status = str(exc), 400
         except MeilisearchError:
-            context["error"] = "Search is unavailable right now. Please try again in a minute."
+            context["error"] = _("Search is unavailable right now. Please try again in a minute.")
             status = 503
     return templates.TemplateResponse(request, "search.html", context, status_code=status)
+
+
+@router.get("/search/help", response_class=HTMLResponse)
+def search_help(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "search_help.html", _common(request))
 
 
 @router.get("/r/{recording_id}", response_class=HTMLResponse)
 def recording_page(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     recording_id: int,
     t: Annotated[float, Query(ge=0, description="start playback at this second")] = 0.0,
+    find: Annotated[str, Query(max_length=200, description="words to find in the transcript")] = "",
 ) -> HTMLResponse:
     recording = public_recording(session, recording_id)
     start = min(t, recording.duration_s)
     segments = recording.segments
     current = None
-    for seg in segments:
-        if seg.start <= start + 0.05:
-            current = seg
-        else:
-            break
-    if start <= 0:
-        current = None
-    return templates.TemplateResponse(
-        request,
-        "recording.html",
-        {
-            "rec": recording,
-            "segments": segments,
-            "current": current,
-            "start": f"{start:.3f}".rstrip("0").rstrip(".") if start > 0 else "",
-        },
+    if start > 0:
+        for seg in segments:
+            if seg.start <= start + 0.05:
+                current = seg
+            else:
+                break
+    needle = fold(find) if find.strip() else ""
+    found = [seg.id for seg in segments if needle and needle in fold(seg.text)] if needle else []
+    context = {
+        **_common(request),
+        "rec": recording,
+        "segments": segments,
+        "current": current,
+        "start": f"{start:.3f}".rstrip("0").rstrip(".") if start > 0 else "",
+        "find": find,
+        "found": set(found),
+        "found_count": len(found),
+        "page_url": f"{settings.site_url}/r/{recording.id}",
+        "site_url": settings.site_url,
+    }
+    return templates.TemplateResponse(request, "recording.html", context)
+
+
+@router.get("/r/{recording_id}/captions.vtt", response_class=PlainTextResponse)
+def captions(session: SessionDep, recording_id: int) -> PlainTextResponse:
+    """The transcript as a WebVTT captions track for the player."""
+    recording = public_recording(session, recording_id)
+    return PlainTextResponse(
+        to_vtt(recording.segments),
+        media_type="text/vtt; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=60"},
     )
+
+
+Page = Annotated[int, Query(ge=1, le=10000)]
+
+
+@router.get("/recordings", response_class=HTMLResponse)
+def browse_latest(request: Request, session: SessionDep, page: Page = 1) -> HTMLResponse:
+    listing = list_recordings(session, page=page)
+    return _browse(request, _("Latest recordings"), listing, {"years": public_years(session)})
+
+
+@router.get("/bodies", response_class=HTMLResponse)
+def browse_bodies(request: Request, session: SessionDep) -> HTMLResponse:
+    context = {**_common(request), "bodies": public_bodies(session)}
+    return templates.TemplateResponse(request, "bodies.html", context)
+
+
+@router.get("/bodies/{slug}", response_class=HTMLResponse)
+def browse_body(request: Request, session: SessionDep, slug: str, page: Page = 1) -> HTMLResponse:
+    body = session.scalar(select(Body).where(Body.slug == slug))
+    if body is None:
+        raise HTTPException(404, _("No body %(slug)s in the archive.") % {"slug": slug})
+    from web.i18n import current
+
+    listing = list_recordings(session, page=page, body=body)
+    return _browse(request, body.localized_name(current()), listing, {"body": body})
+
+
+@router.get("/years/{year}", response_class=HTMLResponse)
+def browse_year(request: Request, session: SessionDep, year: int, page: Page = 1) -> HTMLResponse:
+    if not 1900 <= year <= 2200:
+        raise HTTPException(404, _("No recordings from %(year)s.") % {"year": year})
+    listing = list_recordings(session, page=page, year=year)
+    return _browse(request, _("Recordings of %(year)s") % {"year": year}, listing, {"year": year})
+
+
+def _browse(request: Request, title: str, listing: Any, extra: dict[str, Any]) -> HTMLResponse:
+    if listing.page > listing.pages:
+        raise HTTPException(404, _("There is no page %(page)s.") % {"page": listing.page})
+    context = {**_common(request), "title": title, "listing": listing, **extra}
+    return templates.TemplateResponse(request, "browse.html", context)

@@ -10,7 +10,10 @@ from pydantic import BaseModel
 
 from api.deps import SearchDep, SessionDep, SettingsDep
 from api.recordings import public_recording
-from search.query import search_segments
+from api.results import cards, recording_dates
+from api.search_params import SearchParamsDep
+from search.query import QueryError, search_recordings
+from web.i18n import current
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
 
@@ -23,19 +26,40 @@ class SearchHit(BaseModel):
     moment: float
     text: str
     highlight_html: str
+    snippet_html: str
     title: str
     body: str
     body_name: str
     date: str
     language: str | None
+    speaker: str | None
     url: str
+
+
+class RecordingHitsOut(BaseModel):
+    recording_id: int
+    title: str
+    body: str
+    body_name: str
+    date: str
+    duration_s: float
+    event_type: str | None
+    languages: list[str]
+    hit_count: int
+    url: str
+    moments: list[SearchHit]
 
 
 class SearchResponse(BaseModel):
     query: str
+    sort: str
+    filters: dict[str, str | int]
     total: int
+    total_recordings: int
     page: int
     per_page: int
+    pages: int
+    recordings: list[RecordingHitsOut]
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]] = {}
 
@@ -68,55 +92,94 @@ class RecordingOut(BaseModel):
 @router.get("/search", response_model=SearchResponse)
 def api_search(
     settings: SettingsDep,
+    session: SessionDep,
     client: SearchDep,
-    q: Annotated[str, Query(min_length=1, max_length=500, description="words to find")],
-    page: Annotated[int, Query(ge=1, le=250)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
-    body: Annotated[str | None, Query(max_length=64, description="body slug")] = None,
-    language: Annotated[str | None, Query(max_length=8, description="ISO 639-1 code")] = None,
+    params: SearchParamsDep,
+    per_page: Annotated[int, Query(ge=1, le=50, description="recordings per page")] = 10,
 ) -> SearchResponse:
-    """Segments matching ``q`` across published recordings, best first.
+    """Recordings with moments matching ``q``, best first (or by date with ``sort``).
 
     Every word must match, in any script or spelling (Kazakh Cyrillic, official or informal
-    Latin, Russian keyboard) and, for Kazakh, in any inflected form. ``facets`` counts the hits
-    per segment language and body.
+    Latin, Russian keyboard) and, for Kazakh, in any inflected form; ``"a phrase"`` matches the
+    words adjacent and in order, ``-word`` / ``-"a phrase"`` leave out the segments that contain
+    them (OR, wildcards and field names are not supported). ``recordings`` holds up to three best
+    moments of each recording; ``hits`` the same moments as one list. ``total`` counts matching
+    segments, ``total_recordings`` recordings. ``facets`` counts matching segments per body, year,
+    language, event type and speaker. An empty ``q`` with a filter lists what the filter admits.
     """
+    if not params.q and not params.filters.active():
+        raise HTTPException(400, "q: give words to find, or at least one filter")
     try:
-        result = search_segments(
+        results = search_recordings(
             client,
             settings.meili_index,
-            q,
-            page=page,
+            params.q,
+            filters=params.filters,
+            sort=params.sort,
+            page=params.page,
             per_page=per_page,
-            body=body,
-            language=language,
+            recording_dates=recording_dates(session),
         )
+    except QueryError as exc:
+        raise HTTPException(400, str(exc)) from exc
     except MeilisearchError as exc:
         raise HTTPException(status_code=503, detail="search is unavailable") from exc
-    return SearchResponse(
-        query=q,
-        facets=result.facets,
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
-        hits=[
+    groups = []
+    for card in cards(session, results):
+        rec = card.recording
+        moments = [
             SearchHit(
-                segment_id=h.id,
-                recording_id=h.recording_id,
-                start=h.start,
-                end=h.end,
-                moment=h.moment,
-                text=h.text,
-                highlight_html=h.html,
-                title=h.title,
-                body=h.body,
-                body_name=h.body_name,
-                date=h.date,
-                language=h.language,
-                url=f"{settings.site_url}/r/{h.recording_id}?t={int(h.moment)}",
+                segment_id=m.hit.id,
+                recording_id=rec.id,
+                start=m.hit.start,
+                end=m.hit.end,
+                moment=m.moment,
+                text=m.hit.text,
+                highlight_html=m.hit.html,
+                snippet_html=m.hit.snippet_html,
+                title=rec.title,
+                body=rec.body.slug,
+                body_name=rec.body.localized_name(current()),
+                date=rec.recorded_on.isoformat(),
+                language=m.hit.language,
+                speaker=m.hit.speaker,
+                url=f"{settings.site_url}/r/{rec.id}?t={int(m.moment)}",
             )
-            for h in result.hits
-        ],
+            for m in card.moments
+        ]
+        groups.append(
+            RecordingHitsOut(
+                recording_id=rec.id,
+                title=rec.title,
+                body=rec.body.slug,
+                body_name=rec.body.localized_name(current()),
+                date=rec.recorded_on.isoformat(),
+                duration_s=rec.duration_s,
+                event_type=rec.event_type,
+                languages=rec.languages,
+                hit_count=card.hit_count,
+                url=f"{settings.site_url}/r/{rec.id}",
+                moments=moments,
+            )
+        )
+    active = {
+        ("from" if k == "date_from" else "to" if k == "date_to" else k): (
+            v.isoformat() if hasattr(v, "isoformat") else v
+        )
+        for k, v in params.filters.active().items()
+    }
+    return SearchResponse(
+        query=params.q,
+        sort=params.sort,
+        filters=active,
+        total=results.total_hits,
+        total_recordings=results.total_recordings,
+        page=results.page,
+        per_page=results.per_page,
+        pages=results.pages,
+        recordings=groups,
+        hits=[m for g in groups for m in g.moments],
+        facets=results.facets,
     )
 
 
@@ -128,7 +191,7 @@ def api_recording(recording_id: int, session: SessionDep, settings: SettingsDep)
         id=rec.id,
         title=rec.title,
         body=rec.body.slug,
-        body_name=rec.body.name,
+        body_name=rec.body.localized_name(current()),
         date=rec.recorded_on.isoformat(),
         duration_s=rec.duration_s,
         languages=rec.languages,

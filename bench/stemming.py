@@ -25,9 +25,8 @@ import meilisearch
 
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.client import wait
-from search.documents import word_offsets
 from search.folding import fold
-from search.query import build_filter, build_queries
+from search.query import Filters, build_queries
 from search.schema import ensure_index
 from search.stemming import stem_text
 
@@ -54,9 +53,8 @@ def load(path: Path) -> tuple[list[dict], list[tuple[str, set[str]]]]:
                 {
                     "id": first, "recording_id": 1, "idx": len(docs), "start": 0.0, "end": 1.0,
                     "text": third, "text_folded": fold(third), "text_stem": "",
-                    "language": second, "title": "", "body": "bench", "body_name": "", "date": "",
-                    "date_ts": 0, "published": True, "gen": 1,
-                    "word_offsets": word_offsets(third, []),
+                    "language": second, "title": "", "body": "bench", "date_ts": 0,
+                    "published": True, "gen": 1,
                 }
             )  # fmt: skip
     return docs, queries
@@ -67,7 +65,8 @@ def measure(client: meilisearch.Client, uid: str, queries, forms, stemmed) -> tu
     misses = []
     for query, wanted in queries:
         result = client.multi_search(
-            build_queries(uid, query, build_filter(), forms, stemmed), federation={"limit": 100}
+            build_queries(uid, query, Filters().clauses(), forms, stemmed),
+            federation={"limit": 100},
         )
         got = {hit["id"] for hit in result["hits"]}
         true_pos += len(got & wanted)

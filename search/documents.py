@@ -1,4 +1,9 @@
-"""Search documents: one per transcript segment, carrying its recording's title, body and date."""
+"""Search documents: one per transcript segment, with what search filters and ranks on.
+
+Only what search needs goes in (the index's disk cost is per segment): the text in its three
+forms, the facets and the time range. Word timings, the title, names in every language
+and the rest stay in the database; pages look them up for the hits they show.
+"""
 
 from __future__ import annotations
 
@@ -15,44 +20,25 @@ def date_ts(recording: Recording) -> int:
     return int(datetime.combine(recording.recorded_on, time()).timestamp())
 
 
-def word_offsets(text: str, words: list) -> list[list[float]]:
-    """``[[character offset in text, start second], …]`` for each timed word found in the text.
-
-    Lets a search hit point at the second its matching word is spoken, not where a (possibly
-    30-second) segment begins.
-    """
-    offsets: list[list[float]] = []
-    cursor = 0
-    for start, _end, word, *_ in words:
-        token = str(word).strip()
-        if not token:
-            continue
-        at = text.find(token, cursor)
-        if at < 0:
-            continue
-        offsets.append([at, start])
-        cursor = at + len(token)
-    return offsets
+def is_public(recording: Recording) -> bool:
+    return bool(recording.published) and recording.deleted_at is None
 
 
 def segment_document(recording: Recording, segment: Segment, gen: int) -> dict[str, Any]:
     return {
         "id": segment.id,
         "recording_id": recording.id,
-        "idx": segment.idx,
-        "start": segment.start,
-        "end": segment.end,
+        "start": round(segment.start, 3),
+        "end": round(segment.end, 3),
         "text": segment.text,
         "text_folded": fold(segment.text),
         "text_stem": stem_text(segment.text, segment.language),
-        "word_offsets": word_offsets(segment.text, segment.words),
         "language": segment.language,
-        "title": recording.title,
+        "speaker": segment.speaker.slug if segment.speaker else None,
         "body": recording.body.slug,
-        "body_name": recording.body.name,
-        "date": recording.recorded_on.isoformat(),
+        "event_type": recording.event_type,
+        "year": recording.recorded_on.year,
         "date_ts": date_ts(recording),
-        "duration": recording.duration_s,
-        "published": recording.published,
+        "published": is_public(recording),
         "gen": gen,
     }

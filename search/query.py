@@ -1,60 +1,146 @@
 """Public segment search: only published recordings, across scripts and inflections.
 
 One federated multi-search runs the query three ways and merges the hits (each segment once, best
-score kept): the words as typed against the original text and title; the script-folded words
-against ``text_folded`` (so "ashyqtyq" finds "Ашықтық"); and the stemmed words, as Kazakh and as
-Russian, against ``text_stem`` (so "бюджет жоба" finds "бюджеттің жобасы"). Highlights are always
-drawn on the original text, whichever form matched.
+score kept): the words as typed against the original text; the script-folded words
+against ``text_folded`` (so "ashyqtyq" finds "Ашықтық"); and the stemmed words, as Kazakh, against
+``text_stem`` (so "бюджет жоба" finds "бюджеттің жобасы"). Phrases and exclusions (search.syntax)
+travel into every form. Highlights are always drawn on the original text, whichever form matched.
+
+Results are grouped by recording (``search_recordings``) in two or three requests:
+
+1. a *window*: the best ``WINDOW`` segment hits, ids only, plus facet counts — among them a count
+   per ``recording_id``, which names every matching recording however many hits there are;
+2. the recordings of the requested page, ordered by the best hit in the window (relevance) or by
+   date; the best moments of each come from the window, or, for a recording outside it, from a
+   search restricted to those recordings;
+3. the chosen moments' documents with match positions, for the highlighted snippets.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from typing import Any, Literal
 
 import meilisearch
 from meilisearch.errors import MeilisearchApiError
 
 from search.folding import fold, folded_word_index, original_spans
-from search.stemming import STEMMED_LANGUAGES, query_stems
+from search.stemming import STEMMED_LANGUAGES, stem_text
+from search.syntax import ParsedQuery, parse
 
 # Weights of the three ways in the merged ranking: the words as typed rank first.
 WEIGHT_ORIGINAL, WEIGHT_FOLDED, WEIGHT_STEM = 1.0, 0.9, 0.8
-FACETS = ["language", "body"]
+FACETS = ["body", "year", "language", "event_type", "speaker"]
+WINDOW = 1000  # segment hits ranked to order recordings by relevance
+WINDOW_FIELDS = ["id", "recording_id", "date_ts"]
+SNIPPET_WORDS = 36  # words around the first match in a cropped snippet
+Sort = Literal["relevance", "newest", "oldest"]
+SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
+
+
+class QueryError(ValueError):
+    """The query cannot be run as given; the message says why, for a 400 answer."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    body: str | None = None
+    language: str | None = None
+    year: int | None = None
+    event_type: str | None = None
+    speaker: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    recording_id: int | None = None
+
+    def clauses(self) -> list[str]:
+        clauses = ["published = true"]
+        for name in ("body", "language", "event_type", "speaker"):
+            value = getattr(self, name)
+            if value:
+                clauses.append(f"{name} = {_quote(value)}")
+        if self.year is not None:
+            clauses.append(f"year = {int(self.year)}")
+        if self.recording_id is not None:
+            clauses.append(f"recording_id = {int(self.recording_id)}")
+        if self.date_from:
+            clauses.append(f"date_ts >= {day_ts(self.date_from)}")
+        if self.date_to:
+            clauses.append(f"date_ts <= {day_ts(self.date_to)}")
+        return clauses
+
+    def active(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+def day_ts(day: date) -> int:
+    """A date as the Unix timestamp of its UTC midnight (how documents store ``date_ts``)."""
+    return int(datetime.combine(day, time()).timestamp())
 
 
 @dataclass(frozen=True)
 class Hit:
     id: str
     recording_id: int
+    idx: int
     start: float
     end: float
-    moment: float  # when the first matching word is spoken (the segment start if unknown)
     text: str
-    html: str
-    title: str
-    body: str
-    body_name: str
-    date: str
+    spans: tuple[tuple[int, int], ...]
     language: str | None
+    speaker: str | None
+    body: str
+    date_ts: int
+    moment: float  # when the first matching word is spoken (the segment start until timed)
+
+    @property
+    def html(self) -> str:
+        return highlight_html(self.text, list(self.spans))
+
+    @property
+    def snippet_html(self) -> str:
+        return crop_html(self.text, list(self.spans), SNIPPET_WORDS)
+
+    @property
+    def date(self) -> str:
+        return datetime.fromtimestamp(self.date_ts).date().isoformat()
 
 
 @dataclass(frozen=True)
-class SearchPage:
-    query: str
+class RecordingHits:
+    recording_id: int
+    hit_count: int
     hits: list[Hit]
-    total: int
+
+
+@dataclass(frozen=True)
+class Results:
+    query: str
+    sort: str
+    filters: Filters
+    groups: list[RecordingHits]
+    total_hits: int
+    total_recordings: int
     page: int
     per_page: int
+    facets: dict[str, dict[str, int]]
     processing_ms: int
-    filters: dict[str, Any] = field(default_factory=dict)
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+        return max(1, math.ceil(self.total_recordings / self.per_page))
+
+    @property
+    def hits(self) -> list[Hit]:
+        return [hit for group in self.groups for hit in group.hits]
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _char_offset(text: str, byte_offset: int) -> int:
@@ -100,32 +186,44 @@ def highlight_html(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def moment_of(doc: dict[str, Any], spans: list[tuple[int, int]]) -> float:
-    """The start second of the word holding the first match."""
-    offsets = doc.get("word_offsets") or []
-    if not spans or not offsets:
-        return doc["start"]
-    first = spans[0][0]
-    moment = doc["start"]
-    for offset, start in offsets:
-        if offset <= first:
-            moment = start
-        else:
+def crop_html(text: str, spans: list[tuple[int, int]], max_words: int) -> str:
+    """Like ``highlight_html`` but at most ``max_words`` words, around the first match, with "…"
+    where text was cut: a long segment shows the part that matched."""
+    words = original_spans(text)
+    if len(words) <= max_words:
+        return highlight_html(text, spans)
+    first = spans[0][0] if spans else 0
+    at = next((i for i, (s, e) in enumerate(words) if e > first), 0)
+    lo = max(0, min(at - max_words // 3, len(words) - max_words))
+    hi = lo + max_words
+    start = words[lo][0] if lo else 0
+    end = words[hi - 1][1] if hi < len(words) else len(text)
+    inside = [
+        (max(s, start) - start, min(e, end) - start) for s, e in spans if e > start and s < end
+    ]
+    body = highlight_html(text[start:end], inside)
+    return ("…" if start else "") + body + ("…" if end < len(text) else "")
+
+
+def moment_of(text: str, words: Sequence[Sequence[Any]], start: float, spans: Sequence) -> float:
+    """The start second of the timed word holding the first match (``start`` if unknown).
+
+    Word timings live in the database, not the index: the caller passes the segment's words.
+    """
+    if not spans or not words:
+        return start
+    first, cursor, moment = spans[0][0], 0, start
+    for word_start, _end, word, *_ in words:
+        token = str(word).strip()
+        if not token:
+            continue
+        at = text.find(token, cursor)
+        if at < 0:
+            continue
+        if at > first:
             break
+        moment, cursor = word_start, at + len(token)
     return moment
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def build_filter(body: str | None = None, language: str | None = None) -> list[str]:
-    clauses = ["published = true"]
-    if body:
-        clauses.append(f"body = {_quote(body)}")
-    if language:
-        clauses.append(f"language = {_quote(language)}")
-    return clauses
 
 
 FORMS = ("original", "folded", "stem")
@@ -133,46 +231,196 @@ FORMS = ("original", "folded", "stem")
 
 def build_queries(
     index_uid: str,
-    query: str,
+    query: str | ParsedQuery,
     filters: list[str],
     forms: tuple[str, ...] = FORMS,
     stemmed: tuple[str, ...] = STEMMED_LANGUAGES,
+    extra: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The federated queries for ``query``; ``forms`` picks which ways (bench/stemming.py)."""
-    base = {"indexUid": index_uid, "filter": filters, "showMatchesPosition": True}
-    queries = []
+    parsed = parse(query) if isinstance(query, str) else query
+    base = {"indexUid": index_uid, "filter": filters, "matchingStrategy": "all", **(extra or {})}
+    if not parsed.positive:
+        # Placeholder search: every segment the filters admit.
+        return [{**base, "q": "", "attributesToSearchOn": ["text"]}]
+    wanted: list[tuple[str, list[str], float]] = []
     if "original" in forms:
+        wanted.append((parsed.render(), ["text"], WEIGHT_ORIGINAL))
+    if "folded" in forms:
+        wanted.append((parsed.render(fold), ["text_folded"], WEIGHT_FOLDED))
+    # A phrase is exact wording (in any script): stems would let inflected forms match it.
+    if "stem" in forms and not parsed.phrases:
+        stems = {
+            parsed.render(lambda s, lang=lang: stem_text(s, lang, stemmed)) for lang in stemmed
+        }
+        wanted += [(q, ["text_stem"], WEIGHT_STEM) for q in sorted(stems)]
+    queries = []
+    for q, attributes, weight in wanted:
+        if not ParsedQuery(parse(q).positive).terms:
+            continue
         queries.append(
             {
                 **base,
-                "q": query,
-                "attributesToSearchOn": ["text", "title"],
-                "matchingStrategy": "all",
-                "federationOptions": {"weight": WEIGHT_ORIGINAL},
-            }
-        )
-    folded = fold(query)
-    if "folded" in forms and folded.strip("_ "):
-        queries.append(
-            {
-                **base,
-                "q": folded,
-                "attributesToSearchOn": ["text_folded"],
-                "matchingStrategy": "all",
-                "federationOptions": {"weight": WEIGHT_FOLDED},
-            }
-        )
-    for stems in query_stems(query, stemmed) if "stem" in forms else []:
-        queries.append(
-            {
-                **base,
-                "q": stems,
-                "attributesToSearchOn": ["text_stem"],
-                "matchingStrategy": "all",
-                "federationOptions": {"weight": WEIGHT_STEM},
+                "q": q,
+                "attributesToSearchOn": attributes,
+                "federationOptions": {"weight": weight},
             }
         )
     return queries
+
+
+def _multi_search(
+    client: meilisearch.Client, queries: list[dict[str, Any]], federation: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        return client.multi_search(queries, federation=federation)
+    except MeilisearchApiError as exc:
+        # An index with no documents yet has no searchable fields to name.
+        if exc.code != "invalid_search_attributes_to_search_on":
+            raise
+        return {"hits": [], "estimatedTotalHits": 0, "processingTimeMs": 0}
+
+
+def _hit(doc: dict[str, Any]) -> Hit:
+    spans = tuple(match_spans(doc))
+    return Hit(
+        id=doc["id"],
+        recording_id=doc["recording_id"],
+        idx=int(str(doc["id"]).rsplit("-", 1)[1]),
+        start=doc["start"],
+        end=doc["end"],
+        text=doc["text"],
+        spans=spans,
+        language=doc.get("language"),
+        speaker=doc.get("speaker"),
+        body=doc.get("body", ""),
+        date_ts=doc.get("date_ts", 0),
+        moment=doc["start"],
+    )
+
+
+def _distribution(result: dict[str, Any], index_uid: str) -> dict[str, dict[str, int]]:
+    return result.get("facetsByIndex", {}).get(index_uid, {}).get("distribution", {})
+
+
+NOTHING_TO_FIND = "add at least one word to find: excluded words (-word) only narrow a search."
+
+
+def _validate(parsed: ParsedQuery, query: str) -> None:
+    if query.strip() and not parsed.positive:
+        raise QueryError(NOTHING_TO_FIND)
+
+
+def search_recordings(
+    client: meilisearch.Client,
+    index_uid: str,
+    query: str,
+    *,
+    filters: Filters | None = None,
+    sort: str = "relevance",
+    page: int = 1,
+    per_page: int = 10,
+    moments: int = 3,
+    recording_dates: Callable[[Iterable[int]], dict[int, date]] | None = None,
+) -> Results:
+    """Matching recordings, ``per_page`` to a page, each with its best ``moments`` hits.
+
+    ``recording_dates`` gives the date of recordings the window did not reach (from the database),
+    so that newest/oldest order covers every matching recording, not only the best hits.
+    """
+    if sort not in SORTS:
+        raise QueryError(f"sort must be one of: {', '.join(SORTS)}")
+    filters = filters or Filters()
+    parsed = parse(query)
+    _validate(parsed, query)
+    clauses = filters.clauses()
+    window = _multi_search(
+        client,
+        build_queries(index_uid, parsed, clauses, extra={"attributesToRetrieve": WINDOW_FIELDS}),
+        {"limit": WINDOW, "facetsByIndex": {index_uid: [*FACETS, "recording_id"]}},
+    )
+    spent = window.get("processingTimeMs", 0)
+    distribution = _distribution(window, index_uid)
+    per_recording = {int(k): v for k, v in distribution.pop("recording_id", {}).items()}
+    ranked: dict[int, list[str]] = {}
+    dates: dict[int, int] = {}
+    for doc in window["hits"]:
+        rid = doc["recording_id"]
+        ranked.setdefault(rid, []).append(doc["id"])
+        dates[rid] = doc.get("date_ts", 0)
+    for rid in ranked:
+        per_recording.setdefault(rid, len(ranked[rid]))
+    order = list(ranked) + sorted(
+        (rid for rid in per_recording if rid not in ranked), key=lambda r: (-per_recording[r], r)
+    )
+    if sort != "relevance":
+        missing = [rid for rid in order if rid not in dates]
+        if missing and recording_dates is not None:
+            dates.update({rid: day_ts(d) for rid, d in recording_dates(missing).items()})
+        newest = sort == "newest"
+        order.sort(key=lambda r: (dates.get(r, 0), r), reverse=newest)
+    offset = (page - 1) * per_page
+    page_ids = order[offset : offset + per_page]
+    chosen = {rid: ranked.get(rid, [])[:moments] for rid in page_ids}
+    docs: dict[str, dict[str, Any]] = {}
+    ids = [sid for sids in chosen.values() for sid in sids]
+    if ids:
+        found = _multi_search(
+            client,
+            build_queries(
+                index_uid, parsed, [*clauses, f"id IN [{', '.join(_quote(i) for i in ids)}]"],
+                extra={"showMatchesPosition": True},
+            ),
+            {"limit": len(ids)},
+        )  # fmt: skip
+        spent += found.get("processingTimeMs", 0)
+        docs.update({doc["id"]: doc for doc in found["hits"]})
+    outside = [rid for rid in page_ids if not chosen[rid]]
+    if outside:
+        # Recordings beyond the window (date order): their best moments, each guaranteed one by
+        # a distinct query, more from a plain one.
+        restricted = [*clauses, f"recording_id IN [{', '.join(map(str, outside))}]"]
+        extra = {"showMatchesPosition": True}
+        queries = build_queries(
+            index_uid, parsed, restricted, extra={**extra, "distinct": "recording_id"}
+        )
+        queries += build_queries(index_uid, parsed, restricted, extra=extra)
+        found = _multi_search(client, queries, {"limit": len(outside) * (moments + 3)})
+        spent += found.get("processingTimeMs", 0)
+        for doc in found["hits"]:
+            rid = doc["recording_id"]
+            if len(chosen[rid]) < moments and doc["id"] not in chosen[rid]:
+                chosen[rid].append(doc["id"])
+                docs[doc["id"]] = doc
+    groups = []
+    for rid in page_ids:
+        hits = [_hit(docs[sid]) for sid in chosen[rid] if sid in docs]
+        groups.append(RecordingHits(rid, per_recording.get(rid, len(hits)), hits))
+    return Results(
+        query=query,
+        sort=sort,
+        filters=filters,
+        groups=groups,
+        total_hits=window.get("estimatedTotalHits", len(window["hits"])),
+        total_recordings=len(per_recording),
+        page=page,
+        per_page=per_page,
+        facets=distribution,
+        processing_ms=spent,
+    )
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Segment hits, one list, best first (no grouping): for tools and tests of matching."""
+
+    query: str
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    processing_ms: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def search_segments(
@@ -184,48 +432,24 @@ def search_segments(
     per_page: int = 20,
     body: str | None = None,
     language: str | None = None,
+    filters: Filters | None = None,
 ) -> SearchPage:
-    try:
-        result = client.multi_search(
-            build_queries(index_uid, query, build_filter(body, language)),
-            federation={
-                "offset": (page - 1) * per_page,
-                "limit": per_page,
-                "facetsByIndex": {index_uid: FACETS},
-            },
-        )
-    except MeilisearchApiError as exc:
-        # An index with no documents yet has no searchable fields to name.
-        if exc.code != "invalid_search_attributes_to_search_on":
-            raise
-        result = {"hits": [], "estimatedTotalHits": 0}
-    hits = []
-    for doc in result["hits"]:
-        spans = match_spans(doc)
-        hits.append(
-            Hit(
-                id=doc["id"],
-                recording_id=doc["recording_id"],
-                start=doc["start"],
-                end=doc["end"],
-                moment=moment_of(doc, spans),
-                text=doc["text"],
-                html=highlight_html(doc["text"], spans),
-                title=doc["title"],
-                body=doc["body"],
-                body_name=doc["body_name"],
-                date=doc["date"],
-                language=doc.get("language"),
-            )
-        )
-    facets = result.get("facetsByIndex", {}).get(index_uid, {}).get("distribution", {})
+    filters = filters or Filters()
+    if body or language:
+        filters = replace(filters, body=body or filters.body, language=language or filters.language)
+    parsed = parse(query)
+    _validate(parsed, query)
+    result = _multi_search(
+        client,
+        build_queries(index_uid, parsed, filters.clauses(), extra={"showMatchesPosition": True}),
+        {"offset": (page - 1) * per_page, "limit": per_page, "facetsByIndex": {index_uid: FACETS}},
+    )
     return SearchPage(
         query=query,
-        hits=hits,
-        total=result.get("estimatedTotalHits", len(hits)),
+        hits=[_hit(doc) for doc in result["hits"]],
+        total=result.get("estimatedTotalHits", len(result["hits"])),
         page=page,
         per_page=per_page,
         processing_ms=result.get("processingTimeMs", 0),
-        filters={"body": body, "language": language},
-        facets=facets,
+        facets=_distribution(result, index_uid),
     )

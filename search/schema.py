@@ -18,23 +18,31 @@ PRIMARY_KEY = "id"
 # What a search document holds (search.documents). Raise it when documents change: the next
 # `ashyq up` / `ashyq worker` rebuilds the index from the database and swaps it in.
 #   1: text, timings, recording fields      2: + text_folded, text_stem, word_offsets
-DOCUMENT_VERSION = 2
+#   3: facets year/event_type/speaker; out: title (it made every segment of a recording match
+#      its title's words), word_offsets, body_name, date, duration (pages read the database)
+DOCUMENT_VERSION = 3
 META_INDEX = "ashyq_meta"  # one document per segment index: {"id": uid, "document_version": N}
 
 INDEX_SETTINGS: dict[str, Any] = {
     # The original words first; then the script-folded and the stemmed forms (search.folding,
     # search.stemming), each searched by its own query of a federated search (search.query).
-    "searchableAttributes": ["text", "title", "text_folded", "text_stem"],
+    "searchableAttributes": ["text", "text_folded", "text_stem"],
     "displayedAttributes": ["*"],
     "filterableAttributes": [
+        "id",
         "recording_id",
         "body",
         "language",
+        "year",
+        "event_type",
+        "speaker",
         "date_ts",
         "published",
         "gen",
     ],
     "sortableAttributes": ["date_ts", "start"],
+    # recording_id is a facet too: its distribution names every matching recording (search.query).
+    "faceting": {"maxValuesPerFacet": 10000, "sortFacetValuesBy": {"*": "count"}},
     "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
     # Kazakh and Russian words are long and inflected: allow a typo from 4 letters, two from 7, so
     # a word that is not the last in the query still matches its inflected form (RECIPES).

@@ -23,7 +23,7 @@ from sqlalchemy import delete
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import Body, Job, Recording, Segment, Source, SourceItem
+from archive.models import Body, Job, Recording, Segment, Source, SourceItem, Speaker
 from archive.settings import Settings, env_for_children
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.client import master_client, wait
@@ -173,8 +173,12 @@ def web(settings: Settings) -> Iterator[str]:
 @pytest.fixture()
 def archive(settings: Settings) -> Settings:
     """A clean archive: no rows, no index documents, empty media folders."""
+    return clean_archive(settings)
+
+
+def clean_archive(settings: Settings) -> Settings:
     with session_scope(settings.db_url) as session:
-        for model in (SourceItem, Source, Segment, Job, Recording, Body):
+        for model in (SourceItem, Source, Segment, Job, Recording, Speaker, Body):
             session.execute(delete(model))
     client = master_client(settings)
     ensure_index(client, settings.meili_index)

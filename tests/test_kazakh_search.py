@@ -36,9 +36,8 @@ def index(settings):
             {
                 "id": f"9-{idx}", "recording_id": 9, "idx": idx, "start": idx * 10.0,
                 "end": idx * 10.0 + 8, "text": text, "text_folded": fold(text),
-                "text_stem": stem_text(text, language), "language": language, "title": "Сессия",
-                "body": "mazhilis", "body_name": "Мәжіліс", "date": "2026-03-01", "date_ts": 0,
-                "published": True, "gen": 1, "word_offsets": [],
+                "text_stem": stem_text(text, language), "language": language,
+                "body": "mazhilis", "date_ts": 0, "published": True, "gen": 1,
             }
         )  # fmt: skip
     wait(client, client.index(uid).delete_all_documents())

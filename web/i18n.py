@@ -55,15 +55,13 @@ def translations(lang: str) -> NullTranslations:
     return Translations(buffer)
 
 
-def gettext(message: str, **variables: Any) -> str:
-    text = translations(current()).gettext(message)
-    return text % variables if variables else text
+def gettext(message: str) -> str:
+    """The message in the current UI language; templates' ``_()`` fills in ``%(name)s``."""
+    return translations(current()).gettext(message)
 
 
-def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
-    text = translations(current()).ngettext(singular, plural, n)
-    variables.setdefault("num", n)
-    return text % variables
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current()).ngettext(singular, plural, n)
 
 
 def negotiate(query_lang: str | None, cookie: str | None, accept_language: str | None) -> str:
