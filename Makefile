@@ -1,5 +1,5 @@
 # The two commands of the README.
-.PHONY: up test lint install
+.PHONY: up test lint install messages
 
 up:  ## install what is missing, start everything, ingest a demo recording
 	scripts/install.sh
@@ -11,3 +11,12 @@ test:  ## install what is missing (test tools too) and run the test suite
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+# Refresh the message catalogs from the code and templates (then translate the new entries).
+messages:
+	.venv/bin/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -k ngettext:1,2 --no-location --sort-output --omit-header -o web/translations/messages.pot .
+	for lang in kk ru en; do \
+	  if [ -f web/translations/$$lang/LC_MESSAGES/messages.po ]; then \
+	    .venv/bin/pybabel update --no-fuzzy-matching --omit-header -i web/translations/messages.pot -d web/translations -l $$lang; \
+	  else .venv/bin/pybabel init -i web/translations/messages.pot -d web/translations -l $$lang; fi; \
+	done

@@ -17,17 +17,23 @@ from archive.captions import to_vtt
 from archive.models import Body
 from search.folding import fold
 from search.query import QueryError, search_recordings
+from web.i18n import N_
 from web.i18n import gettext as _
 from web.templating import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 FACET_ORDER = [
-    ("body", "Body"),
-    ("year", "Year"),
-    ("language", "Language"),
-    ("event_type", "Event type"),
-    ("speaker", "Speaker"),
+    ("body", N_("Body")),
+    ("year", N_("Year")),
+    ("language", N_("Language")),
+    ("event_type", N_("Event type")),
+    ("speaker", N_("Speaker")),
+]
+SORT_LABELS = [
+    ("relevance", N_("Relevance")),
+    ("newest", N_("Newest first")),
+    ("oldest", N_("Oldest first")),
 ]
 
 
@@ -62,6 +68,7 @@ def search_page(
         "cards": [],
         "facets": {},
         "facet_order": FACET_ORDER,
+        "sort_labels": SORT_LABELS,
         "error": None,
     }
     status = 200

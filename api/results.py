@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from archive.models import Body, Recording, RecordingStatus, Segment, Speaker
 from search.query import Hit, Results, moment_of
 from web import i18n
+from web.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,14 @@ def cards(session: Session, results: Results) -> list[Card]:
     return out
 
 
-LANGUAGE_NAMES = {"kk": "Kazakh", "ru": "Russian", "en": "English"}
+LANGUAGE_NAMES = {"kk": N_("Kazakh"), "ru": N_("Russian"), "en": N_("English")}
 EVENT_TYPE_NAMES = {
-    "plenary": "Plenary session",
-    "committee": "Committee meeting",
-    "hearing": "Public hearing",
-    "briefing": "Briefing",
-    "press_conference": "Press conference",
-    "other": "Other",
+    "plenary": N_("Plenary session"),
+    "committee": N_("Committee meeting"),
+    "hearing": N_("Public hearing"),
+    "briefing": N_("Briefing"),
+    "press_conference": N_("Press conference"),
+    "other": N_("Other"),
 }
 
 

@@ -4,60 +4,12 @@ filter and sort, phrases and exclusions, typos, bad parameters, browse pages and
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import clean_archive
-from tests.corpus import SECONDS_PER_WORD, Rec, seed
-
-RAILWAY = [
-    Rec(
-        f"Transport committee {n}",
-        "senate",
-        date(2024, 1, 1 + n),
-        [("en", f"Item {n} on the agenda."), ("en", "The railway funding was approved today.")],
-        event_type="committee",
-    )
-    for n in range(12)
-]
-CORPUS = [
-    Rec(
-        "Бюджет отырысы",
-        "mazhilis",
-        date(2025, 3, 10),
-        [
-            ("kk", "Құрметті депутаттар, отырысты ашамыз."),
-            ("kk", "Бюджеттің жобасы депутаттармен талқыланды."),
-            ("kk", "Салық кодексі туралы да сөз болды."),
-            ("kk", "Бюджет жобасы мен салық кодексі бірге қаралады."),
-            ("kk", "Келесі мәселеге көшеміз."),
-        ],
-        event_type="plenary",
-        speaker="tokayev",
-    ),
-    Rec(
-        "Заседание Сената",
-        "senate",
-        date(2026, 5, 1),
-        [
-            ("ru", "Добрый день, уважаемые коллеги."),
-            ("ru", "Депутаты обсудили проект бюджета на следующий год."),
-        ],
-        event_type="hearing",
-    ),
-    Rec(
-        "Briefing on the budget",
-        "mazhilis",
-        date(2026, 1, 15),
-        [("en", "The ministry presented the budget draft to journalists.")],
-        event_type="briefing",
-    ),
-    Rec("Withdrawn", "mazhilis", date(2026, 2, 1), [("kk", "Бюджет құпия.")], published=False),
-    Rec("Deleted", "mazhilis", date(2026, 2, 2), [("kk", "Бюджет өшірілді.")], deleted=True),
-    *RAILWAY,
-]
+from tests.corpus import CORPUS, RAILWAY, SECONDS_PER_WORD, seed
 
 
 @pytest.fixture(scope="module")

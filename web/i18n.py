@@ -55,6 +55,11 @@ def translations(lang: str) -> NullTranslations:
     return Translations(buffer)
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is defined; it is translated where shown."""
+    return message
+
+
 def gettext(message: str) -> str:
     """The message in the current UI language; templates' ``_()`` fills in ``%(name)s``."""
     return translations(current()).gettext(message)
