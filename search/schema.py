@@ -48,6 +48,10 @@ INDEX_SETTINGS: dict[str, Any] = {
     # a word that is not the last in the query still matches its inflected form (RECIPES).
     "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 7}},
     "pagination": {"maxTotalHits": 5000},
+    # Index size (bench/search.py): proximity is ranked within an attribute only (phrases still
+    # match exactly), and values of facets are never searched, so neither database is built.
+    "proximityPrecision": "byAttribute",
+    "facetSearch": False,
 }
 
 

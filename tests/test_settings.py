@@ -41,4 +41,5 @@ def test_openapi_documents_the_json_api(tmp_path):
     schema = TestClient(create_app(Settings(data_dir=tmp_path))).get("/openapi.json").json()
     assert {"/api/v1/search", "/api/v1/recordings/{recording_id}"} <= set(schema["paths"])
     params = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
-    assert {"q", "page", "per_page", "body", "language"} <= params
+    assert {"q", "page", "per_page", "sort", "body", "year", "language", "event_type", "speaker",
+            "from", "to"} <= params  # fmt: skip
