@@ -146,6 +146,14 @@ def fetch_cmd(
     raise typer.Exit(_report(settings, job))
 
 
+def _users_app() -> typer.Typer:
+    from cli.users import app as users_app
+
+    return users_app
+
+
+app.add_typer(_users_app(), name="users")
+
 sources_app = typer.Typer(help="Watched channels, playlists and feeds.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 
