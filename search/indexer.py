@@ -76,8 +76,8 @@ def index_segments(
     docs = [segment_document(recording, seg, gen) for seg in segments]
     if docs:
         wait(client, index.add_documents(docs, primary_key="id"))
-    if gone_ids:
-        wait(client, index.delete_documents(gone_ids))
+    for gone in gone_ids or []:  # one or two after a split or merge
+        wait(client, index.delete_document(gone))
 
 
 def _ready_recordings(session: Session) -> Iterable[Recording]:

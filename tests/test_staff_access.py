@@ -161,8 +161,10 @@ def test_session_cookie_flags_and_logout(app, staff):
     cookie = next(
         v for k, v in answer.headers.multi_items() if k == "set-cookie" and "ashyq_session" in v
     )
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie.replace(
-        "SameSite=Lax", "SameSite=lax"
+    assert (
+        "HttpOnly" in cookie
+        and "Secure" in cookie
+        and "SameSite=lax" in cookie.replace("SameSite=Lax", "SameSite=lax")
     )
     page = client.get("/staff/recordings")
     assert page.status_code == 200 and staff.editor.email in page.text
