@@ -1,0 +1,83 @@
+"""An editor's day in Debian's Chromium: sign in, upload, watch it finish, fix a word, withdraw."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from archive.db import session_scope
+from archive.models import Body
+from tests.media_factory import clip_with_word_at_known_time
+
+pytestmark = [pytest.mark.browser, pytest.mark.whisper]
+
+
+def public_hits(web: str, word: str) -> list[int]:
+    answer = httpx.get(f"{web}/api/v1/search", params={"q": word}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return [hit["recording_id"] for hit in answer.json()["hits"]]
+
+
+def test_upload_correct_and_withdraw_in_the_browser(archive, worker, web, browser, staff, tmp_path):
+    """
+    GIVEN an editor account and a video clip in which "railway" is spoken
+    WHEN the editor signs in, uploads the clip, waits for the progress to reach done, corrects
+    "railway" to "tramway" in the transcript editor, then withdraws the recording
+    THEN public search finds "tramway" and no longer "railway"; after the withdrawal public
+    search, the recording page and the API no longer show it
+    """
+    with session_scope(archive.db_url) as session:
+        session.add(Body(slug="mazhilis", name="Mazhilis", name_en="Mazhilis"))
+    clip = clip_with_word_at_known_time(tmp_path, fmt="mp4")
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{web}/staff/upload")
+        page.wait_for_url(re.compile(r".*/staff/login\?next=.*"))
+        page.fill("#email", staff.editor.email)
+        page.fill("#password", staff.editor.password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/staff/upload")
+
+        page.set_input_files("#files", str(clip.path))
+        page.fill("#title", "Transport committee")
+        page.select_option("#body", "mazhilis")
+        page.fill("#date", "2026-02-01")
+        page.click("#start")
+        item = page.locator("#queue li.upload")
+        item.wait_for()
+        page.wait_for_selector("#queue li.upload[data-state=done]", timeout=240_000)
+        assert item.locator("progress").evaluate("p => p.value") == 1
+
+        item.locator(".link a").click()
+        page.wait_for_url(re.compile(r".*/staff/recordings/\d+$"))
+        recording_id = int(page.url.rsplit("/", 1)[1])
+        assert recording_id in public_hits(web, "railway")
+
+        page.click("text=Edit transcript")
+        page.wait_for_url(f"**/staff/recordings/{recording_id}/transcript")
+        segment = page.locator(
+            "li.segment", has=page.locator("textarea", has_text=re.compile("railway", re.I))
+        )
+        assert segment.count() == 1
+        area = segment.locator("textarea")
+        area.fill(re.sub("railway", "tramway", area.input_value(), flags=re.I))
+        segment.locator("button.save").click()
+        page.wait_for_url(re.compile(r".*/transcript\?done=saved.*"))
+        assert page.locator("li.segment.reviewed").count() == 1
+        assert recording_id in public_hits(web, "tramway")
+        assert recording_id not in public_hits(web, "railway")
+
+        page.goto(f"{web}/staff/recordings/{recording_id}")
+        page.click("#withdraw")
+        page.wait_for_url(re.compile(r".*\?done=withdrawn$"))
+        assert recording_id not in public_hits(web, "tramway")
+        assert httpx.get(f"{web}/r/{recording_id}").status_code == 404
+        assert httpx.get(f"{web}/api/v1/recordings/{recording_id}").status_code == 404
+        page.goto(f"{web}/search?q=tramway")
+        assert page.locator(f'.hit a[href^="/r/{recording_id}"]').count() == 0
+    finally:
+        context.close()
