@@ -63,15 +63,15 @@ def _follow(settings: Settings, job_id: int, label: str) -> Job:
                 job = session.get(Job, job_id)
                 assert job is not None
                 bar.update(task, completed=job.progress, stage=job.stage)
-                if job.state in (JobState.succeeded, JobState.failed):
+                if job.state in (JobState.succeeded, JobState.failed, JobState.cancelled):
                     session.expunge(job)
                     return job
             time.sleep(0.5)
 
 
 def _report(settings: Settings, job: Job) -> int:
-    if job.state == JobState.failed:
-        err.print(f"[red]job {job.id} failed:[/red] {job.error}")
+    if job.state in (JobState.failed, JobState.cancelled):
+        err.print(f"[red]job {job.id} {job.state.value}:[/red] {job.error}")
         return 1
     note = f" ({job.error})" if job.error else ""
     console.print(
