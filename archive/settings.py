@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     login_window_s: int = 15 * 60
     # Largest file the staff upload page accepts.
     upload_max_bytes: int = 8 * 1024**3
+    # An upload that received no bytes for this long is abandoned and its partial file removed.
+    upload_abandon_s: int = 2 * 86400
 
     # Recordings longer than 1.5 chunks are transcribed in chunks of about this many seconds,
     # cut on pauses, each checkpointed (bounded memory; a crash resumes at the next chunk).

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -100,6 +101,23 @@ def check_params(settings: Settings, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def sweep_abandoned(settings: Settings, session: Session) -> int:
+    """Remove uploads nobody has added a byte to for ``upload_abandon_s`` (a closed tab, a
+    cancelled transfer): their partial files would otherwise stay forever."""
+    cutoff = time.time() - settings.upload_abandon_s
+    removed = 0
+    for path in folder(settings).glob("*.part"):
+        if path.stat().st_mtime >= cutoff:
+            continue
+        path.unlink(missing_ok=True)
+        upload = session.get(Upload, path.name.removesuffix(".part"))
+        if upload is not None and upload.job_id is None:
+            session.delete(upload)
+        removed += 1
+    session.commit()
+    return removed
+
+
 def start(
     settings: Settings,
     session: Session,
@@ -118,6 +136,7 @@ def start(
             f"{settings.upload_max_bytes} bytes"
         )
     checked = check_params(settings, params)
+    sweep_abandoned(settings, session)
     upload = Upload(
         id=secrets.token_hex(16),
         user_id=user.id if user else None,
