@@ -34,9 +34,9 @@ def test_cancel_running_and_queued_jobs_then_retry(archive, worker, staff, tmp_p
     """
     GIVEN a long recording being transcribed and a short one queued behind it
     WHEN an editor cancels both from the dashboard, then retries the short one
-    THEN the running job stops and stays cancelled with no recording and no staged file; the
-    queued one is skipped; retried, it runs to success; finished jobs can be neither cancelled
-    nor retried
+    THEN the running job stops, discards its work and stays cancelled with no recording (its
+    input kept for a retry); the queued one is skipped; retried, it runs to success; finished
+    jobs can be neither cancelled nor retried
     """
     long_audio = speak(PARAGRAPH * 8, tmp_path / "long.wav")
     short = clip_with_word_at_known_time(tmp_path / "short", fmt="mp4").path
@@ -62,11 +62,12 @@ def test_cancel_running_and_queued_jobs_then_retry(archive, worker, staff, tmp_p
     with session_scope(archive.db_url) as session:
         staged = archive.data_dir / session.get(Job, running).source_path
     deadline = time.monotonic() + 60
-    while staged.exists():  # the worker notices at its next progress write and cleans up
+    while any(archive.work_dir.iterdir()):  # it stops at its next progress write, cleans up
         assert time.monotonic() < deadline, "the cancelled job went on running"
         time.sleep(0.2)
     time.sleep(2)
     assert state(archive, running)[0] == "cancelled"
+    assert staged.exists(), "the input is kept so that the job can be retried"
     with session_scope(archive.db_url) as session:
         assert session.scalar(select(func.count()).select_from(Recording)) == 0
 

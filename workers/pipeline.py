@@ -121,9 +121,10 @@ def run_job(job_id: int, settings: Settings, engine: Engine | None = None) -> No
         try:
             _run(session, job, settings, engine)
         except JobCancelled:
+            # Unfinished work is gone (``_run`` removed it); the staged input stays, so a
+            # retry from the dashboard can run the job again.
             session.rollback()
             log.info("job %s cancelled; stopping", job_id)
-            _discard(session, job, settings)
         except PermanentError as exc:
             session.rollback()
             _discard(session, job, settings)
