@@ -32,7 +32,9 @@ router = APIRouter(prefix="/staff", tags=["staff pages"], include_in_schema=Fals
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Over https (directly, or behind a proxy uvicorn trusts), or when the public address is."""
+    settings = request.app.state.settings
+    return request.url.scheme == "https" or settings.site_url.startswith("https://")
 
 
 def _safe_next(value: str) -> str:

@@ -12,6 +12,7 @@ disk. The body of a PUT is never held in memory: it is written as it arrives.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -66,6 +67,7 @@ def upload_page(
     return render(
         request, "staff/upload.html", staff, bodies=bodies, event_types=EVENT_TYPES,
         languages=settings.whisper_languages, max_bytes=settings.upload_max_bytes,
+        today=date.today().isoformat(),
     )  # fmt: skip
 
 

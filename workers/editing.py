@@ -23,6 +23,7 @@ from search.indexer import index_segments
 FIELDS = ("start", "end", "text", "language", "words", "avg_logprob", "speaker_id", "reviewed")
 # Segments may end a little after the media's reported duration (container rounding).
 TOLERANCE_S = 0.5
+SHOWN_PRECISION_S = 0.006
 
 
 class EditRefused(ValueError):
@@ -154,9 +155,10 @@ def update_segment(
     new = dict(row)
     if text is not None:
         new["text"] = " ".join(text.split())
-    if start is not None:
+    # The form shows times to the hundredth: a value within that of the stored one is unchanged.
+    if start is not None and abs(float(start) - row["start"]) > SHOWN_PRECISION_S:
         new["start"] = round(float(start), 3)
-    if end is not None:
+    if end is not None and abs(float(end) - row["end"]) > SHOWN_PRECISION_S:
         new["end"] = round(float(end), 3)
     corrected = any(new[k] != row[k] for k in ("text", "start", "end"))
     new["reviewed"] = True if corrected else (row["reviewed"] if reviewed is None else reviewed)
