@@ -13,21 +13,36 @@ from api.auth import CSRF_FIELD, Principal
 from web.i18n import gettext as _
 from web.templating import templates
 
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs (Babel extracts ``N_``) where it is translated later."""
+    return message
+
+
 # Notice keys a redirect may carry in ?done=…, and their English text (translated when shown).
 NOTICES = {
-    "saved": "Saved.",
-    "published": "Published: the recording is public again.",
-    "withdrawn": "Withdrawn: the recording is gone from public search, pages and the API.",
-    "deleted": "Deleted. It can be restored until an administrator purges it.",
-    "restored": "Restored.",
-    "purged": "Purged: media, transcript and search documents are gone for good.",
-    "reverted": "Reverted.",
-    "retried": "The job is queued again.",
-    "cancelled": "The job is cancelled.",
-    "revoked": "The token is revoked.",
-    "created": "Created.",
-    "unchanged": "Nothing changed.",
+    "saved": N_("Saved."),
+    "published": N_("Published: the recording is public again."),
+    "withdrawn": N_("Withdrawn: the recording is gone from public search, pages and the API."),
+    "deleted": N_("Deleted. It can be restored until an administrator purges it."),
+    "restored": N_("Restored."),
+    "purged": N_("Purged: media, transcript and search documents are gone for good."),
+    "reverted": N_("Reverted."),
+    "retried": N_("The job is queued again."),
+    "cancelled": N_("The job is cancelled."),
+    "revoked": N_("The token is revoked."),
+    "created": N_("Created."),
+    "unchanged": N_("Nothing changed."),
 }
+
+# Words the staff templates translate from data (``_(job.state)``, ``_(user.role)`` …): listed
+# here so that the catalogs get them.
+DATA_WORDS = (
+    N_("all"), N_("published"), N_("withdrawn"), N_("deleted"), N_("processing"),
+    N_("ready"), N_("failed"), N_("queued"), N_("running"), N_("succeeded"), N_("cancelled"),
+    N_("admin"), N_("editor"), N_("edit"), N_("review"), N_("split"), N_("merge"),
+    N_("speaker"), N_("revert"),
+)  # fmt: skip
 
 
 def render(

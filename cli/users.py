@@ -62,3 +62,30 @@ def list_users() -> None:
             last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else ""
             table.add_row(str(user.id), user.email, user.role, "yes" if user.active else "no", last)
     console.print(table)
+
+
+@app.command("set-password")
+def set_password(
+    email: Annotated[str, typer.Argument(help="the account's e-mail")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
+) -> None:
+    """Set a new password (prompted or from stdin); the account's web sessions end."""
+    from cli.main import _settings
+
+    settings = _settings()
+    password = _password(password_stdin)
+    with session_scope(settings.db_url) as session:
+        user = session.scalar(select(User).where(User.email == accounts.normalize_email(email)))
+        if user is None:
+            err.print(f"[red]no such user:[/red] {email}")
+            raise typer.Exit(2)
+        try:
+            accounts.set_password(user, password)
+        except accounts.AccountError as exc:
+            err.print(f"[red]not changed:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        accounts.end_all_sessions(session, user.id)
+        audit.record(session, None, "user_password", "user", user.id, email="cli")
+    console.print(f"password changed for {user.email}", highlight=False)

@@ -67,7 +67,11 @@ function setupJobs() {
       const { jobs } = await call("GET", table.dataset.poll);
       for (const job of jobs) {
         const row = table.querySelector(`tr.job[data-id="${job.id}"]`);
-        if (!row) continue;
+        if (!row) {
+          // A job queued since the page was made (an upload, a watched source): show it.
+          window.location.reload();
+          return;
+        }
         const was = row.dataset.state;
         renderJob(row, job);
         // New actions (retry/cancel) depend on the state: reload when it changes for good.
