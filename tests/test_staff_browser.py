@@ -71,6 +71,24 @@ def test_upload_correct_and_withdraw_in_the_browser(archive, worker, web, browse
         assert recording_id in public_hits(web, "tramway")
         assert recording_id not in public_hits(web, "railway")
 
+        # Split the corrected segment where the caret is: right after "tramway".
+        segments_before = page.locator("li.segment").count()
+        segment = page.locator("li.segment.reviewed")
+        area = segment.locator("textarea")
+        text = area.input_value()
+        cut = text.lower().index("tramway") + len("tramway")
+        assert text[cut:].strip(), "the corrected word ends the segment; nothing to split"
+        area.click()
+        area.press("Control+Home")
+        for _ in range(cut):
+            area.press("ArrowRight")
+        segment.locator("form.seg-split button").click()
+        page.wait_for_load_state()
+        assert page.locator("li.segment").count() == segments_before + 1
+        texts = page.locator("li.segment textarea").evaluate_all("els => els.map(e => e.value)")
+        assert text[:cut].strip() in texts and text[cut:].strip() in texts, texts
+        assert recording_id in public_hits(web, "tramway")
+
         page.goto(f"{web}/staff/recordings/{recording_id}")
         page.click("#withdraw")
         page.wait_for_url(re.compile(r".*\?done=withdrawn$"))
@@ -81,3 +99,49 @@ def test_upload_correct_and_withdraw_in_the_browser(archive, worker, web, browse
         assert page.locator(f'.hit a[href^="/r/{recording_id}"]').count() == 0
     finally:
         context.close()
+
+
+def test_several_files_at_once_each_with_its_own_outcome(
+    archive, worker, web, browser, staff, tmp_path
+):
+    """
+    GIVEN two files chosen together: a text file named .mp4 and a real audio file
+    WHEN an editor uploads them
+    THEN the text file is refused with ffprobe's verdict in words, the audio file goes through to
+    done; only one recording exists
+    """
+    from sqlalchemy import func, select
+
+    from archive.models import Recording
+    from tests.staff import tone
+
+    with session_scope(archive.db_url) as session:
+        session.add(Body(slug="akimat", name="Akimat"))
+    fake = tmp_path / "minutes.mp4"
+    fake.write_text("Minutes of the session. Not a video.\n" * 30)
+    audio = tone(tmp_path, seconds=3.0, freq=330)
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{web}/staff/login?next=/staff/upload")
+        page.fill("#email", staff.editor.email)
+        page.fill("#password", staff.editor.password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/staff/upload")
+        page.set_input_files("#files", [str(fake), str(audio)])
+        page.fill("#title", "Akimat briefing")
+        page.click("#start")
+        refused = page.locator("#queue li.upload", has_text="minutes.mp4")
+        refused.locator(".status", has_text="not a media file").wait_for()
+        assert refused.get_attribute("data-state") == "failed"
+        done = page.locator("#queue li.upload", has_text=audio.name)
+        page.wait_for_selector(
+            f"#queue li.upload[data-state=done] >> text={audio.name}", timeout=240_000
+        )
+        assert done.locator(".link a").get_attribute("href").startswith("/staff/recordings/")
+    finally:
+        context.close()
+    with session_scope(archive.db_url) as session:
+        assert session.scalar(select(func.count()).select_from(Recording)) == 1
+    assert [p for p in archive.incoming_dir.rglob("*") if p.is_file()] == []
