@@ -24,6 +24,7 @@ from api.auth import (
     current_principal,
 )
 from api.deps import SessionDep, SettingsDep
+from api.staff_web import private
 from archive import accounts, audit
 from web.i18n import gettext as _
 from web.templating import templates
@@ -60,8 +61,7 @@ def _form(request: Request, next_url: str, error: str | None, status: int) -> Re
         secure=_secure(request),
         path="/staff/login",
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return private(response)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from api.auth import CSRF_FIELD, Principal
 from web.i18n import gettext as _
@@ -51,17 +51,27 @@ def render(
     staff: Principal,
     status_code: int = 200,
     **context: Any,
-) -> HTMLResponse:
+) -> Response:
     done = request.query_params.get("done", "")
     context.setdefault("notice", _(NOTICES[done]) if done in NOTICES else None)
     context.setdefault("error", None)
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         template,
         {"staff": staff, "user": staff.user, "csrf_field": CSRF_FIELD, "csrf": staff.csrf_token}
         | context,
         status_code=status_code,
     )
+    return private(response)
+
+
+def private(response: Response) -> Response:
+    """Staff pages carry private data and CSRF tokens: no cache keeps them, no frame shows
+    them (a framed staff page could be clicked through by another site)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
 
 
 def back(url: str, done: str | None = None) -> RedirectResponse:

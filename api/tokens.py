@@ -26,10 +26,8 @@ def _page(request: Request, db: SessionDep, staff: Editor, new_secret: str | Non
             select(ApiToken).where(ApiToken.user_id == staff.user.id).order_by(ApiToken.id.desc())
         )
     )
-    response = render(request, "staff/tokens.html", staff, tokens=tokens, new_secret=new_secret)
-    # The one page that shows a secret must not be kept by any cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # Like every staff page it is sent with Cache-Control: no-store, so the secret is not kept.
+    return render(request, "staff/tokens.html", staff, tokens=tokens, new_secret=new_secret)
 
 
 @router.get("/tokens", response_class=HTMLResponse)

@@ -147,7 +147,8 @@ def test_session_cookie_flags_and_logout(app, staff):
     """
     GIVEN the site served over https
     WHEN an editor signs in
-    THEN the cookie is HttpOnly, Secure and SameSite=Lax; signing out ends the session
+    THEN the cookie is HttpOnly, Secure and SameSite=Lax; staff pages are neither cached nor
+    framed; signing out ends the session
     """
     client = TestClient(app, base_url="https://testserver")
     form = client.get("/staff/login")
@@ -168,6 +169,8 @@ def test_session_cookie_flags_and_logout(app, staff):
     )
     page = client.get("/staff/recordings")
     assert page.status_code == 200 and staff.editor.email in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
     csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text).group(1)
     client.post("/staff/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert client.get("/staff/recordings", follow_redirects=False).status_code == 303

@@ -12,6 +12,7 @@ connection resumes where the bytes on disk end instead of starting over.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
@@ -176,6 +177,12 @@ async def write_chunk(
     if offset != have:
         raise UploadRefused(f"offset {offset} does not match the {have} bytes received")
     with path.open("r+b") as handle:
+        try:  # one writer at a time: two tabs resuming the same upload must not interleave
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise UploadRefused("offset: another chunk of this upload is being written") from exc
+        if path.stat().st_size != offset:
+            raise UploadRefused(f"offset {offset} no longer matches the bytes received")
         handle.seek(offset)
         written = offset
         async for chunk in chunks:
