@@ -145,3 +145,61 @@ def test_several_files_at_once_each_with_its_own_outcome(
     with session_scope(archive.db_url) as session:
         assert session.scalar(select(func.count()).select_from(Recording)) == 1
     assert [p for p in archive.incoming_dir.rglob("*") if p.is_file()] == []
+
+
+def test_the_upload_page_resumes_after_a_failed_chunk(archive, web, browser, staff, tmp_path):
+    """
+    GIVEN a file of several chunks
+    WHEN the connection fails for the second chunk (the browser's request is reset)
+    THEN the page asks the server where the file ends, sends the rest, and the staged file is
+    byte for byte the original
+    """
+    import subprocess
+
+    from sqlalchemy import select
+
+    from archive.models import Job, Upload
+
+    with session_scope(archive.db_url) as session:
+        session.add(Body(slug="senat", name="Senate"))
+    audio = tmp_path / "long.wav"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", "sine=frequency=300:duration=100", "-ar", "44100", "-ac", "1", str(audio)],
+        check=True,
+    )  # fmt: skip
+    assert audio.stat().st_size > 2 * 4 * 1024 * 1024
+    failed: list[str] = []
+
+    def flaky(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.method == "PUT" and "offset=0" not in route.request.url and not failed:
+            failed.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{web}/staff/login?next=/staff/upload")
+        page.fill("#email", staff.editor.email)
+        page.fill("#password", staff.editor.password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/staff/upload")
+        page.route(re.compile(r".*/staff/uploads/[0-9a-f]{32}\?offset=.*"), flaky)
+        page.set_input_files("#files", str(audio))
+        page.fill("#title", "Senate sitting")
+        page.click("#start")
+        page.wait_for_selector("#queue li.upload[data-state=processing]")
+    finally:
+        context.close()
+    assert len(failed) == 1
+    from archive import jobs
+
+    with session_scope(archive.db_url) as session:
+        upload = session.scalar(select(Upload))
+        # Keep a running worker from moving the file into the store while we look at it.
+        jobs.cancel(session, upload.job_id)
+        staged = archive.data_dir / session.get(Job, upload.job_id).source_path
+    assert staged.read_bytes() == audio.read_bytes()
