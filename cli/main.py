@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import Job, JobState, Recording
+from archive.models import Job, JobState, Recording, User
 from archive.runtime import clear_runtime, local_master_key, with_runtime, write_runtime
 from archive.settings import Settings, env_for_children, get_settings
 
@@ -463,6 +463,13 @@ def up(
         if requeued:
             console.print(f"re-queued {len(requeued)} job(s) interrupted by a crash")
         console.print(f"[bold green]Ashyq is up:[/bold green] {settings.site_url}", highlight=False)
+        with session_scope(settings.db_url) as session:
+            if session.scalar(select(User.id).limit(1)) is None:
+                console.print(
+                    "no staff account yet: `ashyq users create --role admin EMAIL`, then sign in "
+                    f"at {settings.site_url}/staff",
+                    highlight=False,
+                )
         console.print(f"logs: {logs}   stop: Ctrl-C", highlight=False)
 
         if not no_demo:

@@ -109,6 +109,24 @@ def test_every_route_denies_anonymous_users_and_wrong_roles(app, staff):
             assert as_editor.status_code not in (401, 403), (method, path, as_editor.text)
 
 
+def test_every_state_changing_route_refuses_a_session_without_its_csrf_token(app, staff):
+    """
+    GIVEN an admin signed in with a session cookie (so role checks pass)
+    WHEN every non-public POST, PUT and DELETE route of the app is called without the token
+    THEN each is refused with 403 and the CSRF message
+    """
+    client = TestClient(app)
+    sign_in(client, staff.admin)
+    unsafe = [
+        (m, p) for m, p in all_routes(app) if (m, p) not in PUBLIC and m not in ("GET", "HEAD")
+    ]
+    assert len(unsafe) >= 25
+    for method, path in unsafe:
+        answer = client.request(method, concrete(path), data={"x": "1"}, follow_redirects=False)
+        assert answer.status_code == 403, (method, path, answer.status_code)
+        assert "security token" in answer.text, (method, path)
+
+
 def test_state_changing_forms_need_the_sessions_csrf_token(app, staff):
     """
     GIVEN a signed-in editor (session cookie)
