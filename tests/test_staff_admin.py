@@ -78,10 +78,12 @@ def test_bodies_and_speakers_with_names_in_three_languages(admin, archive, tmp_p
         )
         assert revision.action == "speaker" and len(revision.after) == 2
 
-    log = admin.get("/staff/admin/audit", params={"target_type": "speaker"})
+    log = admin.get(
+        "/staff/admin/audit", params={"target_type": "speaker", "target_id": speaker_id}
+    )
     actions = re.findall(r'<td class="action">([^<]+)</td>', log.text)
     assert actions == ["speaker_edit", "speaker_create"]
-    log = admin.get("/staff/admin/audit", params={"action": "transcript_speaker"})
+    log = admin.get("/staff/admin/audit", params={"action": "transcript_speaker", "target_id": rec})
     assert len(re.findall(r'<td class="action">', log.text)) == 1
 
 
