@@ -4,18 +4,37 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import health, media, pages, staff, v1
+from api import (
+    health,
+    login,
+    media,
+    pages,
+    staff,
+    staff_admin,
+    staff_editor,
+    staff_jobs,
+    staff_pages,
+    tokens,
+    uploads,
+    v1,
+)
+from api.auth import LoginRequired, login_url
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
 from web.i18n import LocaleMiddleware
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/healthz"))
+    path = request.url.path
+    return (
+        path.startswith(("/api/", "/healthz", "/staff/uploads"))
+        or path.endswith(".json")
+        or request.headers.get("accept", "").startswith("application/json")
+    )
 
 
 def _describe(exc: RequestValidationError) -> str:
@@ -40,7 +59,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(v1.router)
     app.include_router(staff.router)
+    for router in (
+        login.router,
+        staff_pages.router,
+        staff_pages.admin_router,
+        staff_jobs.router,
+        staff_editor.router,
+        uploads.router,
+        tokens.router,
+        staff_admin.router,
+    ):
+        app.include_router(router)
     app.include_router(health.router)
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired):  # type: ignore[no-untyped-def]
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
@@ -54,7 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
         if _wants_json(request) or request.url.path.startswith(("/media/", "/static/")):
-            return JSONResponse({"error": "http_error", "detail": exc.detail}, exc.status_code)
+            return JSONResponse(
+                {"error": "http_error", "detail": exc.detail},
+                exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
         title = "Not found" if exc.status_code == 404 else "Error"
         return pages.templates.TemplateResponse(
             request, "error.html", {"title": title, "message": str(exc.detail)}, exc.status_code

@@ -1,38 +1,21 @@
-"""Staff JSON routes: fetch from a URL, watch sources. Bearer token from settings for now."""
+"""Staff JSON routes: fetch from a URL, watch sources. Personal API token or a staff session."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from api.auth import Editor, client_ip, require_editor
 from api.deps import SessionDep, SettingsDep
+from archive import audit
 from archive.models import Source
 from workers.sources import add_source, submit_url
 from workers.submit import InvalidRequest
 
-
-def require_staff(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    """Deny unless ``Authorization: Bearer <ASHYQ_STAFF_TOKEN>``; no token configured, no access."""
-    expected = settings.staff_token
-    if not expected:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff API is disabled on this archive")
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a staff token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(require_staff)])
+router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(require_editor)])
 
 
 class FetchRequest(BaseModel):
@@ -65,7 +48,9 @@ class SourceOut(BaseModel):
 
 
 @router.post("/recordings/fetch", status_code=202, response_model=Queued)
-def fetch_recording(request: FetchRequest, settings: SettingsDep) -> Queued:
+def fetch_recording(
+    request: FetchRequest, settings: SettingsDep, staff: Editor, db: SessionDep, http: Request
+) -> Queued:
     """Queue a fetch (yt-dlp); refused with 400 and the reason before anything is queued."""
     try:
         job_id = submit_url(
@@ -73,11 +58,15 @@ def fetch_recording(request: FetchRequest, settings: SettingsDep) -> Queued:
         )
     except InvalidRequest as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    audit.record(db, staff.user, "fetch", "job", job_id, ip=client_ip(http), url=request.url)
+    db.commit()
     return Queued(job_id=job_id)
 
 
 @router.post("/sources", status_code=201, response_model=SourceOut)
-def create_source(request: SourceRequest, settings: SettingsDep, session: SessionDep) -> SourceOut:
+def create_source(
+    request: SourceRequest, settings: SettingsDep, session: SessionDep, staff: Editor, http: Request
+) -> SourceOut:
     try:
         source_id = add_source(
             settings,
@@ -89,6 +78,10 @@ def create_source(request: SourceRequest, settings: SettingsDep, session: Sessio
         )
     except InvalidRequest as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    audit.record(
+        session, staff.user, "source_add", "source", source_id, ip=client_ip(http), url=request.url
+    )
+    session.commit()
     return _out(session.get(Source, source_id))
 
 

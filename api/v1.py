@@ -70,6 +70,8 @@ class SegmentOut(BaseModel):
     end: float
     text: str
     language: str | None
+    speaker: str | None
+    reviewed: bool
     words: list[tuple[float, float, str, float]]
 
 
@@ -207,6 +209,8 @@ def api_recording(recording_id: int, session: SessionDep, settings: SettingsDep)
                 end=s.end,
                 text=s.text,
                 language=s.language,
+                speaker=s.speaker.slug if s.speaker else None,
+                reviewed=s.reviewed,
                 words=[tuple(w) for w in s.words],
             )
             for s in rec.segments

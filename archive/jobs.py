@@ -51,7 +51,7 @@ def claim(session: Session, job_id: int) -> Job | None:
     worker crash) or silent for ``STALE_AFTER``.
     """
     job = session.get(Job, job_id)
-    if job is None or job.state in (JobState.succeeded, JobState.failed):
+    if job is None or job.state in (JobState.succeeded, JobState.failed, JobState.cancelled):
         return None
     if job.state == JobState.running:
         updated = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=UTC)
@@ -77,13 +77,16 @@ def claim(session: Session, job_id: int) -> Job | None:
     return job
 
 
-def set_progress(session: Session, job_id: int, stage: str, progress: float) -> None:
-    session.execute(
+def set_progress(session: Session, job_id: int, stage: str, progress: float) -> bool:
+    """Record progress of a running job; False when it is no longer running (cancelled by
+    staff), which tells the worker to stop."""
+    result = session.execute(
         update(Job)
-        .where(Job.id == job_id)
+        .where(Job.id == job_id, Job.state != JobState.cancelled)
         .values(stage=stage, progress=round(max(0.0, min(1.0, progress)), 4), updated_at=utcnow())
     )
     session.commit()
+    return result.rowcount == 1
 
 
 def finish(
@@ -107,9 +110,10 @@ def finish(
 
 
 def fail(session: Session, job_id: int, message: str) -> None:
+    # A cancelled job stays cancelled, whatever error its interrupted work raised.
     session.execute(
         update(Job)
-        .where(Job.id == job_id)
+        .where(Job.id == job_id, Job.state != JobState.cancelled)
         .values(
             state=JobState.failed,
             error=message[:4000],
@@ -135,3 +139,38 @@ def orphaned_running_jobs(session: Session) -> list[int]:
     """Running jobs whose worker process is gone: to be queued again after a crash."""
     rows = session.scalars(select(Job).where(Job.state == JobState.running)).all()
     return [job.id for job in rows if _owner_is_dead(job.owner)]
+
+
+def cancel(session: Session, job_id: int) -> bool:
+    """Cancel a queued or running job. A queued one is skipped when its message arrives; a
+    running one stops at its next progress write. False when the job was not cancellable."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_([JobState.queued, JobState.running]))
+        .values(
+            state=JobState.cancelled,
+            error="cancelled by staff",
+            owner=None,
+            finished_at=utcnow(),
+            updated_at=utcnow(),
+        )
+    )
+    return result.rowcount == 1
+
+
+def reset_for_retry(session: Session, job_id: int) -> bool:
+    """Put a failed or cancelled job back in the queue state; the caller sends it again."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_([JobState.failed, JobState.cancelled]))
+        .values(
+            state=JobState.queued,
+            stage="queued",
+            progress=0.0,
+            error=None,
+            owner=None,
+            finished_at=None,
+            updated_at=utcnow(),
+        )
+    )
+    return result.rowcount == 1

@@ -167,6 +167,8 @@ class JobState(enum.StrEnum):
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
+    # Stopped by staff: a queued job is skipped, a running one stops at its next progress write.
+    cancelled = "cancelled"
 
 
 class Job(Base):
@@ -239,3 +241,137 @@ class SourceItem(Base):
     url: Mapped[str] = mapped_column(String(2000))
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Staff accounts and accountability ----------------------------------------------------------------
+
+ROLES = ("admin", "editor")
+
+
+class User(Base):
+    """A staff member. Admins manage users, bodies, speakers and purges; editors do the rest."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # argon2id, in the PHC string format argon2-cffi writes (parameters travel with the hash).
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class UserSession(Base):
+    """A web login. The cookie carries a random secret; only its SHA-256 is stored here, so a
+    leaked database does not hand out live sessions."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The synchronizer token every state-changing form and fetch of this session must carry.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A personal bearer token for automation: shown once, stored as SHA-256, revocable."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, so a user can tell their tokens apart without the secret.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginAttempt(Base):
+    """A failed login, kept for the rate limit (by e-mail and by client address)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class AuditEntry(Base):
+    """One staff action. The e-mail is copied so the entry outlives the account."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_email: Mapped[str | None] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class SegmentRevision(Base):
+    """One transcript edit: segments ``idx_from``… looked like ``before`` and became ``after``.
+
+    Split and merge change how many segments there are, so a revision replaces a range rather
+    than a row; reverting applies the same replacement the other way round.
+    """
+
+    __tablename__ = "segment_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_email: Mapped[str | None] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(20))
+    idx_from: Mapped[int] = mapped_column(Integer)
+    before: Mapped[list[Any]] = mapped_column(default=list)
+    after: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when undone; the undo is itself a revision (``reverts`` points back here).
+    reverted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reverts: Mapped[int | None] = mapped_column(
+        ForeignKey("segment_revisions.id", ondelete="SET NULL")
+    )
+
+
+class Upload(Base):
+    """A file arriving in chunks from the staff upload page; resumable at ``received`` bytes."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The client's name, for display and the original's extension only — never a path.
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    recording_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

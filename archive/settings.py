@@ -66,8 +66,16 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 30.0
     # A new watched source reaches back at most this many items (its own --max-items wins).
     source_backfill_items: int = 20
-    # Bearer token for staff API routes until staff accounts exist; unset disables them.
-    staff_token: str | None = None
+    # Staff accounts (``ashyq users create``): web sessions last this long; failed logins are
+    # limited per e-mail and per client address within a sliding window.
+    session_lifetime_s: int = 12 * 3600
+    login_max_failures: int = 5
+    login_max_failures_per_ip: int = 30
+    login_window_s: int = 15 * 60
+    # Largest file the staff upload page accepts.
+    upload_max_bytes: int = 8 * 1024**3
+    # An upload that received no bytes for this long is abandoned and its partial file removed.
+    upload_abandon_s: int = 2 * 86400
 
     # Recordings longer than 1.5 chunks are transcribed in chunks of about this many seconds,
     # cut on pauses, each checkpointed (bounded memory; a crash resumes at the next chunk).

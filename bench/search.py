@@ -286,7 +286,11 @@ def main() -> None:
             for proc in (web, meili):
                 if proc is not None:
                     proc.terminate()
-                    proc.wait(20)
+                    try:
+                        proc.wait(20)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
     used = stats.get("usedDatabaseSize", stats["databaseSize"])
     per_segment = used / max(indexed, 1)
     lines = [

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import Job, JobState, Recording
+from archive.models import Job, JobState, Recording, User
 from archive.runtime import clear_runtime, local_master_key, with_runtime, write_runtime
 from archive.settings import Settings, env_for_children, get_settings
 
@@ -63,15 +63,15 @@ def _follow(settings: Settings, job_id: int, label: str) -> Job:
                 job = session.get(Job, job_id)
                 assert job is not None
                 bar.update(task, completed=job.progress, stage=job.stage)
-                if job.state in (JobState.succeeded, JobState.failed):
+                if job.state in (JobState.succeeded, JobState.failed, JobState.cancelled):
                     session.expunge(job)
                     return job
             time.sleep(0.5)
 
 
 def _report(settings: Settings, job: Job) -> int:
-    if job.state == JobState.failed:
-        err.print(f"[red]job {job.id} failed:[/red] {job.error}")
+    if job.state in (JobState.failed, JobState.cancelled):
+        err.print(f"[red]job {job.id} {job.state.value}:[/red] {job.error}")
         return 1
     note = f" ({job.error})" if job.error else ""
     console.print(
@@ -145,6 +145,14 @@ def fetch_cmd(
     job = _follow(settings, job_id, url[:40])
     raise typer.Exit(_report(settings, job))
 
+
+def _users_app() -> typer.Typer:
+    from cli.users import app as users_app
+
+    return users_app
+
+
+app.add_typer(_users_app(), name="users")
 
 sources_app = typer.Typer(help="Watched channels, playlists and feeds.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
@@ -455,6 +463,13 @@ def up(
         if requeued:
             console.print(f"re-queued {len(requeued)} job(s) interrupted by a crash")
         console.print(f"[bold green]Ashyq is up:[/bold green] {settings.site_url}", highlight=False)
+        with session_scope(settings.db_url) as session:
+            if session.scalar(select(User.id).limit(1)) is None:
+                console.print(
+                    "no staff account yet: `ashyq users create --role admin EMAIL`, then sign in "
+                    f"at {settings.site_url}/staff",
+                    highlight=False,
+                )
         console.print(f"logs: {logs}   stop: Ctrl-C", highlight=False)
 
         if not no_demo:

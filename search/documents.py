@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from archive.models import Recording, Segment
+from archive.models import Recording, RecordingStatus, Segment
 from search.folding import fold
 from search.stemming import stem_text
 
@@ -21,7 +21,12 @@ def date_ts(recording: Recording) -> int:
 
 
 def is_public(recording: Recording) -> bool:
-    return bool(recording.published) and recording.deleted_at is None
+    """Whether the public may find it: ready, published and not deleted."""
+    return (
+        recording.status == RecordingStatus.ready
+        and bool(recording.published)
+        and recording.deleted_at is None
+    )
 
 
 def segment_document(recording: Recording, segment: Segment, gen: int) -> dict[str, Any]:

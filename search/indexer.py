@@ -15,9 +15,9 @@ import meilisearch
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.models import Recording, RecordingStatus
+from archive.models import Recording, RecordingStatus, Segment
 from search.client import IndexingFailed, wait
-from search.documents import segment_document
+from search.documents import is_public, segment_document
 from search.schema import DOCUMENT_VERSION, ensure_index, mark_version, stored_version
 
 BATCH = 1000
@@ -42,10 +42,43 @@ def delete_recording(client: meilisearch.Client, index_uid: str, recording_id: i
     wait(client, client.index(index_uid).delete_documents(filter=f"recording_id = {recording_id}"))
 
 
+def sync_recording(client: meilisearch.Client, index_uid: str, recording: Recording) -> int:
+    """Make the index agree with the recording's visibility now: all its segments when public,
+    none otherwise (withdrawn and deleted recordings leave search at once)."""
+    if is_public(recording):
+        return index_recording(client, index_uid, recording)
+    delete_recording(client, index_uid, recording.id)
+    return 0
+
+
+def index_segments(
+    client: meilisearch.Client,
+    index_uid: str,
+    recording: Recording,
+    segments: list[Segment],
+    gone_ids: list[str] | None = None,
+) -> None:
+    """Rewrite only these segments' documents (and drop ``gone_ids``): a transcript correction
+    reaches search in one small task instead of a re-index of the whole recording."""
+    if not is_public(recording):
+        return
+    index = client.index(index_uid)
+    gen = new_generation()
+    docs = [segment_document(recording, seg, gen) for seg in segments]
+    if docs:
+        wait(client, index.add_documents(docs, primary_key="id"))
+    for gone in gone_ids or []:  # one or two after a split or merge
+        wait(client, index.delete_document(gone))
+
+
 def _ready_recordings(session: Session) -> Iterable[Recording]:
     query = (
         select(Recording)
-        .where(Recording.status == RecordingStatus.ready)
+        .where(
+            Recording.status == RecordingStatus.ready,
+            Recording.published.is_(True),
+            Recording.deleted_at.is_(None),
+        )
         .options(selectinload(Recording.segments))
         .order_by(Recording.id)
         .execution_options(yield_per=50)

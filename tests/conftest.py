@@ -23,11 +23,12 @@ from sqlalchemy import delete
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import Body, Job, Recording, Segment, Source, SourceItem, Speaker
+from archive.models import Body, Job, Recording, Segment, Source, SourceItem, Speaker, Upload
 from archive.settings import Settings, env_for_children
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.client import master_client, wait
 from search.schema import ensure_index
+from tests.staff import StaffAccounts, make_staff_accounts
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -109,7 +110,6 @@ def settings(
         port=free_port(),
         # The fetch tests' web server listens on 127.0.0.2; 127.0.0.1 stays forbidden (SSRF).
         fetch_allowed_hosts=["127.0.0.2"],
-        staff_token="test-staff-token",
     )
 
 
@@ -178,7 +178,7 @@ def archive(settings: Settings) -> Settings:
 
 def clean_archive(settings: Settings) -> Settings:
     with session_scope(settings.db_url) as session:
-        for model in (SourceItem, Source, Segment, Job, Recording, Speaker, Body):
+        for model in (Upload, SourceItem, Source, Segment, Job, Recording, Speaker, Body):
             session.execute(delete(model))
     client = master_client(settings)
     ensure_index(client, settings.meili_index)
@@ -186,6 +186,18 @@ def clean_archive(settings: Settings) -> Settings:
     for folder in (settings.media_dir, settings.incoming_dir, settings.work_dir):
         shutil.rmtree(folder, ignore_errors=True)
     return settings
+
+
+@pytest.fixture(scope="session")
+def staff(settings: Settings) -> StaffAccounts:
+    """An admin and an editor (with passwords and personal API tokens), made once per run."""
+    return make_staff_accounts(settings)
+
+
+@pytest.fixture(scope="session")
+def staff_token(staff: StaffAccounts) -> str:
+    """An editor's personal API token, for the staff JSON API."""
+    return staff.editor.token
 
 
 @pytest.fixture(scope="session")

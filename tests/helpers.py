@@ -16,7 +16,11 @@ def wait_job(settings: Settings, job_id: int, timeout: float = 240) -> Job:
     while time.monotonic() < deadline:
         with session_scope(settings.db_url) as session:
             job = session.get(Job, job_id)
-            if job is not None and job.state in (JobState.succeeded, JobState.failed):
+            if job is not None and job.state in (
+                JobState.succeeded,
+                JobState.failed,
+                JobState.cancelled,
+            ):
                 session.expunge(job)
                 return job
         time.sleep(0.3)

@@ -89,7 +89,7 @@ def test_cli_fetches_a_media_link_with_metadata_and_poster(archive, worker, site
     assert not list(archive.work_dir.glob("fetch-*"))
 
 
-def test_api_fetch_hls_vod_staff_values_win(archive, worker, web, site):
+def test_api_fetch_hls_vod_staff_values_win(archive, worker, web, site, staff_token):
     """
     GIVEN an HLS VOD playlist WHEN staff post it with a title and date THEN those win over the
     source's, and the recording plays; without the staff token the API refuses
@@ -100,7 +100,7 @@ def test_api_fetch_hls_vod_staff_values_win(archive, worker, web, site):
     answer = httpx.post(
         f"{web}/api/v1/recordings/fetch",
         json={"url": url, "body": "senat", "title": "Senate session", "date": "2026-04-02"},
-        headers={"Authorization": f"Bearer {archive.staff_token}"},
+        headers={"Authorization": f"Bearer {staff_token}"},
     )
     assert answer.status_code == 202, answer.text
     job = wait_job(archive, answer.json()["job_id"])
@@ -226,7 +226,9 @@ def test_ssrf_targets_are_refused_before_queueing(archive, url):
         assert session.scalar(select(func.count()).select_from(Job)) == 0
 
 
-def test_loopback_without_allowlist_is_refused_by_cli_and_api(archive, web, forbidden_target):
+def test_loopback_without_allowlist_is_refused_by_cli_and_api(
+    archive, web, forbidden_target, staff_token
+):
     url = f"{forbidden_target.base}/clip.mp4"
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "fetch", url, "--body", "akimat"],
@@ -236,7 +238,7 @@ def test_loopback_without_allowlist_is_refused_by_cli_and_api(archive, web, forb
     answer = httpx.post(
         f"{web}/api/v1/recordings/fetch",
         json={"url": url, "body": "akimat"},
-        headers={"Authorization": f"Bearer {archive.staff_token}"},
+        headers={"Authorization": f"Bearer {staff_token}"},
     )
     assert answer.status_code == 400 and "loopback" in answer.json()["detail"]
     assert forbidden_target.connections == 0
@@ -263,14 +265,16 @@ def test_fetching_a_feed_url_queues_one_job_per_item(archive, worker, site):
     assert len(recordings(archive)) == 3
 
 
-def test_a_new_source_reaches_back_only_so_far_and_beat_finds_it_due(archive, worker, site, web):
+def test_a_new_source_reaches_back_only_so_far_and_beat_finds_it_due(
+    archive, worker, site, web, staff_token
+):
     """
     GIVEN a source limited to 2 old items WHEN it is first polled THEN 2 items are fetched;
     beat's due list holds it until polled; sources are listed over the API and in /healthz
     """
     from workers.sources import due_sources
 
-    headers = {"Authorization": f"Bearer {archive.staff_token}"}
+    headers = {"Authorization": f"Bearer {staff_token}"}
     made = httpx.post(
         f"{web}/api/v1/sources",
         json={"url": f"{site.base}/feed.xml", "body": "akimat", "every_s": 600, "max_items": 2},

@@ -11,3 +11,7 @@ class PermanentError(Exception):
 
 class TransientError(Exception):
     """A dependency is temporarily unavailable; retrying may succeed."""
+
+
+class JobCancelled(PermanentError):
+    """Staff cancelled the job while it ran: stop, discard unfinished work, keep the state."""

@@ -41,11 +41,11 @@ from archive.models import (
 )
 from archive.settings import Settings
 from search.client import master_client
-from search.indexer import index_recording
+from search.indexer import sync_recording
 from search.schema import ensure_index
 from workers import fetch, media
 from workers.chunking import transcribe_in_chunks
-from workers.errors import PermanentError
+from workers.errors import JobCancelled, PermanentError
 from workers.model_files import resolve_model
 from workers.retry import is_transient
 from workers.transcribe import (
@@ -86,7 +86,8 @@ class Progress:
         if force or note or now - self._last >= 1.0:
             self._last = now
             label = f"{stage}: {note}"[:40] if note else stage
-            jobs.set_progress(self.session, self.job_id, label, value)
+            if not jobs.set_progress(self.session, self.job_id, label, value):
+                raise JobCancelled(f"job {self.job_id} was cancelled")
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -119,6 +120,11 @@ def run_job(job_id: int, settings: Settings, engine: Engine | None = None) -> No
             return
         try:
             _run(session, job, settings, engine)
+        except JobCancelled:
+            # Unfinished work is gone (``_run`` removed it); the staged input stays, so a
+            # retry from the dashboard can run the job again.
+            session.rollback()
+            log.info("job %s cancelled; stopping", job_id)
         except PermanentError as exc:
             session.rollback()
             _discard(session, job, settings)
@@ -302,8 +308,8 @@ def _process(
     recording.transcript_model = engine.model_id
     session.commit()
 
-    _index(settings, recording)
     recording.status = RecordingStatus.ready
+    _index(settings, recording)
     session.commit()
     _remove_staged(job, settings)
     shutil.rmtree(work, ignore_errors=True)
@@ -419,7 +425,8 @@ def _index(settings: Settings, recording: Recording) -> None:
     if settings.meili_index not in _index_ready:
         ensure_index(client, settings.meili_index)
         _index_ready.add(settings.meili_index)
-    index_recording(client, settings.meili_index, recording)
+    # A reprocessed recording that staff withdrew or deleted stays out of search.
+    sync_recording(client, settings.meili_index, recording)
 
 
 def _remove_staged(job: Job, settings: Settings) -> None:

@@ -1,0 +1,67 @@
+"""The audit log: who did what to which thing, and when. Written in the same transaction as the
+action itself, so an action that rolls back leaves no entry and an entry never lacks its action."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import AuditEntry, User
+
+
+def record(
+    session: Session,
+    user: User | None,
+    action: str,
+    target_type: str | None = None,
+    target_id: object = None,
+    *,
+    ip: str | None = None,
+    email: str | None = None,
+    **detail: Any,
+) -> AuditEntry:
+    entry = AuditEntry(
+        user_id=user.id if user else None,
+        user_email=user.email if user else email,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        detail=detail,
+        ip=ip,
+    )
+    session.add(entry)
+    return entry
+
+
+def entries(
+    session: Session,
+    *,
+    action: str | None = None,
+    user_email: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[AuditEntry]:
+    """Newest first, narrowed by any of the filters given."""
+    query = select(AuditEntry)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if user_email:
+        query = query.where(AuditEntry.user_email == user_email.strip().lower())
+    if target_type:
+        query = query.where(AuditEntry.target_type == target_type)
+    if target_id:
+        query = query.where(AuditEntry.target_id == target_id)
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def actions(session: Session) -> list[str]:
+    return sorted(session.scalars(select(AuditEntry.action).distinct()))

@@ -1,0 +1,91 @@
+"""``ashyq users``: staff accounts from the terminal (the first admin has no web page to use)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from archive import accounts, audit, migrate
+from archive.db import session_scope
+from archive.models import ROLES, User
+
+app = typer.Typer(help="Staff accounts (admins and editors).", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _password(from_stdin: bool) -> str:
+    """Read from stdin when piped (or asked), else prompt twice without echo."""
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@app.command("create")
+def create(
+    email: Annotated[str, typer.Argument(help="the person's e-mail, their login name")],
+    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")] = "editor",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
+) -> None:
+    """Create a staff account; the password is prompted for (or read from stdin)."""
+    from cli.main import _settings
+
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    password = _password(password_stdin)
+    try:
+        with session_scope(settings.db_url) as session:
+            user = accounts.create_user(session, email, password, role)
+            audit.record(session, None, "user_create", "user", user.id, email="cli", role=role)
+            console.print(f"created {user.role} {user.email} (id {user.id})", highlight=False)
+    except accounts.AccountError as exc:
+        err.print(f"[red]not created:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command("list")
+def list_users() -> None:
+    """Every account with its role and last login."""
+    from cli.main import _settings
+
+    settings = _settings()
+    table = Table("id", "email", "role", "active", "last login")
+    with session_scope(settings.db_url) as session:
+        for user in session.scalars(select(User).order_by(User.id)):
+            last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else ""
+            table.add_row(str(user.id), user.email, user.role, "yes" if user.active else "no", last)
+    console.print(table)
+
+
+@app.command("set-password")
+def set_password(
+    email: Annotated[str, typer.Argument(help="the account's e-mail")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
+) -> None:
+    """Set a new password (prompted or from stdin); the account's web sessions end."""
+    from cli.main import _settings
+
+    settings = _settings()
+    password = _password(password_stdin)
+    with session_scope(settings.db_url) as session:
+        user = session.scalar(select(User).where(User.email == accounts.normalize_email(email)))
+        if user is None:
+            err.print(f"[red]no such user:[/red] {email}")
+            raise typer.Exit(2)
+        try:
+            accounts.set_password(user, password)
+        except accounts.AccountError as exc:
+            err.print(f"[red]not changed:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        accounts.end_all_sessions(session, user.id)
+        audit.record(session, None, "user_password", "user", user.id, email="cli")
+    console.print(f"password changed for {user.email}", highlight=False)
