@@ -98,7 +98,9 @@ def login(
         audit.record(db, None, "login_throttled", "user", None, ip=ip, email=email[:320])
         db.commit()
         minutes = max(1, settings.login_window_s // 60)
-        message = _("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=minutes)
+        message = _("Too many failed attempts. Try again in %(minutes)s minutes.") % {
+            "minutes": minutes
+        }
         return _form(request, target, message, 429)
     user = accounts.authenticate(db, email, password)
     if user is None:

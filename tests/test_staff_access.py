@@ -16,7 +16,13 @@ from tests.staff import LOGIN_CSRF, make_account, sign_in
 PUBLIC = {
     ("GET", "/"),
     ("GET", "/search"),
+    ("GET", "/search/help"),
     ("GET", "/r/{recording_id}"),
+    ("GET", "/r/{recording_id}/captions.vtt"),
+    ("GET", "/recordings"),
+    ("GET", "/bodies"),
+    ("GET", "/bodies/{slug}"),
+    ("GET", "/years/{year}"),
     ("GET", "/media/{recording_id}/{which}"),
     ("HEAD", "/media/{recording_id}/{which}"),
     ("GET", "/api/v1/search"),
@@ -42,6 +48,8 @@ PARAMS = {
     "idx": "0",
     "upload_id": "0" * 32,
     "which": "playable",
+    "slug": "nobody",
+    "year": "2026",
 }
 
 
