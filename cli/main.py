@@ -492,5 +492,9 @@ def up(
     console.print("stopped")
 
 
+from cli.verify import verify_cmd  # noqa: E402  (uses this module's helpers lazily)
+
+app.command("verify")(verify_cmd)
+
 if __name__ == "__main__":
     app()
