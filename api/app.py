@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import health, media, pages, staff, v1
+from api import clips, embed, exports, health, media, pages, staff, v1
+from api.framing import FramingMiddleware
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
 from web.i18n import LocaleMiddleware
@@ -35,12 +36,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.state.search_client = None
     app.add_middleware(LocaleMiddleware)
+    app.add_middleware(FramingMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(pages.router)
     app.include_router(media.router)
     app.include_router(v1.router)
     app.include_router(staff.router)
     app.include_router(health.router)
+    app.include_router(clips.router)
+    app.include_router(exports.router)
+    app.include_router(embed.router)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
