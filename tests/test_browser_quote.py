@@ -1,0 +1,94 @@
+"""Quoting in Debian's Chromium: select a range, copy its citation, open its permalink fresh."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import clean_archive
+from tests.spoken import make_media, store
+from web.formatting import timestamp
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def spoken(settings, tmp_path_factory):
+    clean_archive(settings)
+    media, bounds = make_media(tmp_path_factory.mktemp("spoken"))
+    yield store(settings, media, bounds)
+    clean_archive(settings)
+
+
+def test_select_words_cite_and_replay_the_permalink(spoken, web, browser):
+    """
+    GIVEN a recording page WHEN a journalist clicks a word and shift-clicks another, copies the
+    citation and opens the permalink in a fresh page THEN the citation names the title, date and
+    time range; the fresh page highlights the quote, playback starts within 0.5 s of START and
+    pauses within 0.5 s after END
+    """
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    try:
+        page.goto(f"{web}/r/{spoken.id}?lang=en")
+        page.wait_for_selector("#quote-how:not([hidden])")
+        first = page.locator(f"#seg-{spoken.id}-1 .w").first
+        last = page.locator(f"#seg-{spoken.id}-2 .w").last
+        start = float(first.get_attribute("data-start"))
+        end = float(last.get_attribute("data-end"))
+        first.click()
+        last.click(modifiers=["Shift"])
+        page.wait_for_function("() => document.getElementById('quote-link').value.includes('end=')")
+        assert page.locator("#quote-result").is_visible()
+        link = page.input_value("#quote-link")
+        assert link.endswith(f"/r/{spoken.id}?t={start:g}&end={end:g}")
+        assert page.locator(".seg.quoted").count() == 2
+        citation = page.input_value("#quote-cite")
+        assert "“Committee on transport”" in citation and "March 15, 2026" in citation
+        assert f"{timestamp(start)}–{timestamp(end)}" in citation, citation
+        assert page.input_value("#quote-text") == " ".join(t for _, _, t in spoken.segments[1:])
+        page.locator("button.copy[data-target=quote-cite]").click()
+        assert page.evaluate("navigator.clipboard.readText()") == citation
+        page.locator(f"#seg-{spoken.id}-0 button.copy-seg").click()
+        assert page.evaluate("navigator.clipboard.readText()") == spoken.segments[0][2]
+        clip = page.locator("#quote-clips a[data-kind='clip.mp4']").get_attribute("href")
+        assert clip == f"/r/{spoken.id}/clip.mp4?start={start:g}&end={end:g}"
+
+        # Dragging over lines selects whole words too.
+        word0 = page.locator(f"#seg-{spoken.id}-0 .w").nth(1)
+        word1 = page.locator(f"#seg-{spoken.id}-1 .w").nth(2)
+        word0.scroll_into_view_if_needed()
+        box0, box1 = word0.bounding_box(), word1.bounding_box()
+        page.mouse.move(box0["x"] + 2, box0["y"] + box0["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box1["x"] + box1["width"] - 2, box1["y"] + box1["height"] / 2, steps=5)
+        page.mouse.up()
+        dragged = f"t={float(word0.get_attribute('data-start')):g}"
+        page.wait_for_function(
+            f"() => document.getElementById('quote-link').value.includes('{dragged}&')"
+        )
+        assert page.input_value("#range-end") == f"{float(word1.get_attribute('data-end')):g}"
+    finally:
+        context.close()
+
+    fresh = browser.new_context()
+    page = fresh.new_page()
+    try:
+        page.goto(link)
+        assert page.locator(".seg.quoted").count() == 2
+        page.wait_for_function(
+            f"() => {{ const p = document.getElementById('player');"
+            f" return p.readyState >= 1 && Math.abs(p.currentTime - {start}) < 0.5; }}"
+        )
+        began = page.evaluate(
+            "() => new Promise(done => { const p = document.getElementById('player');"
+            " p.addEventListener('playing', () => done(p.currentTime), {once: true}); p.play(); })"
+        )
+        assert abs(began - start) <= 0.5, (began, start)
+        page.wait_for_function(
+            "() => document.getElementById('player').paused", timeout=(end - start + 10) * 1000
+        )
+        stopped = page.evaluate("document.getElementById('player').currentTime")
+        assert end - 0.05 <= stopped <= end + 0.5, (stopped, end)
+    finally:
+        fresh.close()
