@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from tests.conftest import clean_archive
@@ -92,3 +96,43 @@ def test_select_words_cite_and_replay_the_permalink(spoken, web, browser):
         assert end - 0.05 <= stopped <= end + 0.5, (stopped, end)
     finally:
         fresh.close()
+
+
+def test_another_site_can_frame_the_embed_but_not_the_page(spoken, web, browser, tmp_path):
+    """
+    GIVEN a page on another origin (127.0.0.2) with two iframes WHEN one frames
+    /embed/{id}?t=&end= and the other the recording page THEN the embed loads its player and stops
+    at END, and the browser refuses to show the recording page
+    """
+    _, s1, e1 = 0, *spoken.segments[1][:2]
+    (tmp_path / "frame.html").write_text(
+        f'<!doctype html><iframe id="embed" width="640" height="360" '
+        f'src="{web}/embed/{spoken.id}?t={s1}&end={e1}"></iframe>'
+        f'<iframe id="page" src="{web}/r/{spoken.id}"></iframe>'
+    )
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.2", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = browser.new_page()
+    try:
+        page.goto(f"http://127.0.0.2:{server.server_address[1]}/frame.html")
+        embed = page.locator("#embed").content_frame
+        embed.locator("#player").wait_for(state="attached")
+        player = embed.locator("#player")
+        player.evaluate("p => p.play()")
+        player.evaluate(
+            "p => new Promise(done => { const tick = () => p.paused && p.currentTime > 0 ?"
+            " done() : setTimeout(tick, 100); tick(); })"
+        )
+        assert abs(player.evaluate("p => p.currentTime") - e1) <= 0.5
+        # Chromium replaces a frame it refuses (X-Frame-Options, frame-ancestors) by an error page.
+        refused = "chrome-error://chromewebdata/"
+        for _ in range(100):
+            if refused in [frame.url for frame in page.frames]:
+                break
+            page.wait_for_timeout(100)
+        urls = sorted(frame.url for frame in page.frames[1:])
+        assert urls == [refused, f"{web}/embed/{spoken.id}?t={s1}&end={e1}"]
+    finally:
+        page.close()
+        server.shutdown()

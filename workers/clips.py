@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ from workers.errors import PermanentError
 # Changing any of these changes every clip's bytes (and so its hash): old clips would still
 # verify from the registry, but a re-cut would no longer match them. Change with care.
 THREADS = 2
+# Clips are cut in web requests: at most this many encodes run at once per process, so a burst
+# of requests queues instead of starving the machine (a repeat is a cache hit and never waits).
+_ENCODES = threading.BoundedSemaphore(2)
 _COMMON: dict[str, Any] = {
     "map_metadata": -1,
     "map_chapters": -1,
@@ -65,16 +69,20 @@ def encode(source: Path, target: Path, span: TimeRange, fmt: str, with_video: bo
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=f".part.{fmt}")
     os.close(fd)
     argv = ffmpeg.output(*streams, temp, **args).compile(overwrite_output=True)
+    limit = 120 + 20 * span.duration
     try:
-        done = subprocess.run(
-            ["ffmpeg", "-nostdin", "-loglevel", "error", *argv[1:]],
-            capture_output=True,
-            timeout=120 + 20 * span.duration,
-        )
+        with _ENCODES:
+            done = subprocess.run(
+                ["ffmpeg", "-nostdin", "-loglevel", "error", *argv[1:]],
+                capture_output=True,
+                timeout=limit,
+            )
         if done.returncode != 0:
             lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
             raise PermanentError(f"cutting the clip failed: {'; '.join(lines[-3:])}")
         os.replace(temp, target)
+    except subprocess.TimeoutExpired as exc:
+        raise PermanentError(f"cutting the clip took longer than {limit:.0f} s") from exc
     finally:
         Path(temp).unlink(missing_ok=True)
 
