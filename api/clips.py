@@ -11,10 +11,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
 from api.quotes import Quote, quote, requested_range
 from api.recordings import public_recording
+from api.results import visible
 from archive.clip_store import FORMATS, MIME
 from archive.models import Recording
 from archive.ranges import TimeRange, seconds_text
@@ -208,7 +211,9 @@ def clip_file(
     )
 
 
-def verdict_json(verdict: Verdict, settings: Settings) -> dict[str, Any]:
+def verdict_json(
+    verdict: Verdict, settings: Settings, session: Session | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"verified": verdict.verified, "sha256": verdict.sha256}
     out["reason"] = verdict.reason
     if verdict.record is not None:
@@ -224,12 +229,17 @@ def verdict_json(verdict: Verdict, settings: Settings) -> dict[str, Any]:
             "provenance": f"{settings.site_url}/r/{r.recording_id}/clip.json"
             f"?start={span.start}&end={span.end}",
         }
+        if session is not None:
+            # A genuine clip stays genuine when its recording is withdrawn; say so, though.
+            query = select(Recording.id).where(Recording.sha256 == r.original_sha256)
+            out["clip"]["recording_public"] = session.scalar(visible(query)) is not None
     return out
 
 
 @router.post("/api/v1/verify", tags=["api v1"])
 def verify_upload(
     settings: SettingsDep,
+    session: SessionDep,
     file: Annotated[UploadFile, File(description="the clip file to check")],
     recording_id: Annotated[int | None, Form(description="expected recording")] = None,
     start: Annotated[str | None, Form(description="expected start")] = None,
@@ -249,4 +259,4 @@ def verify_upload(
         )
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
-    return verdict_json(verdict, settings)
+    return verdict_json(verdict, settings, session)

@@ -22,6 +22,10 @@ SENTENCES = (
     "Construction in Karaganda will begin next spring, the minister said.",
 )
 LEAD, GAP, FPS = 0.5, 1.0, 25
+# Each video frame is one flat grey whose luma tells its number (mod FRAME_CYCLE), so a test can
+# tell which frame a clip starts on.
+FRAME_STEP, FRAME_CYCLE = 6, 36
+FRAME_LUMA = f"geq=lum='16+mod(N*{FRAME_STEP}\\,{FRAME_STEP * FRAME_CYCLE})':cb=128:cr=128"
 
 
 @dataclass
@@ -34,7 +38,8 @@ class Spoken:
 
 
 def make_media(folder: Path, video: bool = True) -> tuple[Path, list[tuple[float, float, str]]]:
-    """espeak-ng sentences with LEAD s of silence before and GAP s between them; navy video."""
+    """espeak-ng sentences with LEAD s of silence before and GAP s between them; the video's
+    frames are numbered by their grey level (FRAME_LUMA)."""
     folder.mkdir(parents=True, exist_ok=True)
     parts, bounds, at = [], [], LEAD
     for n, text in enumerate(SENTENCES):
@@ -52,7 +57,7 @@ def make_media(folder: Path, video: bool = True) -> tuple[Path, list[tuple[float
         f"{pieces}concat=n={2 * len(parts) + 1}:v=0:a=1[a]"
     )
     out = folder / ("spoken.mp4" if video else "spoken.m4a")
-    picture = ["-f", "lavfi", "-i", f"color=c=navy:s=320x240:r={FPS}"] if video else []
+    picture = ["-f", "lavfi", "-i", f"color=s=160x120:r={FPS},{FRAME_LUMA}"] if video else []
     codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"] if video else []
     ffmpeg(
         *inputs, *picture, "-filter_complex", graph, "-map", "[a]",

@@ -16,13 +16,14 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from archive.clip_store import clips_root
 from archive.settings import env_for_children
 from tests.conftest import REPO, clean_archive
 from tests.media_factory import ffmpeg
-from tests.spoken import FPS, make_media, store
+from tests.spoken import FPS, FRAME_CYCLE, FRAME_STEP, make_media, store
 from workers.transcribe import FasterWhisperEngine
 
 
@@ -68,6 +69,36 @@ def video_frames(path: Path) -> int:
     return int(out.stdout.strip())
 
 
+def first_frame(path: Path) -> int:
+    """The number (mod FRAME_CYCLE) of the clip's first frame, read from its grey level."""
+    raw = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+         "-pix_fmt", "yuv420p", "-"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    luma = np.frombuffer(raw[: 160 * 120], dtype=np.uint8).mean()
+    return round((luma - 16) / FRAME_STEP) % FRAME_CYCLE
+
+
+def pcm(path: Path) -> np.ndarray:
+    raw = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "f32le",
+         "-ac", "1", "-ar", str(RATE), "-"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, dtype=np.float32)
+
+
+def audio_offset(original: np.ndarray, clip: Path, start: float) -> float:
+    """Where the clip's first two seconds of sound sit in the original, minus ``start`` (s):
+    the best-matching lag within ±0.1 s of the requested start."""
+    sound = pcm(clip)[: 2 * RATE]
+    first = max(0, round((start - 0.1) * RATE))
+    lags = range(first, round((start + 0.1) * RATE))
+    best = max(lags, key=lambda k: float(np.dot(original[k : k + len(sound)], sound)))
+    return best / RATE - start
+
+
 def fetch_clip(web: str, rec_id: int, fmt: str, start: float, end: float, target: Path) -> Path:
     response = httpx.get(
         f"{web}/r/{rec_id}/clip.{fmt}", params={"start": start, "end": end}, timeout=300
@@ -77,21 +108,28 @@ def fetch_clip(web: str, rec_id: int, fmt: str, start: float, end: float, target
     return target
 
 
-RANGES = [(0.0, 2.5), (1.234, 4.567), (3.3, 9.9)]
+RANGES = [(0.0, 2.5), (1.234, 4.567), (3.3, 9.9), (7.02, 7.5)]
+RATE = 22050
 
 
 @pytest.mark.parametrize("fmt", ["mp4", "webm", "m4a", "mp3"])
 def test_cut_durations_are_exact(spoken, web, tmp_path, fmt):
     """
     GIVEN a 25 fps video recording WHEN ranges starting and ending between frames are cut
-    THEN the audio lasts the range ±0.05 s and the video has the range's frames ±1
+    THEN the audio lasts the range ±0.05 s and starts at START to the millisecond (it lines up
+    with the original's samples there); the video has the range's frames ±1 and starts on the
+    frame at START ±1
     """
     rec, _ = spoken
+    original = pcm(rec.path)
     for start, end in RANGES:
         clip = fetch_clip(web, rec.id, fmt, start, end, tmp_path / f"{start}-{end}.{fmt}")
         assert abs(audio_seconds(clip) - (end - start)) <= 0.05, (fmt, start, end)
+        assert abs(audio_offset(original, clip, start)) <= 0.001, (fmt, start, end)
         if fmt in ("mp4", "webm"):
-            assert abs(video_frames(clip) - (end - start) * FPS) <= 1, (fmt, start, end)
+            assert abs(video_frames(clip) - (end - start) * FPS) <= 1 + 1e-9, (fmt, start, end)
+            late = (first_frame(clip) - start * FPS) % FRAME_CYCLE
+            assert min(late, FRAME_CYCLE - late) <= 1, (fmt, start, first_frame(clip))
 
 
 def normalise(text: str) -> list[str]:
@@ -225,6 +263,7 @@ def test_verify_accepts_only_the_untouched_clip_of_the_claimed_range(
     assert answer["clip"]["recording_id"] == rec.id
     assert (answer["clip"]["start"], answer["clip"]["end"]) == (1.5, 5.25)
     assert answer["clip"]["original_sha256"] == rec.sha256
+    assert answer["clip"]["recording_public"] is True
     assert post(changed)["verified"] is False
     assert post(reencoded)["verified"] is False
     assert post(other, recording_id=rec.id, start="1.5", end="5.25")["verified"] is False
