@@ -56,7 +56,10 @@ def provenance(settings: Settings, q: Quote, produce: tuple[str, ...] = ()) -> d
     produced: dict[str, Any] = {}
     for fmt in FORMATS:
         if fmt in produce:
-            clips.cut(settings.data_dir, settings.media_dir, rec, span, fmt)
+            try:
+                clips.cut(settings.data_dir, settings.media_dir, rec, span, fmt)
+            except PermanentError as exc:
+                raise HTTPException(500, str(exc)) from exc
         entry = clips.cached(settings.data_dir, rec, span, fmt)
         produced[fmt] = (
             None
