@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import clean_archive
 from tests.spoken import make_media, store
+from tests.test_browser_search import axe_violations
 from web.formatting import timestamp
 
 pytestmark = pytest.mark.browser
@@ -136,3 +137,17 @@ def test_another_site_can_frame_the_embed_but_not_the_page(spoken, web, browser,
     finally:
         page.close()
         server.shutdown()
+
+
+QUOTE_PAGES = ["/r/{id}?t=1&end=6.5&lang=kk", "/r/{id}/clip?start=1&end=6.5&lang=ru",
+               "/embed/{id}?t=1&end=6.5&lang=en"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", QUOTE_PAGES)
+def test_quote_pages_have_no_serious_accessibility_violations(spoken, web, browser, path):
+    page = browser.new_page()
+    try:
+        page.goto(web + path.format(id=spoken.id))
+        assert axe_violations(page) == []
+    finally:
+        page.close()
