@@ -62,7 +62,7 @@ class Quote:
     def citation(self, markdown: bool = False) -> str:
         """Speaker (when known), title, body, date, time range and permalink, in the UI language."""
         rec = self.recording
-        title = f"*{rec.title}*" if markdown else f"“{rec.title}”"
+        title = f"*{_markdown_escape(rec.title)}*" if markdown else f"“{rec.title}”"
         when = self.time_range
         if markdown:
             when = f"[{when}]({self.permalink})"
@@ -98,6 +98,11 @@ class Quote:
             }
             for seg in self.segments
         ]
+
+
+def _markdown_escape(text: str) -> str:
+    """A title like "Law *On* [budget]" must not turn into emphasis or a link."""
+    return "".join(f"\\{c}" if c in "\\`*_[]<>#" else c for c in text)
 
 
 def requested_range(

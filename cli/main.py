@@ -20,6 +20,7 @@ from archive.db import session_scope
 from archive.models import Job, JobState, Recording
 from archive.runtime import clear_runtime, local_master_key, with_runtime, write_runtime
 from archive.settings import Settings, env_for_children, get_settings
+from cli.verify import verify_cmd
 
 app = typer.Typer(
     help="Ashyq: open archive of official broadcasts.",
@@ -491,8 +492,6 @@ def up(
         clear_runtime(settings)
     console.print("stopped")
 
-
-from cli.verify import verify_cmd  # noqa: E402  (uses this module's helpers lazily)
 
 app.command("verify")(verify_cmd)
 
