@@ -68,7 +68,7 @@ def provenance(settings: Settings, q: Quote, produce: tuple[str, ...] = ()) -> d
                 "sha256": entry.clip_sha256,
                 "size_bytes": entry.size_bytes,
                 "mime": MIME[fmt],
-                "url": f"{site}/r/{rec.id}/clip.{fmt}?start={span.start}&end={span.end}",
+                "url": f"{site}/r/{rec.id}/clip.{fmt}?start={span.start_text}&end={span.end_text}",
             }
         )
     return {
@@ -94,7 +94,7 @@ def provenance(settings: Settings, q: Quote, produce: tuple[str, ...] = ()) -> d
         },
         "citation": {"text": q.citation(), "markdown": q.citation(markdown=True)},
         "archive_url": q.permalink,
-        "clip_page": f"{site}/r/{rec.id}/clip?start={span.start}&end={span.end}",
+        "clip_page": f"{site}/r/{rec.id}/clip?start={span.start_text}&end={span.end_text}",
         "verify": f"{site}/api/v1/verify",
     }
 
@@ -177,7 +177,7 @@ def clip_page(
         "quote": q,
         "record": provenance(settings, q, _produce(formats)),
         "formats": FORMATS,
-        "query": f"start={span.start}&end={span.end}",
+        "query": f"start={span.start_text}&end={span.end_text}",
     }
     return templates.TemplateResponse(request, "clip.html", context)
 
@@ -208,8 +208,8 @@ def clip_file(
             "Cache-Control": "public, max-age=86400",
             "ETag": f'"{digest}"',
             "X-Clip-SHA256": digest,
-            "Link": f"<{settings.site_url}/r/{rec.id}/clip.json?start={span.start}&end={span.end}>;"
-            ' rel="describedby"',
+            "Link": f"<{settings.site_url}/r/{rec.id}/clip.json?"
+            f'start={span.start_text}&end={span.end_text}>; rel="describedby"',
         },
     )
 
@@ -230,7 +230,7 @@ def verdict_json(
             "format": r.format,
             "archive_url": f"{settings.site_url}/r/{r.recording_id}?{span.query()}",
             "provenance": f"{settings.site_url}/r/{r.recording_id}/clip.json"
-            f"?start={span.start}&end={span.end}",
+            f"?start={span.start_text}&end={span.end_text}",
         }
         if session is not None:
             # A genuine clip stays genuine when its recording is withdrawn; say so, though.

@@ -86,6 +86,14 @@ class TimeRange:
         return (self.end_ms - self.start_ms) / 1000
 
     @property
+    def start_text(self) -> str:
+        return seconds_text(self.start)
+
+    @property
+    def end_text(self) -> str:
+        return seconds_text(self.end)
+
+    @property
     def key(self) -> str:
         """The range in file names and registry entries."""
         return f"{self.start_ms}-{self.end_ms}"

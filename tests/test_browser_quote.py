@@ -151,3 +151,25 @@ def test_quote_pages_have_no_serious_accessibility_violations(spoken, web, brows
         assert axe_violations(page) == []
     finally:
         page.close()
+
+
+def test_typed_range_without_javascript(spoken, web, browser):
+    """
+    GIVEN a browser with JavaScript off WHEN From/To are typed as clock times and submitted
+    THEN the permalink page marks the quoted lines, the media URL plays START to END and the
+    citation is on the page to copy by hand
+    """
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{web}/r/{spoken.id}?lang=en")
+        page.fill("#range-t", "0:05.5")
+        page.fill("#range-end", "0:12")
+        page.locator(".range-form button").click()
+        page.wait_for_url(f"**/r/{spoken.id}?t=0%3A05.5&end=0%3A12")
+        assert page.locator(".seg.quoted").count() == 2
+        assert page.locator("#player").get_attribute("src").endswith("#t=5.5,12")
+        assert "“Committee on transport”" in page.input_value("#quote-cite")
+        assert page.input_value("#quote-link").endswith(f"/r/{spoken.id}?t=5.5&end=12")
+    finally:
+        context.close()

@@ -179,6 +179,7 @@ def test_repeats_are_cached_byte_identical_and_provenance_is_stable(spoken, web,
     assert first.content == second.content
     digest = hashlib.sha256(first.content).hexdigest()
     assert first.headers["x-clip-sha256"] == second.headers["x-clip-sha256"] == digest
+    assert f'/r/{rec.id}/clip.json?start=2&end=6.5>; rel="describedby"' in first.headers["link"]
     after = cached.stat()  # the repeat read the cached file; nothing was encoded or rewritten
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
