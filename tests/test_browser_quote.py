@@ -39,8 +39,8 @@ def test_select_words_cite_and_replay_the_permalink(spoken, web, browser):
         page.wait_for_selector("#quote-how:not([hidden])")
         first = page.locator(f"#seg-{spoken.id}-1 .w").first
         last = page.locator(f"#seg-{spoken.id}-2 .w").last
-        start = float(first.get_attribute("data-start"))
-        end = float(last.get_attribute("data-end"))
+        start = float(first.get_attribute("data-s"))
+        end = float(last.get_attribute("data-e"))
         first.click()
         last.click(modifiers=["Shift"])
         page.wait_for_function("() => document.getElementById('quote-link').value.includes('end=')")
@@ -68,11 +68,11 @@ def test_select_words_cite_and_replay_the_permalink(spoken, web, browser):
         page.mouse.down()
         page.mouse.move(box1["x"] + box1["width"] - 2, box1["y"] + box1["height"] / 2, steps=5)
         page.mouse.up()
-        dragged = f"t={float(word0.get_attribute('data-start')):g}"
+        dragged = f"t={float(word0.get_attribute('data-s')):g}"
         page.wait_for_function(
             f"() => document.getElementById('quote-link').value.includes('{dragged}&')"
         )
-        assert page.input_value("#range-end") == f"{float(word1.get_attribute('data-end')):g}"
+        assert page.input_value("#range-end") == f"{float(word1.get_attribute('data-e')):g}"
     finally:
         context.close()
 

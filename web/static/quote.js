@@ -113,7 +113,7 @@
     if (!el || !list.contains(el)) return null;
     var word = el.closest(".w");
     var seg = el.closest(".seg");
-    if (word) return [parseFloat(word.dataset.start), parseFloat(word.dataset.end)];
+    if (word) return [parseFloat(word.dataset.s), parseFloat(word.dataset.e)];
     if (seg) return [parseFloat(seg.dataset.start), parseFloat(seg.dataset.end)];
     return null;
   }
@@ -134,8 +134,8 @@
     var word = event.target.closest(".w");
     if (!word) return;
     if (event.shiftKey && anchor) {
-      var a = [parseFloat(anchor.dataset.start), parseFloat(anchor.dataset.end)];
-      var b = [parseFloat(word.dataset.start), parseFloat(word.dataset.end)];
+      var a = [parseFloat(anchor.dataset.s), parseFloat(anchor.dataset.e)];
+      var b = [parseFloat(word.dataset.s), parseFloat(word.dataset.e)];
       anchor.classList.remove("anchor");
       anchor = null;
       var sel = window.getSelection();
