@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from archive.clip_store import clips_root
 from archive.verify import verify_file
 
 
@@ -34,6 +35,13 @@ def verify_cmd(
         answer = _ask_server(server, clip, recording, start, end)
     else:
         settings = _settings()
+        registry = clips_root(settings.data_dir) / "registry"
+        if not registry.is_dir():
+            err.print(
+                f"no clip registry here ({registry}); run this where the archive's data lives, "
+                "or ask it with --server URL"
+            )
+            raise typer.Exit(2)
         try:
             verdict = verify_file(
                 settings.data_dir, clip, recording_id=recording, start=start, end=end

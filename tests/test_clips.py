@@ -228,7 +228,7 @@ def test_verify_accepts_only_the_untouched_clip_of_the_claimed_range(
     GIVEN a clip downloaded from the archive WHEN it is verified by the CLI and the API
     THEN the untouched file verifies (exit 0, recording and range named); a copy with one byte
     changed, a re-encoded copy and a genuine clip of another range (checked against the claimed
-    range) do not (exit 1)
+    range) do not (exit 1); without a registry to read the CLI gives no verdict (exit 2)
     """
     rec, _ = spoken
     clip = fetch_clip(web, rec.id, "m4a", 1.5, 5.25, tmp_path / "quote.m4a")
@@ -254,6 +254,9 @@ def test_verify_accepts_only_the_untouched_clip_of_the_claimed_range(
     assert wrong.returncode == 1 and "another range" in wrong.stdout
     via_server = ashyq_verify(settings, str(clip), "--server", web)
     assert via_server.returncode == 0, via_server.stdout + via_server.stderr
+    elsewhere = settings.model_copy(update={"data_dir": tmp_path / "another-machine"})
+    unasked = ashyq_verify(elsewhere, str(clip))
+    assert unasked.returncode == 2 and "--server" in unasked.stderr  # no registry: no verdict
 
     def post(path: Path, **claims: object) -> dict:
         with path.open("rb") as handle:
