@@ -9,6 +9,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import (
+    clips,
+    embed,
+    exports,
     health,
     login,
     media,
@@ -23,6 +26,7 @@ from api import (
     v1,
 )
 from api.auth import LoginRequired, login_url
+from api.framing import FramingMiddleware
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
 from web.i18n import LocaleMiddleware
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.state.search_client = None
     app.add_middleware(LocaleMiddleware)
+    app.add_middleware(FramingMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(pages.router)
     app.include_router(media.router)
@@ -71,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(health.router)
+    app.include_router(clips.router)
+    app.include_router(exports.router)
+    app.include_router(embed.router)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired):  # type: ignore[no-untyped-def]

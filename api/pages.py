@@ -10,6 +10,7 @@ from meilisearch.errors import MeilisearchError
 from sqlalchemy import select
 
 from api.deps import SearchDep, SessionDep, SettingsDep
+from api.quotes import page_range
 from api.recordings import list_recordings, public_bodies, public_recording, public_years
 from api.results import cards, event_type_name, facet_values, language_name, recording_dates
 from api.search_params import SearchParamsDep
@@ -105,11 +106,13 @@ def recording_page(
     session: SessionDep,
     settings: SettingsDep,
     recording_id: int,
-    t: Annotated[float, Query(ge=0, description="start playback at this second")] = 0.0,
+    t: Annotated[str, Query(max_length=40, description="start at this second (83.5, 1:23.5)")] = "",
+    end: Annotated[str, Query(max_length=40, description="stop at this second; quotes t–end")] = "",
     find: Annotated[str, Query(max_length=200, description="words to find in the transcript")] = "",
 ) -> HTMLResponse:
     recording = public_recording(session, recording_id)
-    start = min(t, recording.duration_s)
+    quoted = page_range(recording, t, end, settings)
+    start = quoted["start_s"]
     segments = recording.segments
     current = None
     if start > 0:
@@ -131,6 +134,7 @@ def recording_page(
         "found_count": len(found),
         "page_url": f"{settings.site_url}/r/{recording.id}",
         "site_url": settings.site_url,
+        **quoted,
     }
     return templates.TemplateResponse(request, "recording.html", context)
 

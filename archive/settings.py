@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # cut on pauses, each checkpointed (bounded memory; a crash resumes at the next chunk).
     transcribe_chunk_s: int = 600
 
+    # Longest clip (seconds) /r/{id}/clip.* cuts; longer ranges get a 400 (clips are cut in the
+    # request, re-encoded, so this bounds a request's work).
+    clip_max_s: float = 600
+
     worker_concurrency: int = 1
     task_time_limit_s: int = 6 * 3600
     task_max_retries: int = 5

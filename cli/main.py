@@ -20,6 +20,7 @@ from archive.db import session_scope
 from archive.models import Job, JobState, Recording, User
 from archive.runtime import clear_runtime, local_master_key, with_runtime, write_runtime
 from archive.settings import Settings, env_for_children, get_settings
+from cli.verify import verify_cmd
 
 app = typer.Typer(
     help="Ashyq: open archive of official broadcasts.",
@@ -506,6 +507,8 @@ def up(
         clear_runtime(settings)
     console.print("stopped")
 
+
+app.command("verify")(verify_cmd)
 
 if __name__ == "__main__":
     app()

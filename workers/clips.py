@@ -1,0 +1,125 @@
+"""Cutting a range out of an original, exactly and reproducibly.
+
+Exact: stream copy can only start on a keyframe (../shared/RECIPES.md), so a clip is always
+re-encoded. ffmpeg's input seek (``-ss`` before ``-i``) decodes from the keyframe before the start
+and drops everything before it, to the frame and to the sample; ``-t`` ends it.
+
+Reproducible: the same (original, range, format) must give the same bytes, or the clip's hash —
+the thing ``verify`` checks — would depend on when it was cut. Encoders and muxers write no
+version strings, dates or metadata (``bitexact``, ``-map_metadata -1``) and run with a fixed
+number of threads. A clip is also cached: a repeat request reads the file and its stored hash.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from archive import storage
+from archive.clip_store import ClipRecord, cache_path, lookup, register
+from archive.models import Recording
+from archive.ranges import TimeRange
+from workers.errors import PermanentError
+
+# Changing any of these changes every clip's bytes (and so its hash): old clips would still
+# verify from the registry, but a re-cut would no longer match them. Change with care.
+THREADS = 2
+# Clips are cut in web requests: at most this many encodes run at once per process, so a burst
+# of requests queues instead of starving the machine (a repeat is a cache hit and never waits).
+_ENCODES = threading.BoundedSemaphore(2)
+_COMMON: dict[str, Any] = {
+    "map_metadata": -1,
+    "map_chapters": -1,
+    "fflags": "+bitexact",
+    "flags:a": "+bitexact",
+    "threads": THREADS,
+}
+_H264 = {
+    "c:v": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p", "flags:v": "+bitexact",
+}  # fmt: skip
+_VP9 = {
+    "c:v": "libvpx-vp9", "deadline": "realtime", "cpu-used": 8, "row-mt": 0, "b:v": 0, "crf": 32,
+    "pix_fmt": "yuv420p", "flags:v": "+bitexact",
+}  # fmt: skip
+_AUDIO = {
+    "mp4": {"c:a": "aac", "b:a": "128k", "movflags": "+faststart", "f": "mp4"},
+    "m4a": {"c:a": "aac", "b:a": "128k", "movflags": "+faststart", "f": "mp4"},
+    "webm": {"c:a": "libopus", "b:a": "96k", "f": "webm"},
+    "mp3": {"c:a": "libmp3lame", "b:a": "128k", "f": "mp3"},
+}
+
+
+def encode(source: Path, target: Path, span: TimeRange, fmt: str, with_video: bool) -> None:
+    """Re-encode ``span`` of ``source`` into ``target`` (a temp name, renamed when complete)."""
+    video = with_video and fmt in ("mp4", "webm")
+    args: dict[str, Any] = {**_COMMON, **_AUDIO[fmt], "t": f"{span.duration:.3f}"}
+    if video:
+        args.update(_H264 if fmt == "mp4" else _VP9)
+    else:
+        args["vn"] = None
+    inp = ffmpeg.input(str(source), ss=f"{span.start:.3f}")
+    streams = [inp["v:0"], inp["a:0"]] if video else [inp["a:0"]]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=f".part.{fmt}")
+    os.close(fd)
+    argv = ffmpeg.output(*streams, temp, **args).compile(overwrite_output=True)
+    limit = 120 + 20 * span.duration
+    try:
+        with _ENCODES:
+            done = subprocess.run(
+                ["ffmpeg", "-nostdin", "-loglevel", "error", *argv[1:]],
+                capture_output=True,
+                timeout=limit,
+            )
+        if done.returncode != 0:
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise PermanentError(f"cutting the clip failed: {'; '.join(lines[-3:])}")
+        os.replace(temp, target)
+    except subprocess.TimeoutExpired as exc:
+        raise PermanentError(f"cutting the clip took longer than {limit:.0f} s") from exc
+    finally:
+        Path(temp).unlink(missing_ok=True)
+
+
+def cached(data_dir: Path, recording: Recording, span: TimeRange, fmt: str) -> ClipRecord | None:
+    """The clip when it was cut before (its hash is read from the sidecar, not recomputed)."""
+    path = cache_path(data_dir, recording.sha256, span, fmt)
+    sidecar = path.with_name(path.name + ".sha256")
+    if not (path.is_file() and sidecar.is_file()):
+        return None
+    record = lookup(data_dir, sidecar.read_text().strip())
+    # The same original re-ingested after a purge is a new recording: register it anew.
+    return record if record is not None and record.recording_id == recording.id else None
+
+
+def cut(data_dir: Path, media_dir: Path, recording: Recording, span: TimeRange, fmt: str) -> Path:
+    """The clip file of ``span`` in ``fmt``, cut now or found in the cache, and registered."""
+    path = cache_path(data_dir, recording.sha256, span, fmt)
+    if cached(data_dir, recording, span, fmt) is not None:
+        return path
+    source = media_dir / recording.original_path
+    if not source.is_file():
+        raise PermanentError("the original media file is missing from the store")
+    encode(source, path, span, fmt, recording.has_video)
+    digest = storage.sha256_file(path)
+    register(
+        data_dir,
+        ClipRecord(
+            clip_sha256=digest,
+            original_sha256=recording.sha256,
+            recording_id=recording.id,
+            start_ms=span.start_ms,
+            end_ms=span.end_ms,
+            format=fmt,
+            size_bytes=path.stat().st_size,
+        ),
+    )
+    # The sidecar is written last: a cache entry counts only once its clip is registered.
+    path.with_name(path.name + ".sha256").write_text(digest + "\n")
+    return path
