@@ -23,6 +23,14 @@ PUBLIC = {
     ("GET", "/bodies"),
     ("GET", "/bodies/{slug}"),
     ("GET", "/years/{year}"),
+    ("GET", "/r/{recording_id}/quote.json"),
+    ("GET", "/r/{recording_id}/clip.json"),
+    ("GET", "/r/{recording_id}/clip"),
+    ("GET", "/r/{recording_id}/clip.{fmt}"),
+    ("GET", "/r/{recording_id}/transcript.{fmt}"),
+    ("POST", "/api/v1/verify"),
+    ("GET", "/embed/{recording_id}"),
+    ("GET", "/oembed"),
     ("GET", "/media/{recording_id}/{which}"),
     ("HEAD", "/media/{recording_id}/{which}"),
     ("GET", "/api/v1/search"),
@@ -50,6 +58,7 @@ PARAMS = {
     "which": "playable",
     "slug": "nobody",
     "year": "2026",
+    "fmt": "mp4",
 }
 
 
