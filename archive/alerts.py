@@ -1,0 +1,100 @@
+"""Alert subscriptions in the database: subscribe (double opt-in), confirm, unsubscribe.
+
+Nothing here searches or sends: a new subscription only queues its confirmation message in the
+outbox (workers.alerts sends it), so a mail server that is down loses nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import Alert, AlertFrequency, OutboxMessage, utcnow
+
+EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+class InvalidAlert(ValueError):
+    """The subscription cannot be made as given; the message says why."""
+
+
+def normalize_email(email: str) -> str:
+    address = email.strip()
+    if len(address) > 320 or not EMAIL.match(address):
+        raise InvalidAlert("enter a valid email address")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def subscribe(
+    session: Session,
+    *,
+    email: str,
+    query: str,
+    filters: dict[str, Any],
+    frequency: AlertFrequency,
+    lang: str,
+) -> tuple[Alert, OutboxMessage | None]:
+    """A pending alert and its confirmation message (queued in the outbox, not yet sent).
+
+    Subscribing again to the same search while still unconfirmed sends the confirmation again
+    rather than making a second alert; an identical confirmed alert is left as it is (None).
+    """
+    address = normalize_email(email)
+    if not query.strip():
+        raise InvalidAlert("an alert needs words to find")
+    clean = {k: v for k, v in filters.items() if v not in (None, "")}
+    same = session.scalars(
+        select(Alert).where(
+            Alert.email == address,
+            Alert.query == query,
+            Alert.unsubscribed_at.is_(None),
+        )
+    )
+    alert = next((a for a in same if a.filters == clean), None)
+    if alert is not None and alert.confirmed_at is not None:
+        alert.frequency, alert.lang = frequency, lang
+        return alert, None
+    if alert is None:
+        alert = Alert(
+            email=address,
+            query=query,
+            filters=clean,
+            frequency=frequency,
+            lang=lang,
+            token=secrets.token_urlsafe(32),
+        )
+        session.add(alert)
+        session.flush()
+    message = OutboxMessage(kind="confirm", alert_id=alert.id)
+    session.add(message)
+    session.flush()
+    return alert, message
+
+
+def by_token(session: Session, token: str) -> Alert | None:
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(Alert).where(Alert.token == token))
+
+
+def confirm(session: Session, token: str) -> Alert | None:
+    """Confirm the alert this token names (again is harmless); None when there is none."""
+    alert = by_token(session, token)
+    if alert is None or alert.unsubscribed_at is not None:
+        return alert
+    if alert.confirmed_at is None:
+        alert.confirmed_at = utcnow()
+    return alert
+
+
+def unsubscribe(session: Session, token: str) -> Alert | None:
+    """Stop the alert for good; its pending messages are not sent (workers.alerts drops them)."""
+    alert = by_token(session, token)
+    if alert is not None and alert.unsubscribed_at is None:
+        alert.unsubscribed_at = utcnow()
+    return alert

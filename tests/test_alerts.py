@@ -1,0 +1,256 @@
+"""Email alerts against a real SMTP server (aiosmtpd), real Meilisearch and database: double
+opt-in, one mail per new moment, never a second for the same moment, unsubscribe without login,
+delivery after the mail server comes back, nothing about withdrawn recordings, daily digests."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from archive.db import session_scope
+from archive.models import AlertDelivery, OutboxMessage, OutboxState, Recording
+from search.client import master_client
+from search.indexer import index_recording
+from tests.conftest import clean_archive
+from tests.corpus import Rec, seed
+from tests.smtp import parts
+from workers import alerts
+
+
+@pytest.fixture()
+def site(settings, smtp):
+    from api.app import create_app
+
+    clean_archive(settings)
+    smtp.inbox.messages.clear()
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def railway(n: int, body: str = "senate", **extra) -> Rec:
+    return Rec(
+        f"Transport committee {n}",
+        body,
+        datetime(2026, 3, 1 + n).date(),
+        [("en", f"Item {n} on the agenda."), ("en", "The railway funding was approved today.")],
+        **extra,
+    )
+
+
+def link(text: str, kind: str) -> str:
+    """The path of the first ``/alerts/<kind>/…`` link, or for "r" the first moment link."""
+    pattern = r"https?://\S+/r/\d+\?t=\d+" if kind == "r" else rf"https?://\S+/{kind}/\S+"
+    found = re.search(pattern, text)
+    assert found, text
+    parts_ = urlsplit(found.group(0))
+    return parts_.path + (f"?{parts_.query}" if parts_.query else "")
+
+
+def subscribe(
+    site, smtp, settings, address: str, *, frequency: str = "immediate", lang: str = "en", **filters
+) -> None:
+    """Subscribe to "railway" through the form and confirm through the confirmation mail's link."""
+    query = "railway"
+    answer = site.post(
+        "/alerts",
+        params={"q": query, "lang": lang, **filters},
+        data={"email": address, "frequency": frequency},
+    )
+    assert answer.status_code == 200, answer.text
+    english = lang == "en"  # other languages' wording changes as the catalogs are translated
+    assert "Check your inbox" in answer.text or not english
+    alerts.flush_outbox(settings)
+    [confirm] = smtp.inbox.wait_for(address, 1)
+    text, html = parts(confirm)
+    assert query in text and query in html
+    page = site.get(link(text, "alerts/confirm"))
+    assert page.status_code == 200 and ("Your alert is on" in page.text or not english)
+    smtp.inbox.messages.remove(confirm)
+
+
+def owed(settings) -> int:
+    with session_scope(settings.db_url) as session:
+        return session.scalar(select(func.count()).select_from(AlertDelivery))
+
+
+def test_confirmed_alert_mails_each_new_moment_once(site, smtp, settings):
+    """
+    GIVEN an alert for "railway" in the Senate, subscribed and confirmed through the mail's link
+    WHEN a Senate recording saying "railway" is indexed and evaluated, then evaluated and
+      indexed again
+    THEN exactly one multipart mail arrives, in English, whose deep link opens the recording at
+      the moment; the second evaluation owes nothing and sends nothing
+    """
+    subscribe(site, smtp, settings, "ann@example.org", body="senate")
+    [mazhilis, senate] = seed(settings, [railway(1, "mazhilis"), railway(2, "senate")])
+    assert alerts.evaluate_batch(settings, mazhilis.id) == []  # filtered out by body
+    queued = alerts.evaluate_batch(settings, senate.id)
+    assert len(queued) == 1
+    assert alerts.flush_outbox(settings) == 1
+    [mail] = smtp.inbox.wait_for("ann@example.org", 1)
+    assert mail["Subject"] == "1 new moment for “railway”"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text, html = parts(mail)
+    assert "Transport committee 2" in text and "Senate" in text
+    assert "<mark>" not in html and "railway funding" in html
+    deep = link(text, "r")
+    # "railway" is the second word of the segment (the corpus times each word 0.5 s).
+    assert deep == f"/r/{senate.id}?t={int(senate.segment_starts[1] + 0.5)}"
+    opened = site.get(deep)
+    assert opened.status_code == 200
+    assert f'id="seg-{senate.id}-1" class="seg current"' in opened.text
+
+    assert alerts.evaluate_batch(settings, senate.id) == []
+    with session_scope(settings.db_url) as session:
+        rec = session.get(Recording, senate.id)
+        index_recording(master_client(settings), settings.meili_index, rec)
+    assert alerts.evaluate_batch(settings, senate.id) == []
+    assert alerts.flush_outbox(settings) == 0
+    time.sleep(0.5)
+    assert len(smtp.inbox.to("ann@example.org")) == 1
+    assert owed(settings) == 1
+
+
+def test_withdrawn_recordings_are_never_alerted(site, smtp, settings):
+    """
+    GIVEN a confirmed alert for "railway"
+    WHEN an unpublished and a deleted recording saying it are evaluated, and a published one is
+      withdrawn after it was matched but before its mail went out
+    THEN no mail is sent: the first two owe nothing, the third message is dropped
+    """
+    subscribe(site, smtp, settings, "bob@example.org")
+    hidden, deleted, later = seed(
+        settings, [railway(1, published=False), railway(2, deleted=True), railway(3)]
+    )
+    assert alerts.evaluate_batch(settings, hidden.id) == []
+    assert alerts.evaluate_batch(settings, deleted.id) == []
+    [queued] = alerts.evaluate_batch(settings, later.id)
+    with session_scope(settings.db_url) as session:
+        session.get(Recording, later.id).published = False
+    assert alerts.send_one(settings, queued) == OutboxState.dropped
+    time.sleep(0.5)
+    assert smtp.inbox.to("bob@example.org") == []
+
+
+def test_mail_waits_while_the_smtp_server_is_down(site, smtp, settings):
+    """
+    GIVEN a confirmed alert and a matching new recording
+    WHEN the SMTP server is down at send time and comes back later
+    THEN the message stays pending with the error and a later retry time, and the outbox sweep
+      delivers it (once) after the server returns
+    """
+    subscribe(site, smtp, settings, "cat@example.org")
+    [rec] = seed(settings, [railway(1)])
+    smtp.stop()
+    try:
+        [queued] = alerts.evaluate_batch(settings, rec.id)
+        assert alerts.send_one(settings, queued) == OutboxState.pending
+        assert alerts.flush_outbox(settings) == 0
+    finally:
+        smtp.start()
+    with session_scope(settings.db_url) as session:
+        row = session.get(OutboxMessage, queued)
+        assert row.attempts == 1 and row.last_error
+        assert "Connection refused" in row.last_error or "Errno" in row.last_error
+    deadline = time.monotonic() + 30
+    while alerts.flush_outbox(settings) == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    [mail] = smtp.inbox.wait_for("cat@example.org", 1)
+    assert "railway" in mail["Subject"]
+    assert alerts.flush_outbox(settings) == 0
+    with session_scope(settings.db_url) as session:
+        assert session.get(OutboxMessage, queued).state == OutboxState.sent
+
+
+def test_unsubscribe_needs_no_login(site, smtp, settings):
+    """
+    GIVEN a confirmed alert and its first alert mail
+    WHEN the mail's unsubscribe link is opened (a page with one button) and the button pressed
+    THEN the alert is stopped and later matches mail nothing; the link alone (GET, as mail
+      scanners do) stops nothing, and the RFC 8058 header names the same URL
+    """
+    subscribe(site, smtp, settings, "dan@example.org")
+    first, second = seed(settings, [railway(1), railway(2)])
+    alerts.evaluate_batch(settings, first.id)
+    alerts.flush_outbox(settings)
+    [mail] = smtp.inbox.wait_for("dan@example.org", 1)
+    text, _html = parts(mail)
+    path = link(text, "alerts/unsubscribe")
+    assert path in mail["List-Unsubscribe"]
+    page = site.get(path)
+    assert page.status_code == 200 and "<form" in page.text
+    assert alerts.evaluate_batch(settings, second.id) != []  # a GET stopped nothing
+    done = site.post(path)
+    assert done.status_code == 200 and "Unsubscribed" in done.text
+    third = seed_more(settings)
+    assert alerts.evaluate_batch(settings, third) == []
+    # The message queued before unsubscribing is not sent either.
+    alerts.flush_outbox(settings)
+    time.sleep(0.5)
+    assert len(smtp.inbox.to("dan@example.org")) == 1
+    assert site.get("/alerts/unsubscribe/not-a-token").status_code == 404
+
+
+def seed_more(settings) -> int:
+    """One more matching recording next to what is already there (seed() adds bodies)."""
+    from archive.models import Body, RecordingStatus, Segment
+
+    with session_scope(settings.db_url) as session:
+        body = session.scalar(select(Body).where(Body.slug == "senate"))
+        rec = Recording(
+            sha256="f" * 64, title="Later", body=body, recorded_on=datetime(2026, 4, 1).date(),
+            original_name="x", original_path="x", playable_path="x", playable_mime="audio/mp4",
+            size_bytes=1, duration_s=5, container="mp4", status=RecordingStatus.ready,
+        )  # fmt: skip
+        session.add(rec)
+        session.flush()
+        session.add(
+            Segment(id=f"{rec.id}-0", recording_id=rec.id, idx=0, start=0, end=2,
+                    text="Railway again.", language="en", words=[])
+        )  # fmt: skip
+        session.flush()
+        session.refresh(rec)
+        index_recording(master_client(settings), settings.meili_index, rec)
+        return rec.id
+
+
+def test_daily_digest_collects_the_day_in_the_subscriber_language(site, smtp, settings):
+    """
+    GIVEN a daily alert subscribed from the Russian UI
+    WHEN two matching recordings are evaluated, and digests are made now and again an hour later
+    THEN nothing is mailed at evaluation; the first digest is one mail holding both moments
+      with the body's Russian name and Content-Language ru; the second digest sends nothing
+    """
+    subscribe(site, smtp, settings, "eve@example.org", frequency="daily", lang="ru")
+    one, two = seed(settings, [railway(1), railway(2)])
+    assert alerts.evaluate_batch(settings, one.id) == []
+    assert alerts.evaluate_batch(settings, two.id) == []
+    now = datetime.now(UTC)
+    [digest] = alerts.queue_digests(settings, now)
+    assert alerts.send_one(settings, digest) == OutboxState.sent
+    assert alerts.queue_digests(settings, now + timedelta(hours=1)) == []
+    [mail] = smtp.inbox.wait_for("eve@example.org", 1)
+    assert mail["Content-Language"] == "ru"
+    text, _html = parts(mail)
+    assert "Transport committee 1" in text and "Transport committee 2" in text
+    assert "Сенат" in text and "Senate" not in text
+    assert text.count(f"/r/{one.id}?t=") == 1 and text.count(f"/r/{two.id}?t=") == 1
+
+
+def test_subscribing_needs_an_address_and_words(site, settings):
+    """GIVEN the form WHEN the address is not one, or there is no query THEN 400, nothing saved"""
+    bad = site.post("/alerts", params={"q": "railway", "lang": "en"}, data={"email": "nope"})
+    assert bad.status_code == 400 and "valid email" in bad.text
+    empty = site.post("/alerts", params={"lang": "en"}, data={"email": "a@example.org"})
+    assert empty.status_code == 400
+    with session_scope(settings.db_url) as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    form = site.get("/alerts/new", params={"q": "railway", "body": "senate", "lang": "en"})
+    assert form.status_code == 200
+    assert 'action="/alerts?q=railway&amp;body=senate"' in form.text
