@@ -1,0 +1,66 @@
+"""``ashyq apikeys …`` and ``ashyq dump``: API keys for heavy users, and the bulk dump on demand
+(beat makes one each night)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from archive import apikeys
+from archive.db import session_scope
+from archive.runtime import with_runtime
+from archive.settings import get_settings
+
+console = Console(soft_wrap=True)
+apikeys_app = typer.Typer(help="API keys with a higher rate limit.", no_args_is_help=True)
+
+
+@apikeys_app.command("add")
+def add_key(
+    name: Annotated[str, typer.Argument(help="who the key is for")],
+    per_minute: Annotated[
+        int | None, typer.Option(help="requests a minute (default ASHYQ_RATE_LIMIT_KEY_PER_MINUTE)")
+    ] = None,
+) -> None:
+    """Make a key and print it once (only its hash is kept)."""
+    settings = with_runtime(get_settings())
+    with session_scope(settings.db_url) as session:
+        row, key = apikeys.create(session, name, per_minute or settings.rate_limit_key_per_minute)
+        console.print(f"key {row.id} for {name}, {row.per_minute} requests a minute:")
+        console.print(key)
+    console.print("send it as the X-API-Key header; it cannot be shown again")
+
+
+@apikeys_app.command("list")
+def list_keys() -> None:
+    """Keys with their limits (never the keys themselves)."""
+    settings = with_runtime(get_settings())
+    table = Table("id", "name", "per minute", "created", "revoked")
+    with session_scope(settings.db_url) as session:
+        for row in apikeys.listing(session):
+            revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
+            created = row.created_at.isoformat(timespec="seconds")
+            table.add_row(str(row.id), row.name, str(row.per_minute), created, revoked)
+    console.print(table)
+
+
+@apikeys_app.command("revoke")
+def revoke_key(key_id: int) -> None:
+    """Revoke a key: its requests are refused (401) from the next minute on."""
+    settings = with_runtime(get_settings())
+    with session_scope(settings.db_url) as session:
+        if not apikeys.revoke(session, key_id):
+            console.print(f"no active key {key_id}")
+            raise typer.Exit(1)
+    console.print(f"key {key_id} revoked")
+
+
+def dump() -> None:
+    """Write the bulk dump of every published transcript now (as the nightly task does)."""
+    from workers import dumps
+
+    folder = dumps.make_dump(with_runtime(get_settings()))
+    console.print(f"dump written: {folder}")
