@@ -27,7 +27,7 @@ from archive.models import ApiKey
 from archive.settings import Settings
 
 WINDOW_S = 60
-LIMITED_PREFIXES = ("/api/", "/feeds/", "/search.atom")
+LIMITED_PREFIXES = ("/api/", "/feeds/", "/search.atom", "/alerts")
 KEY_HEADER = "x-api-key"
 KEY_CACHE_S = 60.0
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Alert, AlertFrequency, OutboxMessage, utcnow
 
+# Confirmation mails one address may be sent in an hour: subscribing someone else's address over
+# and over must not turn the archive into a mail bomb.
+CONFIRMATIONS_PER_HOUR = 3
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -42,7 +46,8 @@ def subscribe(
     """A pending alert and its confirmation message (queued in the outbox, not yet sent).
 
     Subscribing again to the same search while still unconfirmed sends the confirmation again
-    rather than making a second alert; an identical confirmed alert is left as it is (None).
+    rather than making a second alert; an identical confirmed alert is left as it is (None), and
+    an address sent CONFIRMATIONS_PER_HOUR confirmations in the last hour gets no more (None).
     """
     address = normalize_email(email)
     if not query.strip():
@@ -70,10 +75,29 @@ def subscribe(
         )
         session.add(alert)
         session.flush()
+    if _recent_confirmations(session, address) >= CONFIRMATIONS_PER_HOUR:
+        return alert, None
     message = OutboxMessage(kind="confirm", alert_id=alert.id)
     session.add(message)
     session.flush()
     return alert, message
+
+
+def _recent_confirmations(session: Session, address: str) -> int:
+    since = utcnow() - timedelta(hours=1)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .join(Alert, OutboxMessage.alert_id == Alert.id)
+            .where(
+                Alert.email == address,
+                OutboxMessage.kind == "confirm",
+                OutboxMessage.created_at >= since,
+            )
+        )
+        or 0
+    )
 
 
 def by_token(session: Session, token: str) -> Alert | None:

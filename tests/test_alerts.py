@@ -254,3 +254,35 @@ def test_subscribing_needs_an_address_and_words(site, settings):
     form = site.get("/alerts/new", params={"q": "railway", "body": "senate", "lang": "en"})
     assert form.status_code == 200
     assert 'action="/alerts?q=railway&amp;body=senate"' in form.text
+
+
+def test_subscribers_of_the_same_search_each_get_their_mail(site, smtp, settings):
+    """
+    GIVEN two addresses subscribed to the same search, and one to it in another body
+    WHEN a matching recording is evaluated (one search serves the two)
+    THEN each of the two gets one mail; the third none
+    """
+    subscribe(site, smtp, settings, "fay@example.org")
+    subscribe(site, smtp, settings, "gus@example.org")
+    subscribe(site, smtp, settings, "hal@example.org", body="mazhilis")
+    [rec] = seed(settings, [railway(1)])
+    assert len(alerts.evaluate_batch(settings, rec.id)) == 2
+    assert alerts.flush_outbox(settings) == 2
+    for address in ("fay@example.org", "gus@example.org"):
+        assert len(smtp.inbox.wait_for(address, 1)) == 1
+    assert smtp.inbox.to("hal@example.org") == []
+
+
+def test_an_address_gets_few_confirmations_an_hour(site, smtp, settings):
+    """GIVEN one address WHEN it is subscribed to five searches within the hour THEN only the
+    first three confirmation mails are queued (no mail bomb through the form)"""
+    for word in ("railway", "budget", "tax", "school", "water"):
+        answer = site.post(
+            "/alerts", params={"q": word, "lang": "en"}, data={"email": "ivy@example.org"}
+        )
+        assert answer.status_code == 200
+    alerts.flush_outbox(settings)
+    time.sleep(0.5)
+    assert len(smtp.inbox.wait_for("ivy@example.org", 3)) == 3
+    time.sleep(0.5)
+    assert len(smtp.inbox.to("ivy@example.org")) == 3

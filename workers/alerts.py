@@ -14,6 +14,7 @@ them.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import random
 from collections.abc import Callable
@@ -122,65 +123,102 @@ def active_alerts(session: Session) -> list[Alert]:
     )
 
 
+def may_match(recording: Recording, filters: Filters) -> bool:
+    """Whether the recording-level filters admit this recording (no search needed to say no)."""
+    day = recording.recorded_on
+    return not (
+        (filters.body and filters.body != recording.body.slug)
+        or (filters.year is not None and filters.year != day.year)
+        or (filters.event_type and filters.event_type != recording.event_type)
+        or (filters.date_from and day < filters.date_from)
+        or (filters.date_to and day > filters.date_to)
+    )
+
+
 def evaluate_batch(
     settings: Settings, recording_id: int, client: meilisearch.Client | None = None
 ) -> list[int]:
     """Match every confirmed alert against one newly indexed recording; returns the ids of the
-    outbox messages queued for immediate alerts (daily ones wait for their digest)."""
+    outbox messages queued for immediate alerts (daily ones wait for their digest).
+
+    Alerts whose recording-level filters exclude the recording are skipped without a search, and
+    alerts saving the same search (query and filters) share one search.
+    """
     client = client or master_client(settings)
     queued: list[int] = []
     with session_scope(settings.db_url) as session:
         recording = session.get(Recording, recording_id)
-        if not is_visible(recording):
+        if recording is None or not is_visible(recording):
             return []  # withdrawn, deleted or unfinished: nobody is told about it
+        same_search: dict[tuple[str, str], list[Alert]] = {}
+        for alert in active_alerts(session):
+            if may_match(recording, filters_of(alert)):
+                key = (alert.query, json.dumps(alert.filters, sort_keys=True))
+                same_search.setdefault(key, []).append(alert)
+        if not same_search:
+            return []
         words = dict(
             session.execute(
                 select(Segment.id, Segment.words).where(Segment.recording_id == recording_id)
             ).all()
         )
-        for alert in active_alerts(session):
+        for (query, _filters), members in same_search.items():
             try:
                 page = search_segments(
                     client,
                     settings.meili_index,
-                    alert.query,
-                    filters=replace(filters_of(alert), recording_id=recording_id),
+                    query,
+                    filters=replace(filters_of(members[0]), recording_id=recording_id),
                     per_page=BATCH_HITS,
                 )
             except QueryError:
-                log.warning("alert %s: its query cannot be run: %r", alert.id, alert.query)
+                log.warning(
+                    "alerts %s: the query cannot be run: %r", [a.id for a in members], query
+                )
                 continue
-            if not page.hits:
-                continue
-            message = None
-            if alert.frequency == AlertFrequency.immediate:
-                message = OutboxMessage(kind="alert", alert_id=alert.id)
-                session.add(message)
-                session.flush()
-            rows = [
-                {
-                    "alert_id": alert.id,
-                    "segment_id": hit.id,
-                    "recording_id": recording_id,
-                    "moment": moment_of(hit.text, words.get(hit.id) or [], hit.start, hit.spans),
-                    "text": hit.text,
-                    "created_at": utcnow(),
-                    "outbox_id": message.id if message else None,
-                }
+            moments = [
+                (hit, moment_of(hit.text, words.get(hit.id) or [], hit.start, hit.spans))
                 for hit in page.hits
             ]
-            _insert_ignoring_duplicates(session, rows)
-            if message is not None:
-                owed = session.scalar(
-                    select(func.count())
-                    .select_from(AlertDelivery)
-                    .where(AlertDelivery.outbox_id == message.id)
-                )
-                if owed:
-                    queued.append(message.id)
-                else:  # every moment was already mailed before
-                    session.delete(message)
+            for alert in members if moments else []:
+                message_id = _owe(session, alert, recording_id, moments)
+                if message_id is not None:
+                    queued.append(message_id)
     return queued
+
+
+def _owe(
+    session: Session, alert: Alert, recording_id: int, moments: list[tuple[Any, float]]
+) -> int | None:
+    """Record the moments this alert is owed (those not owed before); for an immediate alert,
+    the outbox message carrying them, whose id is returned (None when nothing was new)."""
+    message = None
+    if alert.frequency == AlertFrequency.immediate:
+        message = OutboxMessage(kind="alert", alert_id=alert.id)
+        session.add(message)
+        session.flush()
+    rows = [
+        {
+            "alert_id": alert.id,
+            "segment_id": hit.id,
+            "recording_id": recording_id,
+            "moment": moment,
+            "text": hit.text,
+            "created_at": utcnow(),
+            "outbox_id": message.id if message else None,
+        }
+        for hit, moment in moments
+    ]
+    _insert_ignoring_duplicates(session, rows)
+    if message is None:
+        return None
+    owed = session.scalar(
+        select(func.count()).select_from(AlertDelivery).where(AlertDelivery.outbox_id == message.id)
+    )
+    if not owed:  # every moment was mailed before
+        session.delete(message)
+        return None
+    return message.id
 
 
 def queue_digests(settings: Settings, now: datetime | None = None) -> list[int]:
