@@ -10,7 +10,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import SessionDep, SettingsDep
 from api.search_params import SearchParamsDep
@@ -19,7 +19,7 @@ from archive.models import AlertFrequency
 from web.i18n import current
 from web.i18n import gettext as _
 from web.templating import templates
-from workers.alerts import filters_json
+from workers.alerts import filters_json, search_url
 from workers.celery_app import SEND_MAIL, send_task
 
 log = logging.getLogger(__name__)
@@ -139,3 +139,34 @@ def unsubscribe(request: Request, session: SessionDep, token: str) -> HTMLRespon
         _("%(email)s will get no more mail for “%(query)s”.")
         % {"email": alert.email, "query": alert.query},
     )
+
+
+@router.get("/alerts/manage/{token}", response_class=HTMLResponse)
+def manage_page(
+    request: Request, session: SessionDep, settings: SettingsDep, token: str
+) -> HTMLResponse:
+    """Every live alert of the address the token's alert mails, to change or stop: no login."""
+    owner, mine = subscriptions.alerts_of(session, token)
+    if owner is None:
+        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+    rows = [(a, search_url(settings, a).removeprefix(settings.site_url)) for a in mine]
+    context = {"owner": owner, "rows": rows, "token": token}
+    return templates.TemplateResponse(request, "alert_manage.html", context)
+
+
+@router.post("/alerts/manage/{token}", response_class=HTMLResponse, response_model=None)
+def manage(
+    request: Request,
+    session: SessionDep,
+    token: str,
+    alert_id: Annotated[int, Form()],
+    action: Annotated[str, Form(max_length=20)],
+) -> HTMLResponse | RedirectResponse:
+    try:
+        changed = subscriptions.change(session, token, alert_id, action)
+    except subscriptions.InvalidAlert:
+        changed = None
+    if changed is None:
+        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+    session.commit()
+    return RedirectResponse(f"/alerts/manage/{token}", status_code=303)

@@ -122,3 +122,32 @@ def unsubscribe(session: Session, token: str) -> Alert | None:
     if alert is not None and alert.unsubscribed_at is None:
         alert.unsubscribed_at = utcnow()
     return alert
+
+
+def alerts_of(session: Session, token: str) -> tuple[Alert | None, list[Alert]]:
+    """The alert a token names and every live alert of the same address: whoever holds one
+    alert's link reads that mailbox, so may manage all its alerts."""
+    alert = by_token(session, token)
+    if alert is None:
+        return None, []
+    mine = session.scalars(
+        select(Alert)
+        .where(Alert.email == alert.email, Alert.unsubscribed_at.is_(None))
+        .order_by(Alert.created_at)
+    )
+    return alert, list(mine)
+
+
+def change(session: Session, token: str, alert_id: int, action: str) -> Alert | None:
+    """Apply ``action`` (immediate, daily or stop) to one alert of the token's address."""
+    owner, mine = alerts_of(session, token)
+    target = next((a for a in mine if a.id == alert_id), None)
+    if owner is None or target is None:
+        return None
+    if action == "stop":
+        target.unsubscribed_at = utcnow()
+    elif action in AlertFrequency.__members__:
+        target.frequency = AlertFrequency(action)
+    else:
+        raise InvalidAlert(f"unknown action {action!r}")
+    return target

@@ -286,3 +286,41 @@ def test_an_address_gets_few_confirmations_an_hour(site, smtp, settings):
     assert len(smtp.inbox.wait_for("ivy@example.org", 3)) == 3
     time.sleep(0.5)
     assert len(smtp.inbox.to("ivy@example.org")) == 3
+
+
+def test_the_manage_link_changes_or_stops_every_alert_of_the_address(site, smtp, settings):
+    """
+    GIVEN two confirmed alerts of one address, one of another, and a mail to the first address
+    WHEN its "all your alerts" link is opened, one alert made daily and the other stopped
+    THEN the page lists only that address's alerts; the changes hold; another address's alert
+      cannot be touched with this link
+    """
+    subscribe(site, smtp, settings, "joy@example.org")
+    subscribe(site, smtp, settings, "joy@example.org", body="senate")
+    subscribe(site, smtp, settings, "kim@example.org")
+    [rec] = seed(settings, [railway(1)])
+    alerts.evaluate_batch(settings, rec.id)
+    alerts.flush_outbox(settings)
+    mail = smtp.inbox.wait_for("joy@example.org", 2)[0]
+    text, html = parts(mail)
+    manage = link(text, "alerts/manage")
+    assert manage.split("/")[-1] in html
+    page = site.get(manage)
+    assert page.status_code == 200 and "joy@example.org" in page.text
+    assert "kim@example.org" not in page.text
+    with session_scope(settings.db_url) as session:
+        from archive.models import Alert
+
+        ids = {a.email + str(a.filters): a.id for a in session.scalars(select(Alert))}
+    first, second = ids["joy@example.org{}"], ids["joy@example.org{'body': 'senate'}"]
+    other = ids["kim@example.org{}"]
+    moved = site.post(manage, data={"alert_id": first, "action": "daily"}, follow_redirects=False)
+    assert moved.status_code == 303
+    assert site.post(manage, data={"alert_id": second, "action": "stop"}).status_code == 200
+    assert site.post(manage, data={"alert_id": other, "action": "stop"}).status_code == 404
+    with session_scope(settings.db_url) as session:
+        from archive.models import Alert
+
+        assert session.get(Alert, first).frequency == "daily"
+        assert session.get(Alert, second).unsubscribed_at is not None
+        assert session.get(Alert, other).unsubscribed_at is None

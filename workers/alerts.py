@@ -90,6 +90,10 @@ def unsubscribe_url(settings: Settings, alert: Alert) -> str:
     return f"{settings.site_url}/alerts/unsubscribe/{alert.token}"
 
 
+def manage_url(settings: Settings, alert: Alert) -> str:
+    return f"{settings.site_url}/alerts/manage/{alert.token}"
+
+
 def confirm_url(settings: Settings, alert: Alert) -> str:
     return f"{settings.site_url}/alerts/confirm/{alert.token}"
 
@@ -298,7 +302,8 @@ def _message(
     settings: Settings, alert: Alert, subject: str, template: str, context: dict[str, Any]
 ) -> EmailMessage:
     context = {**context, "alert": alert, "site_url": settings.site_url,
-               "unsubscribe_url": unsubscribe_url(settings, alert)}  # fmt: skip
+               "unsubscribe_url": unsubscribe_url(settings, alert),
+               "manage_url": manage_url(settings, alert)}  # fmt: skip
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = settings.smtp_from
