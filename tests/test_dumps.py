@@ -11,22 +11,15 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.conftest import clean_archive
-from tests.corpus import CORPUS, seed
+from tests.corpus import CORPUS, corpus_site
 from workers import dumps
 
 
 @pytest.fixture(scope="module")
 def site(settings):
-    from api.app import create_app
-
-    clean_archive(settings)
-    seed(settings, CORPUS)
-    with TestClient(create_app(settings)) as client:
+    with corpus_site(settings) as client:
         yield client
-    clean_archive(settings)
 
 
 def test_dump_holds_every_public_transcript_and_checks_out(site, settings):

@@ -4,11 +4,9 @@ poll (ETag / Last-Modified, 304), and never showing withdrawn or deleted recordi
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.atom import assert_valid_atom
-from tests.conftest import clean_archive
-from tests.corpus import CORPUS, seed
+from tests.corpus import CORPUS, corpus_site
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 HIDDEN = {"Withdrawn", "Deleted"}
@@ -16,13 +14,8 @@ HIDDEN = {"Withdrawn", "Deleted"}
 
 @pytest.fixture(scope="module")
 def site(settings):
-    from api.app import create_app
-
-    clean_archive(settings)
-    seed(settings, CORPUS)
-    with TestClient(create_app(settings)) as client:
+    with corpus_site(settings) as client:
         yield client
-    clean_archive(settings)
 
 
 def entries(site, path: str, **params) -> tuple[list[dict], object]:

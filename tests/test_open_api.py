@@ -9,21 +9,15 @@ from fastapi.testclient import TestClient
 
 from archive import apikeys
 from archive.db import session_scope
-from tests.conftest import clean_archive
-from tests.corpus import CORPUS, RAILWAY, seed
+from tests.corpus import CORPUS, RAILWAY, corpus_site
 
 HIDDEN = [r for r in CORPUS if not r.published or r.deleted]
 
 
 @pytest.fixture(scope="module")
 def site(settings):
-    from api.app import create_app
-
-    clean_archive(settings)
-    seed(settings, CORPUS)
-    with TestClient(create_app(settings)) as client:
+    with corpus_site(settings) as client:
         yield client
-    clean_archive(settings)
 
 
 def get(site, path: str, **params) -> dict:
