@@ -301,7 +301,8 @@ def test_the_manage_link_changes_or_stops_every_alert_of_the_address(site, smtp,
     [rec] = seed(settings, [railway(1)])
     alerts.evaluate_batch(settings, rec.id)
     alerts.flush_outbox(settings)
-    mail = smtp.inbox.wait_for("joy@example.org", 2)[0]
+    # Both of joy's alerts match the same moment: she hears of it once.
+    [mail] = smtp.inbox.wait_for("joy@example.org", 1)
     text, html = parts(mail)
     manage = link(text, "alerts/manage")
     assert manage.split("/")[-1] in html

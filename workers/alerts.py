@@ -194,8 +194,23 @@ def evaluate_batch(
 def _owe(
     session: Session, alert: Alert, recording_id: int, moments: list[tuple[Any, float]]
 ) -> int | None:
-    """Record the moments this alert is owed (those not owed before); for an immediate alert,
-    the outbox message carrying them, whose id is returned (None when nothing was new)."""
+    """Record the moments this alert is owed (those not owed before, to it or to another alert
+    of the same address: a subscriber hears of each moment once); for an immediate alert, the
+    outbox message carrying them, whose id is returned (None when nothing was new)."""
+    taken = set(
+        session.scalars(
+            select(AlertDelivery.segment_id)
+            .join(Alert, AlertDelivery.alert_id == Alert.id)
+            .where(
+                Alert.email == alert.email,
+                Alert.id != alert.id,
+                AlertDelivery.segment_id.in_([hit.id for hit, _ in moments]),
+            )
+        )
+    )
+    moments = [(hit, moment) for hit, moment in moments if hit.id not in taken]
+    if not moments:
+        return None
     message = None
     if alert.frequency == AlertFrequency.immediate:
         message = OutboxMessage(kind="alert", alert_id=alert.id)
