@@ -326,6 +326,7 @@ def models_verify() -> None:
 
 app.add_typer(publish.apikeys_app, name="apikeys")
 app.command("dump")(publish.dump)
+app.command("outbox")(publish.outbox)
 
 eval_app = typer.Typer(help="Measure transcription quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")

@@ -64,3 +64,42 @@ def dump() -> None:
 
     folder = dumps.make_dump(with_runtime(get_settings()))
     console.print(f"dump written: {folder}")
+
+
+def outbox(
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="send messages refused for good again")
+    ] = False,
+) -> None:
+    """Alert mail waiting, sent and refused; the latest errors."""
+    from sqlalchemy import func, select
+
+    from archive.models import OutboxMessage, OutboxState
+    from workers import alerts
+
+    settings = with_runtime(get_settings())
+    if retry_failed:
+        console.print(f"{alerts.retry_failed(settings)} message(s) put back in line")
+    with session_scope(settings.db_url) as session:
+        counts = dict(
+            session.execute(
+                select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+            ).all()
+        )
+        table = Table("state", "messages")
+        for state in OutboxState:
+            table.add_row(state.value, str(counts.get(state, 0)))
+        console.print(table)
+        errors = Table("id", "kind", "to", "attempts", "state", "error")
+        for row in session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.last_error.is_not(None))
+            .order_by(OutboxMessage.id.desc())
+            .limit(10)
+        ):
+            errors.add_row(
+                str(row.id), row.kind, row.alert.email, str(row.attempts), row.state.value,
+                (row.last_error or "")[:120],
+            )  # fmt: skip
+        if errors.row_count:
+            console.print(errors)

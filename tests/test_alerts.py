@@ -325,3 +325,42 @@ def test_the_manage_link_changes_or_stops_every_alert_of_the_address(site, smtp,
         assert session.get(Alert, first).frequency == "daily"
         assert session.get(Alert, second).unsubscribed_at is not None
         assert session.get(Alert, other).unsubscribed_at is None
+
+
+def test_a_refused_address_is_kept_as_failed_and_can_be_retried(site, smtp, settings):
+    """
+    GIVEN a subscription for an address the mail server refuses for good (550)
+    WHEN its confirmation is sent, `ashyq outbox` run, then `ashyq outbox --retry-failed`
+    THEN the message is kept as failed with the server's answer (no endless retries), the CLI
+      shows it, and the retry puts it back in line to be tried once more
+    """
+    import subprocess
+    import sys
+
+    from archive.settings import env_for_children
+    from tests.conftest import REPO
+
+    answer = site.post(
+        "/alerts", params={"q": "railway", "lang": "en"}, data={"email": "refused@example.org"}
+    )
+    assert answer.status_code == 200
+    assert alerts.flush_outbox(settings) == 0
+    with session_scope(settings.db_url) as session:
+        [row] = session.scalars(select(OutboxMessage))
+        assert row.state == OutboxState.failed and "550" in row.last_error
+
+    def ashyq(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", "outbox", *args], env=env_for_children(settings),
+            cwd=REPO, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    shown = ashyq()
+    assert re.search(r"failed\s*│\s*1", shown) and "refused@example.org" in shown
+    assert "1 message(s) put back in line" in ashyq("--retry-failed")
+    assert alerts.flush_outbox(settings) == 0
+    with session_scope(settings.db_url) as session:
+        row = session.get(OutboxMessage, row.id)
+        assert row.state == OutboxState.failed and row.attempts == 2

@@ -502,3 +502,13 @@ def after_index(settings: Settings, recording_id: int) -> None:
     except Exception:
         log.exception("could not queue alert evaluation of recording %s; ran it here", recording_id)
         evaluate_batch(settings, recording_id)
+
+
+def retry_failed(settings: Settings) -> int:
+    """Put messages refused for good back in line (after the mail settings were fixed)."""
+    with session_scope(settings.db_url) as session:
+        return session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == OutboxState.failed)
+            .values(state=OutboxState.pending, next_attempt_at=utcnow())
+        ).rowcount
