@@ -364,3 +364,26 @@ def test_a_refused_address_is_kept_as_failed_and_can_be_retried(site, smtp, sett
     with session_scope(settings.db_url) as session:
         row = session.get(OutboxMessage, row.id)
         assert row.state == OutboxState.failed and row.attempts == 2
+
+
+def test_a_batch_of_segments_is_evaluated_on_its_own(site, smtp, settings):
+    """
+    GIVEN a confirmed alert and a recording whose two segments both say "railway"
+    WHEN its segments are evaluated as two batches (as live chunks would be), the second first
+    THEN each batch mails only its own moment; evaluating the whole recording after owes nothing
+    """
+    subscribe(site, smtp, settings, "max@example.org")
+    rec = Rec(
+        "Rail chunks", "senate", datetime(2026, 6, 1).date(),
+        [("en", "Railway news first."), ("en", "More railway news.")],
+    )  # fmt: skip
+    [rec] = seed(settings, [rec])
+    assert len(alerts.evaluate_batch(settings, rec.id, segment_ids=[f"{rec.id}-1"])) == 1
+    alerts.flush_outbox(settings)
+    [first] = smtp.inbox.wait_for("max@example.org", 1)
+    assert "More railway news." in parts(first)[0] and "Railway news first." not in parts(first)[0]
+    assert len(alerts.evaluate_batch(settings, rec.id, segment_ids=[f"{rec.id}-0"])) == 1
+    alerts.flush_outbox(settings)
+    second = smtp.inbox.wait_for("max@example.org", 2)[1]
+    assert "Railway news first." in parts(second)[0]
+    assert alerts.evaluate_batch(settings, rec.id) == []

@@ -140,10 +140,14 @@ def may_match(recording: Recording, filters: Filters) -> bool:
 
 
 def evaluate_batch(
-    settings: Settings, recording_id: int, client: meilisearch.Client | None = None
+    settings: Settings,
+    recording_id: int,
+    client: meilisearch.Client | None = None,
+    segment_ids: list[str] | None = None,
 ) -> list[int]:
-    """Match every confirmed alert against one newly indexed recording; returns the ids of the
-    outbox messages queued for immediate alerts (daily ones wait for their digest).
+    """Match every confirmed alert against one newly indexed batch — a recording's segments, or
+    only ``segment_ids`` of it (a live chunk) — and return the ids of the outbox messages queued
+    for immediate alerts (daily ones wait for their digest).
 
     Alerts whose recording-level filters exclude the recording are skipped without a search, and
     alerts saving the same search (query and filters) share one search.
@@ -172,7 +176,11 @@ def evaluate_batch(
                     client,
                     settings.meili_index,
                     query,
-                    filters=replace(filters_of(members[0]), recording_id=recording_id),
+                    filters=replace(
+                        filters_of(members[0]),
+                        recording_id=recording_id,
+                        segment_ids=tuple(segment_ids) if segment_ids is not None else None,
+                    ),
                     per_page=BATCH_HITS,
                 )
             except QueryError:
@@ -491,17 +499,20 @@ def forget_unsubscribed(settings: Settings, older_than: timedelta = timedelta(da
         ).rowcount
 
 
-def after_index(settings: Settings, recording_id: int) -> None:
-    """Called by the pipeline once a recording's segments are indexed: queue the evaluation of
-    alerts against them. If the task cannot be queued, evaluate here and now (the outbox sweep
-    sends what it owes), so a broker hiccup never loses an alert."""
+def after_index(
+    settings: Settings, recording_id: int, segment_ids: list[str] | None = None
+) -> None:
+    """Called once segments are indexed — all of a recording's by the pipeline, or a batch of
+    them (``segment_ids``, e.g. a live chunk): queue the evaluation of alerts against them. If the
+    task cannot be queued, evaluate here and now (the outbox sweep sends what it owes), so a
+    broker hiccup never loses an alert."""
     from workers.celery_app import EVALUATE_ALERTS, send_task
 
     try:
-        send_task(settings, EVALUATE_ALERTS, recording_id)
+        send_task(settings, EVALUATE_ALERTS, recording_id, segment_ids)
     except Exception:
         log.exception("could not queue alert evaluation of recording %s; ran it here", recording_id)
-        evaluate_batch(settings, recording_id)
+        evaluate_batch(settings, recording_id, segment_ids=segment_ids)
 
 
 def retry_failed(settings: Settings) -> int:

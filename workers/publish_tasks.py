@@ -26,9 +26,9 @@ log = logging.getLogger(__name__)
     retry_jitter=True,
     max_retries=10,
 )
-def evaluate_alerts(recording_id: int) -> None:
-    """Match confirmed alerts against one newly indexed recording and send what is owed."""
-    for outbox_id in alerts.evaluate_batch(get_settings(), recording_id):
+def evaluate_alerts(recording_id: int, segment_ids: list[str] | None = None) -> None:
+    """Match confirmed alerts against a newly indexed batch and send what is owed."""
+    for outbox_id in alerts.evaluate_batch(get_settings(), recording_id, segment_ids=segment_ids):
         send_mail.delay(outbox_id)
 
 
