@@ -75,11 +75,11 @@ def outbox(
     from sqlalchemy import func, select
 
     from archive.models import OutboxMessage, OutboxState
-    from workers import alerts
+    from workers.outbox import retry_failed as put_back
 
     settings = with_runtime(get_settings())
     if retry_failed:
-        console.print(f"{alerts.retry_failed(settings)} message(s) put back in line")
+        console.print(f"{put_back(settings)} message(s) put back in line")
     with session_scope(settings.db_url) as session:
         counts = dict(
             session.execute(

@@ -20,7 +20,7 @@ from search.indexer import index_recording
 from tests.conftest import clean_archive
 from tests.corpus import Rec, seed
 from tests.smtp import parts
-from workers import alerts
+from workers import alerts, outbox
 
 
 @pytest.fixture()
@@ -65,7 +65,7 @@ def subscribe(
     assert answer.status_code == 200, answer.text
     english = lang == "en"  # other languages' wording changes as the catalogs are translated
     assert "Check your inbox" in answer.text or not english
-    alerts.flush_outbox(settings)
+    outbox.flush_outbox(settings)
     [confirm] = smtp.inbox.wait_for(address, 1)
     text, html = parts(confirm)
     assert query in text and query in html
@@ -92,7 +92,7 @@ def test_confirmed_alert_mails_each_new_moment_once(site, smtp, settings):
     assert alerts.evaluate_batch(settings, mazhilis.id) == []  # filtered out by body
     queued = alerts.evaluate_batch(settings, senate.id)
     assert len(queued) == 1
-    assert alerts.flush_outbox(settings) == 1
+    assert outbox.flush_outbox(settings) == 1
     [mail] = smtp.inbox.wait_for("ann@example.org", 1)
     assert mail["Subject"] == "1 new moment for “railway”"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -111,7 +111,7 @@ def test_confirmed_alert_mails_each_new_moment_once(site, smtp, settings):
         rec = session.get(Recording, senate.id)
         index_recording(master_client(settings), settings.meili_index, rec)
     assert alerts.evaluate_batch(settings, senate.id) == []
-    assert alerts.flush_outbox(settings) == 0
+    assert outbox.flush_outbox(settings) == 0
     time.sleep(0.5)
     assert len(smtp.inbox.to("ann@example.org")) == 1
     assert owed(settings) == 1
@@ -133,7 +133,7 @@ def test_withdrawn_recordings_are_never_alerted(site, smtp, settings):
     [queued] = alerts.evaluate_batch(settings, later.id)
     with session_scope(settings.db_url) as session:
         session.get(Recording, later.id).published = False
-    assert alerts.send_one(settings, queued) == OutboxState.dropped
+    assert outbox.send_one(settings, queued) == OutboxState.dropped
     time.sleep(0.5)
     assert smtp.inbox.to("bob@example.org") == []
 
@@ -150,8 +150,8 @@ def test_mail_waits_while_the_smtp_server_is_down(site, smtp, settings):
     smtp.stop()
     try:
         [queued] = alerts.evaluate_batch(settings, rec.id)
-        assert alerts.send_one(settings, queued) == OutboxState.pending
-        assert alerts.flush_outbox(settings) == 0
+        assert outbox.send_one(settings, queued) == OutboxState.pending
+        assert outbox.flush_outbox(settings) == 0
     finally:
         smtp.start()
     with session_scope(settings.db_url) as session:
@@ -159,11 +159,11 @@ def test_mail_waits_while_the_smtp_server_is_down(site, smtp, settings):
         assert row.attempts == 1 and row.last_error
         assert "Connection refused" in row.last_error or "Errno" in row.last_error
     deadline = time.monotonic() + 30
-    while alerts.flush_outbox(settings) == 0 and time.monotonic() < deadline:
+    while outbox.flush_outbox(settings) == 0 and time.monotonic() < deadline:
         time.sleep(0.3)
     [mail] = smtp.inbox.wait_for("cat@example.org", 1)
     assert "railway" in mail["Subject"]
-    assert alerts.flush_outbox(settings) == 0
+    assert outbox.flush_outbox(settings) == 0
     with session_scope(settings.db_url) as session:
         assert session.get(OutboxMessage, queued).state == OutboxState.sent
 
@@ -178,7 +178,7 @@ def test_unsubscribe_needs_no_login(site, smtp, settings):
     subscribe(site, smtp, settings, "dan@example.org")
     first, second = seed(settings, [railway(1), railway(2)])
     alerts.evaluate_batch(settings, first.id)
-    alerts.flush_outbox(settings)
+    outbox.flush_outbox(settings)
     [mail] = smtp.inbox.wait_for("dan@example.org", 1)
     text, _html = parts(mail)
     path = link(text, "alerts/unsubscribe")
@@ -191,7 +191,7 @@ def test_unsubscribe_needs_no_login(site, smtp, settings):
     third = seed_more(settings)
     assert alerts.evaluate_batch(settings, third) == []
     # The message queued before unsubscribing is not sent either.
-    alerts.flush_outbox(settings)
+    outbox.flush_outbox(settings)
     time.sleep(0.5)
     assert len(smtp.inbox.to("dan@example.org")) == 1
     assert site.get("/alerts/unsubscribe/not-a-token").status_code == 404
@@ -233,7 +233,7 @@ def test_daily_digest_collects_the_day_in_the_subscriber_language(site, smtp, se
     assert alerts.evaluate_batch(settings, two.id) == []
     now = datetime.now(UTC)
     [digest] = alerts.queue_digests(settings, now)
-    assert alerts.send_one(settings, digest) == OutboxState.sent
+    assert outbox.send_one(settings, digest) == OutboxState.sent
     assert alerts.queue_digests(settings, now + timedelta(hours=1)) == []
     [mail] = smtp.inbox.wait_for("eve@example.org", 1)
     assert mail["Content-Language"] == "ru"
@@ -267,7 +267,7 @@ def test_subscribers_of_the_same_search_each_get_their_mail(site, smtp, settings
     subscribe(site, smtp, settings, "hal@example.org", body="mazhilis")
     [rec] = seed(settings, [railway(1)])
     assert len(alerts.evaluate_batch(settings, rec.id)) == 2
-    assert alerts.flush_outbox(settings) == 2
+    assert outbox.flush_outbox(settings) == 2
     for address in ("fay@example.org", "gus@example.org"):
         assert len(smtp.inbox.wait_for(address, 1)) == 1
     assert smtp.inbox.to("hal@example.org") == []
@@ -281,7 +281,7 @@ def test_an_address_gets_few_confirmations_an_hour(site, smtp, settings):
             "/alerts", params={"q": word, "lang": "en"}, data={"email": "ivy@example.org"}
         )
         assert answer.status_code == 200
-    alerts.flush_outbox(settings)
+    outbox.flush_outbox(settings)
     time.sleep(0.5)
     assert len(smtp.inbox.wait_for("ivy@example.org", 3)) == 3
     time.sleep(0.5)
@@ -300,7 +300,7 @@ def test_the_manage_link_changes_or_stops_every_alert_of_the_address(site, smtp,
     subscribe(site, smtp, settings, "kim@example.org")
     [rec] = seed(settings, [railway(1)])
     alerts.evaluate_batch(settings, rec.id)
-    alerts.flush_outbox(settings)
+    outbox.flush_outbox(settings)
     # Both of joy's alerts match the same moment: she hears of it once.
     [mail] = smtp.inbox.wait_for("joy@example.org", 1)
     text, html = parts(mail)
@@ -344,7 +344,7 @@ def test_a_refused_address_is_kept_as_failed_and_can_be_retried(site, smtp, sett
         "/alerts", params={"q": "railway", "lang": "en"}, data={"email": "refused@example.org"}
     )
     assert answer.status_code == 200
-    assert alerts.flush_outbox(settings) == 0
+    assert outbox.flush_outbox(settings) == 0
     with session_scope(settings.db_url) as session:
         [row] = session.scalars(select(OutboxMessage))
         assert row.state == OutboxState.failed and "550" in row.last_error
@@ -360,7 +360,7 @@ def test_a_refused_address_is_kept_as_failed_and_can_be_retried(site, smtp, sett
     shown = ashyq()
     assert re.search(r"failed\s*│\s*1", shown) and "refused@example.org" in shown
     assert "1 message(s) put back in line" in ashyq("--retry-failed")
-    assert alerts.flush_outbox(settings) == 0
+    assert outbox.flush_outbox(settings) == 0
     with session_scope(settings.db_url) as session:
         row = session.get(OutboxMessage, row.id)
         assert row.state == OutboxState.failed and row.attempts == 2
@@ -379,11 +379,11 @@ def test_a_batch_of_segments_is_evaluated_on_its_own(site, smtp, settings):
     )  # fmt: skip
     [rec] = seed(settings, [rec])
     assert len(alerts.evaluate_batch(settings, rec.id, segment_ids=[f"{rec.id}-1"])) == 1
-    alerts.flush_outbox(settings)
+    outbox.flush_outbox(settings)
     [first] = smtp.inbox.wait_for("max@example.org", 1)
     assert "More railway news." in parts(first)[0] and "Railway news first." not in parts(first)[0]
     assert len(alerts.evaluate_batch(settings, rec.id, segment_ids=[f"{rec.id}-0"])) == 1
-    alerts.flush_outbox(settings)
+    outbox.flush_outbox(settings)
     second = smtp.inbox.wait_for("max@example.org", 2)[1]
     assert "Railway news first." in parts(second)[0]
     assert alerts.evaluate_batch(settings, rec.id) == []

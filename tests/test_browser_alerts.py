@@ -12,7 +12,7 @@ from tests.conftest import clean_archive
 from tests.corpus import Rec, seed
 from tests.smtp import parts
 from tests.test_browser_search import axe_violations
-from workers import alerts
+from workers import alerts, outbox
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def test_subscribe_confirm_manage_and_stop_in_a_browser(settings, smtp, web, bro
         page.get_by_role("button", name="Subscribe").click()
         assert "Check your inbox" in page.content()
 
-        alerts.flush_outbox(settings)
+        outbox.flush_outbox(settings)
         [confirmation] = smtp.inbox.wait_for(address, 1)
         page.goto(mailed_link(parts(confirmation)[0], "/alerts/confirm/"))
         assert "Your alert is on" in page.content()
@@ -55,7 +55,7 @@ def test_subscribe_confirm_manage_and_stop_in_a_browser(settings, smtp, web, bro
         [rec] = seed(settings, [hearing])
         alerts.evaluate_batch(settings, rec.id)
         [digest] = alerts.queue_digests(settings)
-        alerts.send_one(settings, digest)
+        outbox.send_one(settings, digest)
         mail = smtp.inbox.wait_for(address, 2)[1]
         text, _html = parts(mail)
 

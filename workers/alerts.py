@@ -1,28 +1,21 @@
-"""Alert evaluation and the mail outbox.
+"""Alert evaluation: which confirmed alerts a newly indexed batch matches, and what is owed.
 
 Evaluation runs once per newly indexed batch (a recording's segments after the pipeline indexed
-them): every confirmed alert is searched *within that batch only* (its filters plus
-``recording_id``), never over the whole archive. Each match becomes an ``AlertDelivery``, unique
-per (alert, segment), so indexing the same recording again owes nobody a second mail.
+them, or some of them): every confirmed alert is searched *within that batch only* (its filters
+plus ``recording_id``), never over the whole archive. Each match becomes an ``AlertDelivery``,
+unique per (alert, segment), so indexing the same recording again owes nobody a second mail.
 
 Immediate alerts get one outbox message per batch; daily alerts collect deliveries until their
-digest is due. Messages are rendered when sent — in the subscriber's language, leaving out any
-recording withdrawn in the meantime — and stay pending with backoff until the SMTP server takes
-them.
+digest is due (``queue_digests``). Sending is workers.outbox's job, the text workers.alert_mail's.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
-import random
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import make_msgid
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 import meilisearch
@@ -36,20 +29,14 @@ from archive.models import (
     AlertDelivery,
     AlertFrequency,
     OutboxMessage,
-    OutboxState,
     Recording,
     Segment,
     utcnow,
 )
-from archive.public import is_visible, visible
+from archive.public import is_visible
 from archive.settings import Settings
 from search.client import master_client
 from search.query import Filters, QueryError, moment_of, search_segments
-from web import i18n
-from web.formatting import timestamp
-from web.i18n import gettext as _
-from web.templating import templates
-from workers import mail
 
 log = logging.getLogger(__name__)
 
@@ -289,208 +276,6 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-# Rendering ----------------------------------------------------------------------------------------
-
-T = TypeVar("T")
-_text_env = templates.env.overlay(autoescape=False)
-
-
-def in_language(lang: str, render: Callable[[], T]) -> T:
-    """Run ``render`` with ``lang`` as the UI language, leaving the caller's language alone."""
-
-    def run() -> T:
-        i18n.use(lang)
-        return render()
-
-    return contextvars.copy_context().run(run)
-
-
-@dataclass(frozen=True)
-class MomentLine:
-    at: str
-    text: str
-    url: str
-
-
-@dataclass(frozen=True)
-class RecordingBlock:
-    title: str
-    body: str
-    date: date
-    url: str
-    moments: list[MomentLine]
-
-
-def _message(
-    settings: Settings, alert: Alert, subject: str, template: str, context: dict[str, Any]
-) -> EmailMessage:
-    context = {**context, "alert": alert, "site_url": settings.site_url,
-               "unsubscribe_url": unsubscribe_url(settings, alert),
-               "manage_url": manage_url(settings, alert)}  # fmt: skip
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = settings.smtp_from
-    message["To"] = alert.email
-    message["Message-ID"] = make_msgid(domain="ashyq")
-    message["Auto-Submitted"] = "auto-generated"
-    # RFC 8058: mail clients show an unsubscribe button that POSTs to this URL, no login.
-    message["List-Unsubscribe"] = f"<{unsubscribe_url(settings, alert)}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(_text_env.get_template(f"email/{template}.txt").render(context))
-    html = templates.env.get_template(f"email/{template}.html").render(context)
-    message.add_alternative(html, subtype="html")
-    message["Content-Language"] = alert.lang  # after set_content, which drops Content-* headers
-    return message
-
-
-def render(settings: Settings, session: Session, outbox: OutboxMessage) -> EmailMessage | None:
-    """The message to send now, or None when there is nothing left to say (alert withdrawn,
-    already confirmed, or every moment's recording withdrawn since)."""
-    alert = outbox.alert
-    if alert.unsubscribed_at is not None:
-        return None
-    if outbox.kind == "confirm":
-        if alert.confirmed_at is not None:
-            return None
-        return in_language(
-            alert.lang,
-            lambda: _message(
-                settings,
-                alert,
-                _("Confirm your Ashyq alert for “%(query)s”") % {"query": alert.query},
-                "confirm",
-                {
-                    "confirm_url": confirm_url(settings, alert),
-                    "search_url": search_url(settings, alert),
-                },
-            ),
-        )
-    deliveries = list(
-        session.scalars(
-            select(AlertDelivery)
-            .where(AlertDelivery.outbox_id == outbox.id)
-            .order_by(AlertDelivery.recording_id, AlertDelivery.moment)
-        )
-    )
-    ids = {d.recording_id for d in deliveries}
-    recordings = {
-        r.id: r for r in session.scalars(visible(select(Recording).where(Recording.id.in_(ids))))
-    }
-    shown = [d for d in deliveries if d.recording_id in recordings]
-    if not shown:
-        return None
-
-    def build() -> EmailMessage:
-        lang = i18n.current()
-        blocks: list[RecordingBlock] = []
-        budget = settings.alert_max_moments
-        for rid in sorted({d.recording_id for d in shown}, key=lambda r: -recordings[r].id):
-            rec = recordings[rid]
-            lines = []
-            for d in (d for d in shown if d.recording_id == rid):
-                if budget <= 0:
-                    break
-                budget -= 1
-                lines.append(
-                    MomentLine(timestamp(d.moment), d.text, moment_url(settings, rid, d.moment))
-                )
-            if lines:
-                blocks.append(
-                    RecordingBlock(
-                        rec.title, rec.body.localized_name(lang), rec.recorded_on,
-                        f"{settings.site_url}/r/{rid}", lines,
-                    )
-                )  # fmt: skip
-        count = len(shown)
-        subject = i18n.ngettext(
-            "%(num)d new moment for “%(query)s”", "%(num)d new moments for “%(query)s”", count
-        ) % {"num": count, "query": alert.query}
-        context = {
-            "blocks": blocks,
-            "count": count,
-            "more": count - sum(len(b.moments) for b in blocks),
-            "search_url": search_url(settings, alert),
-        }
-        return _message(settings, alert, subject, "alert", context)
-
-    return in_language(alert.lang, build)
-
-
-# Sending ------------------------------------------------------------------------------------------
-
-
-def backoff_s(settings: Settings, attempts: int) -> float:
-    """Exponential backoff with full jitter, capped."""
-    ceiling = min(settings.mail_retry_max_s, settings.mail_retry_base_s * 2 ** max(attempts - 1, 0))
-    return random.uniform(ceiling / 2, ceiling)
-
-
-def _claim(session: Session, outbox_id: int, settings: Settings) -> bool:
-    """Take one due message for this process: its next attempt moves past the send, so a beat
-    sweep running meanwhile does not send it twice."""
-    now = utcnow()
-    lease = now + timedelta(seconds=settings.smtp_timeout_s * 3 + 60)
-    claimed = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == outbox_id,
-            OutboxMessage.state == OutboxState.pending,
-            OutboxMessage.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=lease)
-    ).rowcount
-    session.commit()
-    return claimed == 1
-
-
-def send_one(settings: Settings, outbox_id: int) -> OutboxState | None:
-    """Try to send one outbox message now; returns its state after, None if it was not due or
-    another process holds it. Never raises for a mail failure: the row records it."""
-    with session_scope(settings.db_url) as session:
-        if not _claim(session, outbox_id, settings):
-            return None
-        outbox = session.get(OutboxMessage, outbox_id)
-        assert outbox is not None
-        message = render(settings, session, outbox)
-        if message is None:
-            outbox.state = OutboxState.dropped
-            return outbox.state
-        outbox.attempts += 1
-        try:
-            mail.send(settings, message)
-        except mail.PermanentMailError as exc:
-            outbox.state, outbox.last_error = OutboxState.failed, str(exc)[:2000]
-            log.warning("outbox %s refused for good: %s", outbox_id, exc)
-        except Exception as exc:
-            delay = backoff_s(settings, outbox.attempts)
-            outbox.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            outbox.next_attempt_at = utcnow() + timedelta(seconds=delay)
-            log.warning("outbox %s: send failed, retry in %.0fs: %s", outbox_id, delay, exc)
-        else:
-            outbox.state, outbox.sent_at, outbox.last_error = OutboxState.sent, utcnow(), None
-        return outbox.state
-
-
-def due_messages(settings: Settings, limit: int = 100) -> list[int]:
-    with session_scope(settings.db_url) as session:
-        return list(
-            session.scalars(
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.state == OutboxState.pending,
-                    OutboxMessage.next_attempt_at <= utcnow(),
-                )
-                .order_by(OutboxMessage.next_attempt_at)
-                .limit(limit)
-            )
-        )
-
-
-def flush_outbox(settings: Settings) -> int:
-    """Send every due message (the beat sweep); returns how many went out."""
-    return sum(send_one(settings, oid) == OutboxState.sent for oid in due_messages(settings))
-
-
 def forget_unsubscribed(settings: Settings, older_than: timedelta = timedelta(days=30)) -> int:
     """Delete alerts unsubscribed long ago (their address is personal data)."""
     with session_scope(settings.db_url) as session:
@@ -513,13 +298,3 @@ def after_index(
     except Exception:
         log.exception("could not queue alert evaluation of recording %s; ran it here", recording_id)
         evaluate_batch(settings, recording_id, segment_ids=segment_ids)
-
-
-def retry_failed(settings: Settings) -> int:
-    """Put messages refused for good back in line (after the mail settings were fixed)."""
-    with session_scope(settings.db_url) as session:
-        return session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.state == OutboxState.failed)
-            .values(state=OutboxState.pending, next_attempt_at=utcnow())
-        ).rowcount

@@ -11,7 +11,7 @@ import logging
 
 from archive.settings import get_settings
 from search.client import TRANSIENT_ERRORS
-from workers import alerts, celery_app, dumps
+from workers import alerts, celery_app, dumps, outbox
 from workers.celery_app import EVALUATE_ALERTS, FLUSH_OUTBOX, MAKE_DUMP, SEND_DIGESTS, SEND_MAIL
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,13 @@ def evaluate_alerts(recording_id: int, segment_ids: list[str] | None = None) -> 
 @celery_app.app.task(name=SEND_MAIL, ignore_result=True)
 def send_mail(outbox_id: int) -> None:
     """Try one outbox message now; a failure is recorded on it and retried by the sweep."""
-    alerts.send_one(get_settings(), outbox_id)
+    outbox.send_one(get_settings(), outbox_id)
 
 
 @celery_app.app.task(name=FLUSH_OUTBOX, ignore_result=True)
 def flush_outbox() -> None:
     """Run by beat: send every message whose (re)try time has come."""
-    alerts.flush_outbox(get_settings())
+    outbox.flush_outbox(get_settings())
 
 
 @celery_app.app.task(name=SEND_DIGESTS, ignore_result=True)
@@ -49,7 +49,7 @@ def send_digests() -> None:
     """Run by beat: queue the daily digests that are due, then send them."""
     settings = get_settings()
     for outbox_id in alerts.queue_digests(settings):
-        alerts.send_one(settings, outbox_id)
+        outbox.send_one(settings, outbox_id)
     alerts.forget_unsubscribed(settings)
 
 
