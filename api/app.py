@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import (
+    alerts,
     clips,
     embed,
     exports,
+    feeds,
     health,
     login,
     media,
@@ -24,18 +27,31 @@ from api import (
     tokens,
     uploads,
     v1,
+    v1_catalog,
 )
 from api.auth import LoginRequired, login_url
 from api.framing import FramingMiddleware
+from api.ratelimit import RateLimitMiddleware
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
 from web.i18n import LocaleMiddleware
+
+RATE_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+# The ``error`` code of a JSON error answer, by status (documented in the OpenAPI schema).
+ERROR_CODES = {
+    400: "invalid_parameter",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     return (
-        path.startswith(("/api/", "/healthz", "/staff/uploads"))
+        path.startswith(("/api/", "/healthz", "/staff/uploads", "/feeds/", "/search.atom"))
         or path.endswith(".json")
         or request.headers.get("accept", "").startswith("application/json")
     )
@@ -59,10 +75,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.search_client = None
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(FramingMiddleware)
+    app.add_middleware(RateLimitMiddleware, settings=app.state.settings)
+    # Outermost, so that 429s carry CORS headers too. Anyone may read; nobody may write.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD"],
+        allow_headers=["X-API-Key", "If-None-Match", "If-Modified-Since"],
+        expose_headers=["ETag", "Last-Modified", "Retry-After", *RATE_HEADERS],
+    )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(pages.router)
     app.include_router(media.router)
     app.include_router(v1.router)
+    app.include_router(v1_catalog.router)
+    app.include_router(feeds.router)
+    app.include_router(alerts.router)
     app.include_router(staff.router)
     for router in (
         login.router,
@@ -96,8 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
         if _wants_json(request) or request.url.path.startswith(("/media/", "/static/")):
+            code = ERROR_CODES.get(exc.status_code, "http_error")
             return JSONResponse(
-                {"error": "http_error", "detail": exc.detail},
+                {"error": code, "detail": exc.detail},
                 exc.status_code,
                 headers=getattr(exc, "headers", None),
             )

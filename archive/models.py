@@ -375,3 +375,102 @@ class Upload(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+# Alerts, mail and API keys (issue #10) ------------------------------------------------------------
+
+
+class AlertFrequency(enum.StrEnum):
+    immediate = "immediate"
+    daily = "daily"
+
+
+class Alert(Base):
+    """A saved search (query + filters) whose new moments are mailed to one address.
+
+    ``token`` is the secret in the confirm and unsubscribe links: no login is needed for either.
+    An alert mails nothing until confirmed (double opt-in) and nothing after it is unsubscribed.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    query: Mapped[str] = mapped_column(String(500))
+    # Filters as search.query.Filters fields (body, language, year, event_type, speaker, dates).
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    frequency: Mapped[AlertFrequency] = mapped_column(
+        Enum(AlertFrequency, native_enum=False, length=20), default=AlertFrequency.immediate
+    )
+    lang: Mapped[str] = mapped_column(String(8), default="kk")
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the last daily digest went out (daily alerts only).
+    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxState(enum.StrEnum):
+    pending = "pending"
+    sent = "sent"
+    # Refused for good by the SMTP server (5xx), or nothing left to say (every moment withdrawn).
+    failed = "failed"
+    dropped = "dropped"
+
+
+class OutboxMessage(Base):
+    """A message to send, kept until the SMTP server accepted it: a failed send is tried again
+    with backoff and never lost. The text is rendered when sent, so a recording withdrawn in the
+    meantime is left out."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "confirm" (double opt-in) or "alert" (the moments whose deliveries point here).
+    kind: Mapped[str] = mapped_column(String(20))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    state: Mapped[OutboxState] = mapped_column(
+        Enum(OutboxState, native_enum=False, length=20), default=OutboxState.pending, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    alert: Mapped[Alert] = relationship(lazy="joined")
+
+
+class AlertDelivery(Base):
+    """One moment owed to one alert: unique by (alert, segment), so each subscriber hears of each
+    moment at most once, however often the recording is indexed again."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "segment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    # No foreign key: segment ids are deterministic and survive re-transcription.
+    segment_id: Mapped[str] = mapped_column(String(40))
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
+    moment: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The message that carries it; None while it waits for a daily digest.
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox.id", ondelete="SET NULL"), index=True
+    )
+
+
+class ApiKey(Base):
+    """A key for heavy API users: a higher rate limit. Only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    per_minute: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

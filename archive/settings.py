@@ -85,6 +85,29 @@ class Settings(BaseSettings):
     # request, re-encoded, so this bounds a request's work).
     clip_max_s: float = 600
 
+    # Email alerts (saved searches). Unset host: subscribing answers "alerts are not configured".
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Ashyq <alerts@localhost>"
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 20.0
+    # A failed send is tried again after base·2^attempts seconds (with jitter), at most max.
+    mail_retry_base_s: float = 60.0
+    mail_retry_max_s: float = 3600.0
+    # Moments listed in one alert message at most (the rest are counted, with a link to search).
+    alert_max_moments: int = 20
+
+    # Public endpoints (JSON API, feeds): requests per client per minute; an API key's own limit
+    # is stored with the key (``ashyq apikeys add``), this is its default.
+    rate_limit_per_minute: int = 120
+    rate_limit_key_per_minute: int = 1200
+
+    # The nightly bulk dump of published transcripts: the UTC hour it is made, and how many to keep.
+    dump_hour_utc: int = 3
+    dumps_kept: int = 3
+
     worker_concurrency: int = 1
     task_time_limit_s: int = 6 * 3600
     task_max_retries: int = 5
@@ -143,6 +166,10 @@ class Settings(BaseSettings):
     @property
     def meili_dir(self) -> Path:
         return self.data_dir / "meili"
+
+    @property
+    def dumps_dir(self) -> Path:
+        return self.data_dir / "dumps"
 
     @property
     def site_url(self) -> str:

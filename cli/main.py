@@ -20,6 +20,7 @@ from archive.db import session_scope
 from archive.models import Job, JobState, Recording, User
 from archive.runtime import clear_runtime, local_master_key, with_runtime, write_runtime
 from archive.settings import Settings, env_for_children, get_settings
+from cli import publish
 from cli.verify import verify_cmd
 
 app = typer.Typer(
@@ -331,6 +332,10 @@ def models_verify() -> None:
             failed = True
     raise typer.Exit(1 if failed else 0)
 
+
+app.add_typer(publish.apikeys_app, name="apikeys")
+app.command("dump")(publish.dump)
+app.command("outbox")(publish.outbox)
 
 eval_app = typer.Typer(help="Measure transcription quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")

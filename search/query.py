@@ -56,6 +56,8 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     recording_id: int | None = None
+    # Only these segments (alerts evaluate a newly indexed batch this way).
+    segment_ids: tuple[str, ...] | None = None
 
     def clauses(self) -> list[str]:
         clauses = ["published = true"]
@@ -67,6 +69,8 @@ class Filters:
             clauses.append(f"year = {int(self.year)}")
         if self.recording_id is not None:
             clauses.append(f"recording_id = {int(self.recording_id)}")
+        if self.segment_ids is not None:
+            clauses.append(f"id IN [{', '.join(_quote(i) for i in self.segment_ids)}]")
         if self.date_from:
             clauses.append(f"date_ts >= {day_ts(self.date_from)}")
         if self.date_to:

@@ -23,7 +23,20 @@ from sqlalchemy import delete
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import Body, Job, Recording, Segment, Source, SourceItem, Speaker, Upload
+from archive.models import (
+    Alert,
+    AlertDelivery,
+    ApiKey,
+    Body,
+    Job,
+    OutboxMessage,
+    Recording,
+    Segment,
+    Source,
+    SourceItem,
+    Speaker,
+    Upload,
+)
 from archive.settings import Settings, env_for_children
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.client import master_client, wait
@@ -34,6 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SPEECH = SHARED / "testdata" / "speech"
 REDIS_URL = os.environ.get("ASHYQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+SMTP_PORT = free_port()
 
 
 def need_shared() -> Path:
@@ -110,6 +124,13 @@ def settings(
         port=free_port(),
         # The fetch tests' web server listens on 127.0.0.2; 127.0.0.1 stays forbidden (SSRF).
         fetch_allowed_hosts=["127.0.0.2"],
+        # A real SMTP server (tests/smtp.py) listens here when a test needs mail.
+        smtp_host="127.0.0.1",
+        smtp_port=SMTP_PORT,
+        mail_retry_base_s=0.5,
+        mail_retry_max_s=2.0,
+        # Suites make many requests a minute; tests of the limit lower it on their own app.
+        rate_limit_per_minute=1_000_000,
     )
 
 
@@ -178,6 +199,8 @@ def archive(settings: Settings) -> Settings:
 
 def clean_archive(settings: Settings) -> Settings:
     with session_scope(settings.db_url) as session:
+        for model in (AlertDelivery, OutboxMessage, Alert, ApiKey):
+            session.execute(delete(model))
         for model in (Upload, SourceItem, Source, Segment, Job, Recording, Speaker, Body):
             session.execute(delete(model))
     client = master_client(settings)
@@ -222,3 +245,14 @@ def browser() -> Iterator[object]:
 
 def api_get(base: str, path: str, **params: object) -> httpx.Response:
     return httpx.get(f"{base}{path}", params=params, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def smtp(settings: Settings) -> Iterator[object]:
+    """A real SMTP server (aiosmtpd) on the port the settings name."""
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer(settings.smtp_port)
+    server.start()
+    yield server
+    server.stop()

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import selectinload
 
 from archive.db import session_scope
@@ -183,3 +186,16 @@ CORPUS = [
     Rec("Deleted", "mazhilis", date(2026, 2, 2), [("kk", "Бюджет өшірілді.")], deleted=True),
     *RAILWAY,
 ]
+
+
+@contextmanager
+def corpus_site(settings: Settings) -> Iterator[TestClient]:
+    """The app on the sample archive (CORPUS), emptied again afterwards: for module fixtures."""
+    from api.app import create_app
+    from tests.conftest import clean_archive
+
+    clean_archive(settings)
+    seed(settings, CORPUS)
+    with TestClient(create_app(settings)) as client:
+        yield client
+    clean_archive(settings)

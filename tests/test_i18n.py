@@ -17,7 +17,9 @@ KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
 METHODS = [
     ("api/**.py", "python"),
     ("web/**.py", "python"),
+    ("workers/**.py", "python"),
     ("web/templates/**.html", "jinja2"),
+    ("web/templates/**.txt", "jinja2"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -27,7 +29,10 @@ def shown_messages() -> set[str | tuple[str, str]]:
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(REPO),
         METHODS,
-        options_map={"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        options_map={
+            "web/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+            "web/templates/**.txt": {"extensions": "jinja2.ext.i18n"},
+        },
         keywords=KEYWORDS,
     ):
         found.add(message if isinstance(message, str) else tuple(message[:2]))

@@ -10,6 +10,7 @@ worker, so ``ashyq up`` re-queues jobs whose worker died (``archive.jobs.orphane
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 
 from archive.settings import Settings, get_settings
 
@@ -17,6 +18,14 @@ QUEUE = "ashyq"
 PROCESS_JOB = "ashyq.process_job"
 POLL_SOURCE = "ashyq.poll_source"
 POLL_DUE_SOURCES = "ashyq.poll_due_sources"
+EVALUATE_ALERTS = "ashyq.evaluate_alerts"
+SEND_MAIL = "ashyq.send_mail"
+FLUSH_OUTBOX = "ashyq.flush_outbox"
+SEND_DIGESTS = "ashyq.send_digests"
+MAKE_DUMP = "ashyq.make_dump"
+# How often beat sends mail whose retry time has come, and looks for due daily digests.
+OUTBOX_CHECK_S = 30.0
+DIGEST_CHECK_S = 3600.0
 # How often beat looks for watched sources that are due (each has its own interval).
 SOURCE_CHECK_S = 30.0
 
@@ -45,7 +54,7 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
 def make_celery(settings: Settings) -> Celery:
     broker, transport_options = broker_options(settings)
     (settings.data_dir / "run").mkdir(parents=True, exist_ok=True)
-    app = Celery("ashyq", include=["workers.tasks"])
+    app = Celery("ashyq", include=["workers.tasks", "workers.publish_tasks"])
     app.conf.update(
         broker_url=broker,
         broker_transport_options=transport_options,
@@ -62,6 +71,12 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "poll-due-sources": {"task": POLL_DUE_SOURCES, "schedule": SOURCE_CHECK_S},
+            "flush-outbox": {"task": FLUSH_OUTBOX, "schedule": OUTBOX_CHECK_S},
+            "send-digests": {"task": SEND_DIGESTS, "schedule": DIGEST_CHECK_S},
+            "nightly-dump": {
+                "task": MAKE_DUMP,
+                "schedule": crontab(hour=settings.dump_hour_utc, minute=0),
+            },
         },
         beat_schedule_filename=str(settings.data_dir / "run" / "beat-schedule"),
     )
@@ -77,6 +92,14 @@ def send_job(settings: Settings, job_id: int) -> None:
     if key not in _producers:
         _producers[key] = make_celery(settings)
     _producers[key].send_task(PROCESS_JOB, args=[job_id], queue=QUEUE)
+
+
+def send_task(settings: Settings, name: str, *args: object) -> None:
+    """Queue any task by name (the API and the pipeline use it), like ``send_job``."""
+    key = (settings.broker_url, str(settings.broker_dir))
+    if key not in _producers:
+        _producers[key] = make_celery(settings)
+    _producers[key].send_task(name, args=list(args), queue=QUEUE)
 
 
 def __getattr__(name: str) -> Celery:

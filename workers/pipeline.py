@@ -43,7 +43,7 @@ from archive.settings import Settings
 from search.client import master_client
 from search.indexer import sync_recording
 from search.schema import ensure_index
-from workers import fetch, media
+from workers import alerts, fetch, media
 from workers.chunking import transcribe_in_chunks
 from workers.errors import JobCancelled, PermanentError
 from workers.model_files import resolve_model
@@ -311,6 +311,7 @@ def _process(
     recording.status = RecordingStatus.ready
     _index(settings, recording)
     session.commit()
+    alerts.after_index(settings, recording.id)
     _remove_staged(job, settings)
     shutil.rmtree(work, ignore_errors=True)
     jobs.finish(session, job.id, recording_id=recording.id)
