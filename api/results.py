@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from archive.models import Body, Recording, RecordingStatus, Segment, Speaker
+from archive.models import Body, Recording, Segment, Speaker
+from archive.public import visible
 from search.query import Hit, Results, moment_of
 from web import i18n
 from web.i18n import N_
@@ -42,15 +42,6 @@ class FacetValue:
     value: str
     label: str
     count: int
-
-
-def visible(query: Any) -> Any:
-    """Restrict a Recording query to what the public may see."""
-    return query.where(
-        Recording.status == RecordingStatus.ready,
-        Recording.published.is_(True),
-        Recording.deleted_at.is_(None),
-    )
 
 
 def recording_dates(session: Session):  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """What the public may see of a recording: ready, published and not deleted.
 
-The same rule as ``api.results.visible``, here in the bottom layer so that workers (alerts, the
-bulk dump) apply it too without importing the web layer.
+The one rule, in the bottom layer, so that pages, the API, feeds, search documents, alerts and
+the bulk dump all apply the same one.
 """
 
 from __future__ import annotations

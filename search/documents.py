@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from archive.models import Recording, RecordingStatus, Segment
+from archive.models import Recording, Segment
+from archive.public import is_visible
 from search.folding import fold
 from search.stemming import stem_text
 
@@ -21,12 +22,8 @@ def date_ts(recording: Recording) -> int:
 
 
 def is_public(recording: Recording) -> bool:
-    """Whether the public may find it: ready, published and not deleted."""
-    return (
-        recording.status == RecordingStatus.ready
-        and bool(recording.published)
-        and recording.deleted_at is None
-    )
+    """Whether the public may find it (archive.public: ready, published, not deleted)."""
+    return is_visible(recording)
 
 
 def segment_document(recording: Recording, segment: Segment, gen: int) -> dict[str, Any]:
