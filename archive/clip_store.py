@@ -50,12 +50,15 @@ def clips_root(data_dir: Path) -> Path:
     return data_dir / "clips"
 
 
+def clip_cache_dir(data_dir: Path, original_sha256: str) -> Path:
+    """Every cached cut of one original (removed when the recording is purged)."""
+    return clips_root(data_dir) / "cache" / original_sha256[:2] / original_sha256
+
+
 def cache_path(data_dir: Path, original_sha256: str, span: TimeRange, fmt: str) -> Path:
     if fmt not in FORMATS:
         raise ValueError(f"unknown clip format {fmt!r}")
-    return (
-        clips_root(data_dir) / "cache" / original_sha256[:2] / original_sha256 / f"{span.key}.{fmt}"
-    )
+    return clip_cache_dir(data_dir, original_sha256) / f"{span.key}.{fmt}"
 
 
 def _registry_path(data_dir: Path, clip_sha256: str) -> Path:

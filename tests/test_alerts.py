@@ -387,3 +387,22 @@ def test_a_batch_of_segments_is_evaluated_on_its_own(site, smtp, settings):
     second = smtp.inbox.wait_for("max@example.org", 2)[1]
     assert "Railway news first." in parts(second)[0]
     assert alerts.evaluate_batch(settings, rec.id) == []
+
+
+def test_publishing_a_withdrawn_recording_evaluates_alerts(site, smtp, settings, worker):
+    """
+    GIVEN a confirmed alert for "railway" and an unpublished recording saying it
+    WHEN staff publish the recording (workers.publishing)
+    THEN the worker evaluates the alerts against it: one moment is owed to the subscriber
+    """
+    from workers import publishing
+
+    subscribe(site, smtp, settings, "cat@example.org")
+    [hidden] = seed(settings, [railway(4, published=False)])
+    assert owed(settings) == 0
+    with session_scope(settings.db_url) as session:
+        publishing.publish(settings, session, session.get(Recording, hidden.id))
+    deadline = time.monotonic() + 60
+    while owed(settings) == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert owed(settings) == 1

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
+from archive.clip_store import clip_cache_dir, lookup
 from archive.db import session_scope
 from archive.models import AuditEntry, Job, Recording, Segment, SegmentRevision, Upload
 from tests.staff import make_recording, sign_in, tone
@@ -105,13 +106,18 @@ def test_purge_is_admin_only_needs_deletion_first_and_removes_everything(
     """
     rec = recording_id
     with session_scope(archive.db_url) as session:
-        folder = archive.media_dir / Path(session.get(Recording, rec).original_path).parent
+        recording = session.get(Recording, rec)
+        folder = archive.media_dir / Path(recording.original_path).parent
+        cached = clip_cache_dir(archive.data_dir, recording.sha256)
     assert folder.is_dir()
+    clip = editor.get(f"/r/{rec}/clip.m4a", params={"start": 0.5, "end": 1.5})
+    assert clip.status_code == 200 and cached.is_dir()
     assert post(editor, f"/staff/admin/recordings/{rec}/purge").status_code == 403
     assert post(admin, f"/staff/admin/recordings/{rec}/purge").status_code == 409
     assert post(admin, f"/staff/recordings/{rec}/delete").status_code == 303
     assert post(admin, f"/staff/admin/recordings/{rec}/purge").status_code == 303
-    assert not folder.exists()
+    assert not folder.exists() and not cached.exists()
+    assert lookup(archive.data_dir, clip.headers["X-Clip-SHA256"]) is not None  # still verifies
     with session_scope(archive.db_url) as session:
         assert session.get(Recording, rec) is None
         assert session.scalar(select(func.count()).select_from(Segment)) == 0

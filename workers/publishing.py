@@ -13,11 +13,13 @@ import shutil
 from sqlalchemy.orm import Session
 
 from archive import storage
+from archive.clip_store import clip_cache_dir
 from archive.models import Recording, utcnow
 from archive.settings import Settings
 from search.client import master_client
 from search.indexer import delete_recording, sync_recording
 from search.schema import ensure_index
+from workers import alerts
 
 
 class NotAllowed(ValueError):
@@ -35,9 +37,12 @@ def _hide(settings: Settings, session: Session, recording: Recording) -> None:
     session.commit()
 
 
-def _show(settings: Settings, session: Session, recording: Recording) -> None:
+def _show(settings: Settings, session: Session, recording: Recording, alert: bool = True) -> None:
     session.commit()
     sync_recording(_client(settings), settings.meili_index, recording)
+    if alert:
+        # Newly visible moments may match saved searches; each is mailed at most once anyway.
+        alerts.after_index(settings, recording.id)
 
 
 def publish(settings: Settings, session: Session, recording: Recording) -> None:
@@ -66,7 +71,7 @@ def restore(settings: Settings, session: Session, recording: Recording) -> None:
 
 def reindex(settings: Settings, session: Session, recording: Recording) -> None:
     """After a metadata change (title, body, date): every segment carries those fields."""
-    _show(settings, session, recording)
+    _show(settings, session, recording, alert=False)
 
 
 def purge(settings: Settings, session: Session, recording: Recording) -> None:
@@ -80,3 +85,5 @@ def purge(settings: Settings, session: Session, recording: Recording) -> None:
     session.commit()
     storage.remove_recording_files(settings.media_dir, sha)
     shutil.rmtree(settings.work_dir / sha, ignore_errors=True)
+    # Cached clips go too; the clip registry stays, so clips handed out earlier still verify.
+    shutil.rmtree(clip_cache_dir(settings.data_dir, sha), ignore_errors=True)
