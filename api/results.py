@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import Body, Recording, Segment, Speaker
+from archive.models import Body, Recording, Segment, Speaker, segment_id
 from archive.public import visible
 from search.query import Hit, Results, moment_of
 from web import i18n
@@ -59,19 +59,17 @@ def cards(session: Session, results: Results) -> list[Card]:
     recordings = {
         r.id: r for r in session.scalars(visible(select(Recording).where(Recording.id.in_(ids))))
     }
-    wanted: set[tuple[int, int]] = set()
-    for group in results.groups:
-        for hit in group.hits:
-            wanted |= {
-                (hit.recording_id, hit.idx - 1),
-                (hit.recording_id, hit.idx),
-                (hit.recording_id, hit.idx + 1),
-            }
+    # The hits and their neighbours, by primary key (ids are "{recording}-{idx}").
+    wanted = {
+        segment_id(hit.recording_id, hit.idx + delta)
+        for group in results.groups
+        for hit in group.hits
+        for delta in (-1, 0, 1)
+        if hit.idx + delta >= 0
+    }
     segments: dict[tuple[int, int], Segment] = {}
     if wanted:
-        rows = session.scalars(
-            select(Segment).where(tuple_(Segment.recording_id, Segment.idx).in_(sorted(wanted)))
-        )
+        rows = session.scalars(select(Segment).where(Segment.id.in_(sorted(wanted))))
         segments = {(s.recording_id, s.idx): s for s in rows}
     out = []
     for group in results.groups:
