@@ -27,6 +27,7 @@ from archive.models import (
     Alert,
     AlertDelivery,
     ApiKey,
+    AuditEntry,
     Body,
     Job,
     OutboxMessage,
@@ -199,7 +200,8 @@ def archive(settings: Settings) -> Settings:
 
 def clean_archive(settings: Settings) -> Settings:
     with session_scope(settings.db_url) as session:
-        for model in (AlertDelivery, OutboxMessage, Alert, ApiKey):
+        # Ids are reused once rows are gone (SQLite): the audit log must not outlive its targets.
+        for model in (AlertDelivery, OutboxMessage, Alert, ApiKey, AuditEntry):
             session.execute(delete(model))
         for model in (Upload, SourceItem, Source, Segment, Job, Recording, Speaker, Body):
             session.execute(delete(model))

@@ -57,7 +57,8 @@ def test_alert_story_end_to_end(archive, smtp, worker, web, tmp_path):
     text, _html = parts(confirmation)
     confirm = first_link(text, "/alerts/confirm/")
     assert confirm.startswith(web)
-    assert "Your alert is on" in httpx.get(confirm, timeout=30).text
+    english = {"Accept-Language": "en"}  # the link opens in the reader's browser language
+    assert "Your alert is on" in httpx.get(confirm, headers=english, timeout=30).text
 
     clip = clip_with_word_at_known_time(tmp_path)
     job = wait_job(
