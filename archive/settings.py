@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     whisper_device: str = "cpu"
     whisper_compute_type: str = "int8"  # faster-whisper only; openai-whisper runs float32 on CPU
     whisper_beam_size: int = 5
+    # Threads per transcription; 0: the machine's cores shared out over worker_concurrency, so
+    # concurrent transcriptions never oversubscribe the cores (see whisper_threads).
     whisper_cpu_threads: int = 0
     # Languages a segment may be detected as (Whisper base otherwise labels Kazakh speech as
     # Latvian or Lithuanian). JSON list or comma-separated; empty allows every language.
@@ -111,6 +113,13 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'ashyq.db'}"
+
+    @property
+    def whisper_threads(self) -> int:
+        """Threads per transcription: as set, or the cores divided among concurrent ones."""
+        if self.whisper_cpu_threads > 0:
+            return self.whisper_cpu_threads
+        return max(1, (os.cpu_count() or 1) // max(1, self.worker_concurrency))
 
     @property
     def media_dir(self) -> Path:

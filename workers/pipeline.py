@@ -101,7 +101,7 @@ def engine_for(settings: Settings) -> Engine:
                 resolve_openai_model(name, settings.models_dir),
                 settings.whisper_device,
                 settings.whisper_beam_size,
-                settings.whisper_cpu_threads,
+                settings.whisper_threads,
                 tuple(settings.whisper_languages),
             )
         return get_engine(
@@ -109,7 +109,7 @@ def engine_for(settings: Settings) -> Engine:
             settings.whisper_device,
             settings.whisper_compute_type,
             settings.whisper_beam_size,
-            settings.whisper_cpu_threads,
+            settings.whisper_threads,
             tuple(settings.whisper_languages),
         )
 
