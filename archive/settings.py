@@ -79,7 +79,10 @@ class Settings(BaseSettings):
     # cut on pauses, each checkpointed (bounded memory; a crash resumes at the next chunk).
     transcribe_chunk_s: int = 600
 
-    worker_concurrency: int = 1
+    # Transcriptions at once per worker. Two single-thread transcriptions side by side gave at
+    # least as many audio-hours per hour on 2 cores as one using both cores (BENCHMARKS.md,
+    # "Worker layout"): CTranslate2 scales better across processes than across threads.
+    worker_concurrency: int = 2
     task_time_limit_s: int = 6 * 3600
     task_max_retries: int = 5
 
