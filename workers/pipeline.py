@@ -46,12 +46,13 @@ from search.schema import ensure_index
 from workers import alerts, fetch, media
 from workers.chunking import transcribe_in_chunks
 from workers.errors import JobCancelled, PermanentError
-from workers.model_files import resolve_model
+from workers.eta import Eta
+from workers.model_files import resolve_model, resolve_openai_model
 from workers.retry import is_transient
 from workers.transcribe import (
     Engine,
-    FasterWhisperEngine,
     RoutedEngine,
+    SpanEngine,
     TranscribedSegment,
     Word,
     get_engine,
@@ -83,7 +84,7 @@ class Progress:
         lo = STAGES[names[names.index(stage) - 1]] if names.index(stage) else 0.0
         value = lo + (STAGES[stage] - lo) * fraction
         now = time.monotonic()
-        if force or note or now - self._last >= 1.0:
+        if force or now - self._last >= 1.0:
             self._last = now
             label = f"{stage}: {note}"[:40] if note else stage
             if not jobs.set_progress(self.session, self.job_id, label, value):
@@ -93,13 +94,23 @@ class Progress:
 def engine_for(settings: Settings) -> Engine:
     """The configured engine; with per-language models, a router over them."""
 
-    def load(name: str) -> FasterWhisperEngine:
+    def load(name: str) -> SpanEngine:
+        if settings.whisper_engine == "openai-whisper":
+            from workers.openai_engine import get_openai_engine
+
+            return get_openai_engine(
+                resolve_openai_model(name, settings.models_dir),
+                settings.whisper_device,
+                settings.whisper_beam_size,
+                settings.whisper_threads,
+                tuple(settings.whisper_languages),
+            )
         return get_engine(
             resolve_model(name, settings.models_dir),
             settings.whisper_device,
             settings.whisper_compute_type,
             settings.whisper_beam_size,
-            settings.whisper_cpu_threads,
+            settings.whisper_threads,
             tuple(settings.whisper_languages),
         )
 
@@ -290,6 +301,12 @@ def _process(
     progress("audio", 1.0, force=True)
 
     engine = engine or engine_for(settings)
+    eta = Eta()
+
+    def transcribing(fraction: float, chunk: str = "") -> None:
+        """Audio done, time elapsed and time left, e.g. "transcribe: 3/18 17% 12:05 ETA 58:10"."""
+        progress("transcribe", fraction, note=f"{chunk} {eta.note(fraction)}".strip())
+
     if info.duration_s > settings.transcribe_chunk_s * 1.5:
         safe_id = "".join(c if c.isalnum() else "_" for c in engine.model_id)
         segments = transcribe_in_chunks(
@@ -298,10 +315,10 @@ def _process(
             info.duration_s,
             work / f"chunks-{safe_id}",
             settings.transcribe_chunk_s,
-            lambda fraction, note: progress("transcribe", fraction, note=note),
+            transcribing,
         )
     else:
-        segments = _transcript(engine, audio, work, lambda f: progress("transcribe", f))
+        segments = _transcript(engine, audio, work, transcribing)
     progress("transcribe", 1.0, force=True)
 
     recording = _store(session, job, settings, sha, source, info, size, rendition, segments)

@@ -74,6 +74,14 @@ class Engine(Protocol):
     ) -> Iterator[TranscribedSegment]: ...
 
 
+class SpanEngine(Engine, Protocol):
+    """An engine that can also transcribe a span of samples in a given language (routing)."""
+
+    def transcribe_array(
+        self, audio: Any, offset: float, language: str | None
+    ) -> list[TranscribedSegment]: ...
+
+
 class _AllowedLanguages:
     """Wraps CTranslate2's Whisper so language detection only ever answers an allowed language.
 
@@ -308,7 +316,7 @@ class RoutedEngine:
     """
 
     default: Engine
-    routes: dict[str, FasterWhisperEngine]
+    routes: dict[str, SpanEngine]
 
     @property
     def model_id(self) -> str:
