@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import health, media, pages, staff, v1
+from api import health, live, live_staff, media, pages, staff, v1
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
 from web.i18n import LocaleMiddleware
@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(v1.router)
     app.include_router(staff.router)
+    app.include_router(live.router)
+    app.include_router(live_staff.router)
     app.include_router(health.router)
 
     @app.exception_handler(RequestValidationError)

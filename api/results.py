@@ -47,7 +47,7 @@ class FacetValue:
 def visible(query: Any) -> Any:
     """Restrict a Recording query to what the public may see."""
     return query.where(
-        Recording.status == RecordingStatus.ready,
+        Recording.status.in_((RecordingStatus.ready, RecordingStatus.live)),
         Recording.published.is_(True),
         Recording.deleted_at.is_(None),
     )

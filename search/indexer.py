@@ -38,6 +38,18 @@ def index_recording(client: meilisearch.Client, index_uid: str, recording: Recor
     return len(docs)
 
 
+def index_segments(
+    client: meilisearch.Client, index_uid: str, recording: Recording, segments: list
+) -> int:
+    """Add some segments of a recording without touching its others (a live capture adds each
+    chunk's segments as they come; ids are deterministic, so adding again overwrites)."""
+    gen = new_generation()
+    docs = [segment_document(recording, seg, gen) for seg in segments]
+    if docs:
+        wait(client, client.index(index_uid).add_documents(docs, primary_key="id"))
+    return len(docs)
+
+
 def delete_recording(client: meilisearch.Client, index_uid: str, recording_id: int) -> None:
     wait(client, client.index(index_uid).delete_documents(filter=f"recording_id = {recording_id}"))
 

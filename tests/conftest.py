@@ -23,7 +23,18 @@ from sqlalchemy import delete
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import Body, Job, Recording, Segment, Source, SourceItem, Speaker
+from archive.models import (
+    Body,
+    Job,
+    LiveChunk,
+    LiveGap,
+    LiveSession,
+    Recording,
+    Segment,
+    Source,
+    SourceItem,
+    Speaker,
+)
 from archive.settings import Settings, env_for_children
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.client import master_client, wait
@@ -178,7 +189,10 @@ def archive(settings: Settings) -> Settings:
 
 def clean_archive(settings: Settings) -> Settings:
     with session_scope(settings.db_url) as session:
-        for model in (SourceItem, Source, Segment, Job, Recording, Speaker, Body):
+        for model in (
+            LiveGap, LiveChunk, LiveSession, SourceItem, Source, Segment, Job, Recording, Speaker,
+            Body,
+        ):  # fmt: skip
             session.execute(delete(model))
     client = master_client(settings)
     ensure_index(client, settings.meili_index)

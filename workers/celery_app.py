@@ -17,6 +17,10 @@ QUEUE = "ashyq"
 PROCESS_JOB = "ashyq.process_job"
 POLL_SOURCE = "ashyq.poll_source"
 POLL_DUE_SOURCES = "ashyq.poll_due_sources"
+# Live capture: one long task per stream on its own queue (a worker slot for the whole broadcast).
+LIVE_QUEUE = "ashyq.live"
+LIVE_CAPTURE = "ashyq.live_capture"
+LIVE_WATCHDOG = "ashyq.live_watchdog"
 # How often beat looks for watched sources that are due (each has its own interval).
 SOURCE_CHECK_S = 30.0
 
@@ -62,6 +66,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "poll-due-sources": {"task": POLL_DUE_SOURCES, "schedule": SOURCE_CHECK_S},
+            "live-watchdog": {
+                "task": LIVE_WATCHDOG,
+                "schedule": settings.live_watchdog_s,
+                "options": {"expires": settings.live_watchdog_s},
+            },
         },
         beat_schedule_filename=str(settings.data_dir / "run" / "beat-schedule"),
     )
@@ -77,6 +86,21 @@ def send_job(settings: Settings, job_id: int) -> None:
     if key not in _producers:
         _producers[key] = make_celery(settings)
     _producers[key].send_task(PROCESS_JOB, args=[job_id], queue=QUEUE)
+
+
+def send_live(settings: Settings, session_id: int) -> None:
+    """Queue the capture of a live session; its time limit covers the longest broadcast."""
+    key = (settings.broker_url, str(settings.broker_dir))
+    if key not in _producers:
+        _producers[key] = make_celery(settings)
+    limit = settings.live_max_duration_s + int(settings.live_give_up_s) + 3600
+    _producers[key].send_task(
+        LIVE_CAPTURE,
+        args=[session_id],
+        queue=LIVE_QUEUE,
+        time_limit=limit,
+        soft_time_limit=limit - 60,
+    )
 
 
 def __getattr__(name: str) -> Celery:
