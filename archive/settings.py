@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     live_watchdog_s: float = 10.0
     # A capture whose heartbeat is older than this is presumed dead (its host vanished).
     live_stale_s: float = 180.0
+    # After a capture ends, re-transcribe the whole file with the archive's settings (a normal
+    # reprocess job: segments replaced in one transaction, index overwritten by id).
+    live_full_pass: bool = False
 
     @field_validator("whisper_languages", "fetch_allowed_hosts", mode="before")
     @classmethod

@@ -247,6 +247,8 @@ class Capture:
         try:
             while not self.beat.lost:
                 self._supervise()
+                if self.ending and self.live.end_reason != self.ending:
+                    self._record_end()
                 self._register_chunks()
                 worked = self._transcribe_next()
                 if self.ending and self.proc is None and not worked and not self._pending():
@@ -261,6 +263,12 @@ class Capture:
             log.warning("live %s was taken over by another worker; stopping here", self.live.id)
             return
         self._finish()
+
+    def _record_end(self) -> None:
+        """The broadcast is over (the backlog of chunks may still be transcribing)."""
+        self.live.end_reason, self.live.ended_at = self.ending, utcnow()
+        self.db.commit()
+        log.info("live %s: capture ends: %s", self.live.id, self.ending)
 
     def _finish(self) -> None:
         from workers.live_finalize import finalize

@@ -119,10 +119,14 @@ def finalize(settings: Settings, db: Session, live: LiveSession) -> None:
     db.commit()
     db.expire(recording, ["segments"])
     reindex(settings, recording)
-    live.state, live.ended_at, live.owner = LiveState.ended, utcnow(), None
+    live.state, live.ended_at, live.owner = LiveState.ended, live.ended_at or utcnow(), None
     live.end_reason = live.end_reason or "ended"
     db.commit()
     shutil.rmtree(folder, ignore_errors=True)
+    if settings.live_full_pass:
+        from workers.submit import submit_reprocess
+
+        submit_reprocess(settings, recording.id)
     log.info("live %s: finalized as recording %s (%.1f s)", live.id, recording.id, info.duration_s)
 
 
