@@ -332,3 +332,57 @@ def test_killing_the_capture_worker_loses_at_most_the_chunk_in_flight_and_duplic
     assert lost <= CHUNK_S + 2
     recording = _recording(env, live)
     assert recording.status == "ready"
+
+
+@pytest.mark.browser
+def test_live_page_plays_the_recorded_part_and_its_transcript_grows(
+    live_env: LiveEnv, source: LiveSource, browser
+):  # type: ignore[no-untyped-def]
+    """
+    GIVEN a capture in progress WHEN its page is open in Chromium THEN it shows LIVE, the player
+    loads the recorded part (HLS), and new transcript lines appear without a reload; WHEN staff
+    stop the capture THEN the page turns into the finalized recording by itself
+    """
+    from cli.services import free_port, wait_http, web_argv
+    from workers.live import stop_live
+
+    env = live_env
+    web_settings = env.settings.model_copy(update={"port": free_port()})
+    log = env.settings.data_dir / "web.log"
+    web = subprocess.Popen(
+        web_argv(web_settings), env=env_for_children(web_settings), cwd=REPO,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{web_settings.port}"
+    page = None
+    try:
+        wait_http(f"{base}/healthz", 60, web)
+        source.start()
+        source.wait_segments(1)
+        session_id = start_live(
+            env.settings, source.url, body="mazhilis", title="Live page", chunk_s=CHUNK_S
+        )
+        live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording")
+        deadline = time.monotonic() + 240
+        while not env.segments(live.recording_id):
+            assert time.monotonic() < deadline, f"nothing transcribed\n{env.log()}"
+            time.sleep(0.5)
+        page = browser.new_page()
+        page.goto(f"{base}/r/{live.recording_id}")
+        assert page.locator("h1 .badge.live").is_visible()
+        page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=60000)
+        shown = page.locator("#transcript li.seg").count()
+        page.wait_for_function(
+            f"document.querySelectorAll('#transcript li.seg').length > {shown}", timeout=240000
+        )
+        stop_live(env.settings, session_id)
+        page.wait_for_function(
+            "!document.querySelector('h1 .badge.live')", timeout=600000, polling=2000
+        )
+        ended = env.live(session_id)
+        assert ended.state == LiveState.ended and ended.end_reason == "stopped by staff"
+        assert "/media/" in page.locator("#player").get_attribute("src")
+    finally:
+        if page is not None:
+            page.close()
+        stop_group(web)
