@@ -20,7 +20,6 @@ recorded segments end.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import ctypes
 import logging
@@ -83,10 +82,19 @@ def live_engine(settings: Settings) -> Engine:
     return engine_for(settings.model_copy(update={"whisper_beam_size": settings.live_beam_size}))
 
 
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:  # not glibc: ffmpeg still dies with the process group
+    _LIBC = None
+
+
 def _die_with_parent() -> None:
-    """ffmpeg must not outlive a killed worker (it would go on writing into a dead run)."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    """ffmpeg must not outlive a killed worker (it would go on writing into a dead run).
+
+    Runs in the forked child before exec: libc is loaded beforehand, so this is one system call
+    (no dlopen in a child forked from a threaded process)."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def ffmpeg_argv(url: str, folder: Path, chunk_s: int, *, hold: int, from_start: bool) -> list[str]:
