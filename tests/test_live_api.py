@@ -129,3 +129,32 @@ def test_cli_schedules_and_lists_a_live_capture(archive: Settings):
     assert "scheduled" in listed.stdout and "Briefing" in listed.stdout
     refused = run("start", "http://127.0.0.1/x.m3u8", "--body", "akimat", "--title", "x")
     assert refused.returncode == 2 and "not started" in refused.stderr
+
+
+def test_segment_indexes_continue_after_a_single_first_segment(archive: Settings):
+    """
+    GIVEN a live recording whose first chunk gave exactly one segment (index 0)
+    WHEN the next chunk's segments are numbered THEN they start at 1 (not 0 again)
+    """
+    from datetime import date
+
+    from archive.models import Recording, Segment
+    from workers.live_capture import next_segment_idx
+
+    with session_scope(archive.db_url) as session:
+        body = Body(slug="senat", name="Senat")
+        recording = Recording(
+            sha256="live-test", title="t", body=body, recorded_on=date(2026, 1, 1),
+            original_name="", original_path="", playable_path="", playable_mime="",
+            size_bytes=0, duration_s=0.0, container="hls", status="live",
+        )  # fmt: skip
+        session.add(recording)
+        session.flush()
+        assert next_segment_idx(session, recording.id) == 0
+        session.add(
+            Segment(
+                id=f"{recording.id}-0", recording_id=recording.id, idx=0, start=0, end=1, text="x"
+            )
+        )
+        session.flush()
+        assert next_segment_idx(session, recording.id) == 1

@@ -632,12 +632,7 @@ class Capture:
                 return
         recording = self.db.get(Recording, live.recording_id)
         assert recording is not None
-        first = (
-            self.db.scalar(
-                select(func.max(Segment.idx)).where(Segment.recording_id == recording.id)
-            )
-            or -1
-        ) + 1
+        first = next_segment_idx(self.db, recording.id)
         rows = []
         for idx, seg in enumerate(segments, start=first):
             row = Segment(
@@ -686,6 +681,12 @@ class Capture:
         self.db.flush()
         live.recording_id = recording.id
         self.db.commit()
+
+
+def next_segment_idx(db: Session, recording_id: int) -> int:
+    """The index the recording's next segment gets (0 for the first)."""
+    last = db.scalar(select(func.max(Segment.idx)).where(Segment.recording_id == recording_id))
+    return 0 if last is None else last + 1
 
 
 _ready: set[str] = set()
