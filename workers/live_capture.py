@@ -249,8 +249,13 @@ class Capture:
             recording = self.db.get(Recording, self.live.recording_id)
             if recording is not None and recording.segments:
                 reindex(self.settings, recording)
-        self._close_abandoned_runs()
-        self.last_data_at = self._aware(self.live.last_data_at) or datetime.now(UTC)
+        written = self._close_abandoned_runs()
+        stored = self._aware(self.live.last_data_at)
+        # The stored time lags while chunks are transcribed; the dead ffmpeg's files do not.
+        known = [moment for moment in (stored, written) if moment is not None]
+        self.last_data_at = max(known) if known else datetime.now(UTC)
+        # Giving up counts from this worker's start: a dead worker is not a silent source.
+        self.silent_since = datetime.now(UTC)
         self.started = self._aware(self.live.started_at) or datetime.now(UTC)
         try:
             while not self.beat.lost:
@@ -311,7 +316,7 @@ class Capture:
         if self.proc is None:
             if self.ending:
                 return
-            silent = (wall - self.last_data_at).total_seconds()
+            silent = (wall - max(self.last_data_at, self.silent_since)).total_seconds()
             if silent >= self.settings.live_give_up_s:
                 self.ending = f"no data for {self.settings.live_give_up_s:.0f} s"
             elif now >= self.next_attempt:
@@ -489,12 +494,25 @@ class Capture:
 
     # Runs and chunks -----------------------------------------------------------------------------
 
-    def _close_abandoned_runs(self) -> None:
-        """Runs left open by a dead worker: take what they finished, drop what was in flight."""
+    def _close_abandoned_runs(self) -> datetime | None:
+        """Runs left open by a dead worker: take what they finished, drop what was in flight.
+
+        Returns when the dead connection last wrote data (its newest file)."""
+        newest = None
         for run in self.live.runs:
             if not run.get("closed"):
+                folder = run_dir(self.settings, self.live.id, run["n"])
+                times = [
+                    p.stat().st_mtime
+                    for p in folder.rglob("*")
+                    if p.is_file() and p.suffix != ".log"
+                ]
+                if times:
+                    moment = datetime.fromtimestamp(max(times), UTC)
+                    newest = max(newest, moment) if newest else moment
                 self._register_run_chunks(run)
                 self._close_run(run["n"])
+        return newest
 
     def _close_run(self, number: int) -> None:
         runs = [dict(r) for r in self.live.runs]
