@@ -326,6 +326,9 @@ def test_killing_the_capture_worker_loses_at_most_the_chunk_in_flight_and_duplic
     assert len(texts) == len(set(texts)), texts
     for (_a, start_a, end_a, _t), (_b, start_b, _e, _u) in itertools.pairwise(segments):
         assert start_b >= end_a - 0.05 and start_b >= start_a, segments
+    with session_scope(env.settings.db_url) as session:
+        gaps = session.scalars(select(LiveGap).where(LiveGap.session_id == session_id)).all()
+        assert len(gaps) == 1 and gaps[0].lost_s > 0  # the worker's downtime, on the timeline
     first_run = live.runs[0]
     lost = first_run["duration_s"] - first_run["audio_s"]
     print(f"run 0: {first_run}; lost {lost:.1f} s of audio in flight")
