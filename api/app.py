@@ -16,6 +16,8 @@ from api import (
     exports,
     feeds,
     health,
+    live,
+    live_staff,
     login,
     media,
     pages,
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_admin.router,
     ):
         app.include_router(router)
+    app.include_router(live.router)
+    app.include_router(live_staff.router)
     app.include_router(health.router)
     app.include_router(clips.router)
     app.include_router(exports.router)

@@ -121,6 +121,9 @@ def recording_page(
                 current = seg
             else:
                 break
+    from api.live import gaps_before, gaps_of, session_of
+
+    live = session_of(session, recording)
     needle = fold(find) if find.strip() else ""
     found = [seg.id for seg in segments if needle and needle in fold(seg.text)] if needle else []
     context = {
@@ -135,6 +138,8 @@ def recording_page(
         "page_url": f"{settings.site_url}/r/{recording.id}",
         "site_url": settings.site_url,
         **quoted,
+        "live": live,
+        "gaps": gaps_before(segments, gaps_of(session, live)),
     }
     return templates.TemplateResponse(request, "recording.html", context)
 

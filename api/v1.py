@@ -48,6 +48,7 @@ class RecordingHitsOut(BaseModel):
     hit_count: int
     url: str
     moments: list[SearchHit]
+    live: bool = False
 
 
 class SearchResponse(BaseModel):
@@ -160,6 +161,7 @@ def api_search(
                 event_type=rec.event_type,
                 languages=rec.languages,
                 hit_count=card.hit_count,
+                live=rec.status == "live",
                 url=f"{settings.site_url}/r/{rec.id}",
                 moments=moments,
             )

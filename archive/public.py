@@ -1,4 +1,5 @@
-"""What the public may see of a recording: ready, published and not deleted.
+"""What the public may see of a recording: ready (or live, while it is being recorded), published
+and not deleted.
 
 The one rule, in the bottom layer, so that pages, the API, feeds, search documents, alerts and
 the bulk dump all apply the same one.
@@ -10,11 +11,13 @@ from typing import Any
 
 from archive.models import Recording, RecordingStatus
 
+PUBLIC_STATES = (RecordingStatus.ready, RecordingStatus.live)
+
 
 def visible(query: Any) -> Any:
     """Restrict a Recording query to what the public may see."""
     return query.where(
-        Recording.status == RecordingStatus.ready,
+        Recording.status.in_(PUBLIC_STATES),
         Recording.published.is_(True),
         Recording.deleted_at.is_(None),
     )
@@ -23,7 +26,7 @@ def visible(query: Any) -> Any:
 def is_visible(recording: Recording | None) -> bool:
     return (
         recording is not None
-        and recording.status == RecordingStatus.ready
+        and recording.status in PUBLIC_STATES
         and bool(recording.published)
         and recording.deleted_at is None
     )

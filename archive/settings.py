@@ -121,6 +121,28 @@ class Settings(BaseSettings):
     task_time_limit_s: int = 6 * 3600
     task_max_retries: int = 5
 
+    # Live capture (workers/live*.py). Audio is cut into chunks of this many seconds; each is
+    # transcribed as soon as it closes. Words at chunk borders: "words" re-reads the tail after
+    # the last word Whisper was sure of; "silence" cuts in the last pause; "none" cuts blindly.
+    live_chunk_s: int = 15
+    live_border: Literal["words", "silence", "none"] = "words"
+    live_beam_size: int = 5
+    # No new data for this long while connected: the connection is dropped and made again.
+    live_stall_s: float = 30.0
+    # No data at all for this long (reconnecting with backoff meanwhile): the broadcast is over.
+    live_give_up_s: float = 600.0
+    live_backoff_max_s: float = 30.0
+    # ffmpeg gives up on an HLS playlist that did not change in this many reloads.
+    live_hold_counters: int = 5
+    live_max_duration_s: int = 8 * 3600
+    # How often beat starts scheduled captures and hands those of dead workers to a live one.
+    live_watchdog_s: float = 10.0
+    # A capture whose heartbeat is older than this is presumed dead (its host vanished).
+    live_stale_s: float = 180.0
+    # After a capture ends, re-transcribe the whole file with the archive's settings (a normal
+    # reprocess job: segments replaced in one transaction, index overwritten by id).
+    live_full_pass: bool = False
+
     @field_validator("whisper_languages", "fetch_allowed_hosts", mode="before")
     @classmethod
     def _language_list(cls, value: object) -> object:

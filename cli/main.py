@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -228,6 +228,97 @@ def _print_sources(settings: Settings) -> None:
             for s in session.scalars(select(Source).order_by(Source.id))
         ]
     columns = ("source", "url", "body", "every", "last poll", "items", "last error")
+    if sys.stdout.isatty():
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        for row in (columns, *rows):
+            print("\t".join(row))
+
+
+live_app = typer.Typer(help="Live broadcasts: record now or at a time.", no_args_is_help=True)
+app.add_typer(live_app, name="live")
+
+
+def _moment(text: str | None) -> datetime | None:
+    """ISO 8601; without a zone it is UTC."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r}: use e.g. 2026-03-15T10:00 (UTC) or …+05:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@live_app.command("start")
+def live_start(
+    url: Annotated[str, typer.Argument(help="HLS .m3u8, rtmp://, rtsp://, or a page yt-dlp reads")],
+    body: Annotated[str, typer.Option(help="slug of the body, e.g. mazhilis")],
+    title: Annotated[str, typer.Option(help="title of the recording")],
+    at: Annotated[str | None, typer.Option(help="start at (ISO 8601); default now")] = None,
+    until: Annotated[str | None, typer.Option(help="expected end (ISO 8601)")] = None,
+    max_duration: Annotated[str | None, typer.Option(help="stop after at most: 3h, 90m")] = None,
+    chunk: Annotated[int | None, typer.Option(help="seconds of audio per chunk")] = None,
+    event_type: Annotated[str | None, typer.Option(help="plenary, committee, hearing, …")] = None,
+) -> None:
+    """Record a live stream (now or at --at); it becomes searchable while it is captured."""
+    from workers.live import start_live
+    from workers.submit import InvalidRequest
+
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    try:
+        session_id = start_live(
+            settings, url, body=body, title=title, starts_at=_moment(at),
+            expected_end_at=_moment(until),
+            max_duration_s=_interval(max_duration) if max_duration else None,
+            chunk_s=chunk, event_type=event_type,
+        )  # fmt: skip
+    except InvalidRequest as exc:
+        err.print(f"[red]not started:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    when = f"at {at}" if at else "now"
+    console.print(f"live session {session_id}: recording {url} {when}", highlight=False)
+
+
+@live_app.command("stop")
+def live_stop(session_id: Annotated[int, typer.Argument(help="live session id")]) -> None:
+    """End a capture (what was recorded is kept and finalized) or cancel a scheduled one."""
+    from workers.live import stop_live
+    from workers.submit import InvalidRequest
+
+    settings = _settings()
+    try:
+        state = stop_live(settings, session_id)
+    except InvalidRequest as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"live session {session_id}: {state.value}, stop requested")
+
+
+@live_app.command("list")
+def live_list() -> None:
+    """Live sessions: state, recording, gaps, why they ended."""
+    from archive.models import LiveGap, LiveSession
+
+    settings = _settings()
+    migrate.upgrade(settings.db_url)
+    with session_scope(settings.db_url) as session:
+        rows = []
+        for live in session.scalars(select(LiveSession).order_by(LiveSession.id.desc())):
+            gaps = session.scalars(select(LiveGap).where(LiveGap.session_id == live.id)).all()
+            rows.append(
+                (
+                    str(live.id), live.state.value, live.title[:40], live.url[:60],
+                    live.starts_at.isoformat(timespec="minutes"),
+                    f"{settings.site_url}/r/{live.recording_id}" if live.recording_id else "",
+                    str(len(gaps)), (live.end_reason or live.error or "")[:80],
+                )
+            )  # fmt: skip
+    columns = ("live", "state", "title", "url", "starts", "recording", "gaps", "note")
     if sys.stdout.isatty():
         table = Table(*columns)
         for row in rows:

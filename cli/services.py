@@ -119,7 +119,7 @@ def worker_argv(settings: Settings, name: str, beat: bool = False) -> list[str]:
         "worker",
         "--loglevel=INFO",
         "-Q",
-        "ashyq",
+        "ashyq,ashyq.live",
         "-c",
         str(settings.worker_concurrency),
         "-n",

@@ -15,7 +15,8 @@ import meilisearch
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.models import Recording, RecordingStatus, Segment
+from archive.models import Recording, Segment
+from archive.public import visible
 from search.client import IndexingFailed, wait
 from search.documents import is_public, segment_document
 from search.schema import DOCUMENT_VERSION, ensure_index, mark_version, stored_version
@@ -57,11 +58,12 @@ def index_segments(
     recording: Recording,
     segments: list[Segment],
     gone_ids: list[str] | None = None,
-) -> None:
+) -> int:
     """Rewrite only these segments' documents (and drop ``gone_ids``): a transcript correction
-    reaches search in one small task instead of a re-index of the whole recording."""
+    reaches search in one small task instead of a re-index of the whole recording, and a live
+    capture adds each chunk's segments as they come (ids are deterministic: adding overwrites)."""
     if not is_public(recording):
-        return
+        return 0
     index = client.index(index_uid)
     gen = new_generation()
     docs = [segment_document(recording, seg, gen) for seg in segments]
@@ -69,16 +71,12 @@ def index_segments(
         wait(client, index.add_documents(docs, primary_key="id"))
     for gone in gone_ids or []:  # one or two after a split or merge
         wait(client, index.delete_document(gone))
+    return len(docs)
 
 
 def _ready_recordings(session: Session) -> Iterable[Recording]:
     query = (
-        select(Recording)
-        .where(
-            Recording.status == RecordingStatus.ready,
-            Recording.published.is_(True),
-            Recording.deleted_at.is_(None),
-        )
+        visible(select(Recording))
         .options(selectinload(Recording.segments))
         .order_by(Recording.id)
         .execution_options(yield_per=50)

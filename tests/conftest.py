@@ -30,6 +30,9 @@ from archive.models import (
     AuditEntry,
     Body,
     Job,
+    LiveChunk,
+    LiveGap,
+    LiveSession,
     OutboxMessage,
     Recording,
     Segment,
@@ -203,7 +206,10 @@ def clean_archive(settings: Settings) -> Settings:
         # Ids are reused once rows are gone (SQLite): the audit log must not outlive its targets.
         for model in (AlertDelivery, OutboxMessage, Alert, ApiKey, AuditEntry):
             session.execute(delete(model))
-        for model in (Upload, SourceItem, Source, Segment, Job, Recording, Speaker, Body):
+        for model in (
+            LiveGap, LiveChunk, LiveSession, Upload, SourceItem, Source, Segment, Job, Recording,
+            Speaker, Body,
+        ):  # fmt: skip
             session.execute(delete(model))
     client = master_client(settings)
     ensure_index(client, settings.meili_index)

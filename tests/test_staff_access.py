@@ -40,6 +40,9 @@ PUBLIC = {
     ("GET", "/feeds/recordings.atom"),
     ("GET", "/feeds/bodies/{slug}.atom"),
     ("GET", "/search.atom"),
+    ("GET", "/live/{recording_id}/index.m3u8"),
+    ("GET", "/live/{recording_id}/{run}/{name}"),
+    ("GET", "/r/{recording_id}/live.json"),
     ("GET", "/alerts/new"),
     ("POST", "/alerts"),
     ("GET", "/alerts/confirm/{token}"),
@@ -78,6 +81,7 @@ PARAMS = {
     "name": "nothing",
     "filename": "SHA256SUMS",
     "token": "0" * 32,
+    "run": "0",
 }
 
 

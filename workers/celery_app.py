@@ -26,6 +26,10 @@ MAKE_DUMP = "ashyq.make_dump"
 # How often beat sends mail whose retry time has come, and looks for due daily digests.
 OUTBOX_CHECK_S = 30.0
 DIGEST_CHECK_S = 3600.0
+# Live capture: one long task per stream on its own queue (a worker slot for the whole broadcast).
+LIVE_QUEUE = "ashyq.live"
+LIVE_CAPTURE = "ashyq.live_capture"
+LIVE_WATCHDOG = "ashyq.live_watchdog"
 # How often beat looks for watched sources that are due (each has its own interval).
 SOURCE_CHECK_S = 30.0
 
@@ -77,6 +81,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": MAKE_DUMP,
                 "schedule": crontab(hour=settings.dump_hour_utc, minute=0),
             },
+            "live-watchdog": {
+                "task": LIVE_WATCHDOG,
+                "schedule": settings.live_watchdog_s,
+                "options": {"expires": settings.live_watchdog_s},
+            },
         },
         beat_schedule_filename=str(settings.data_dir / "run" / "beat-schedule"),
     )
@@ -100,6 +109,21 @@ def send_task(settings: Settings, name: str, *args: object) -> None:
     if key not in _producers:
         _producers[key] = make_celery(settings)
     _producers[key].send_task(name, args=list(args), queue=QUEUE)
+
+
+def send_live(settings: Settings, session_id: int) -> None:
+    """Queue the capture of a live session; its time limit covers the longest broadcast."""
+    key = (settings.broker_url, str(settings.broker_dir))
+    if key not in _producers:
+        _producers[key] = make_celery(settings)
+    limit = settings.live_max_duration_s + int(settings.live_give_up_s) + 3600
+    _producers[key].send_task(
+        LIVE_CAPTURE,
+        args=[session_id],
+        queue=LIVE_QUEUE,
+        time_limit=limit,
+        soft_time_limit=limit - 60,
+    )
 
 
 def __getattr__(name: str) -> Celery:

@@ -9,8 +9,14 @@ from celery.utils.time import get_exponential_backoff_interval
 from archive import jobs
 from archive.db import session_scope
 from archive.settings import get_settings
-from workers import celery_app, pipeline, sources
-from workers.celery_app import POLL_DUE_SOURCES, POLL_SOURCE, PROCESS_JOB
+from workers import celery_app, live, live_capture, pipeline, sources
+from workers.celery_app import (
+    LIVE_CAPTURE,
+    LIVE_WATCHDOG,
+    POLL_DUE_SOURCES,
+    POLL_SOURCE,
+    PROCESS_JOB,
+)
 from workers.retry import is_transient
 
 log = logging.getLogger(__name__)
@@ -48,3 +54,15 @@ def poll_due_sources() -> None:
     """Run by beat: queue a poll for every source whose time has come."""
     for source_id in sources.due_sources(get_settings()):
         poll_source.delay(source_id)
+
+
+@celery_app.app.task(name=LIVE_CAPTURE, ignore_result=True)
+def live_capture_task(session_id: int) -> None:
+    """Capture one live stream until it ends; a second delivery finds it owned and returns."""
+    live_capture.capture(get_settings(), session_id)
+
+
+@celery_app.app.task(name=LIVE_WATCHDOG, ignore_result=True)
+def live_watchdog() -> None:
+    """Run by beat: start scheduled captures, hand those of dead workers to a live one."""
+    live.watchdog(get_settings())

@@ -55,6 +55,10 @@
   if (current) current.scrollIntoView({ block: "center" });
 
   player.addEventListener("timeupdate", function () { mark(segmentAt(player.currentTime), true); });
+  // live.js appends segments while a broadcast is captured.
+  list.addEventListener("transcript:grew", function () {
+    segments = Array.prototype.slice.call(list.querySelectorAll(".seg"));
+  });
 
   list.addEventListener("scroll", function () {
     if (Date.now() - programmaticScroll > 300 && !player.paused) setFollow(false);

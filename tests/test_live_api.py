@@ -1,0 +1,164 @@
+"""Registering live captures through the staff API and the CLI; scheduling and the watchdog."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from archive import live as live_state
+from archive.db import session_scope
+from archive.jobs import HOST, this_process
+from archive.models import Body, LiveSession, LiveState, utcnow
+from archive.settings import Settings, env_for_children
+from tests.conftest import REPO
+
+
+@pytest.fixture()
+def auth(staff_token: str) -> dict[str, str]:
+    """An editor's personal API token."""
+    return {"Authorization": f"Bearer {staff_token}"}
+
+
+@pytest.fixture()
+def client(archive: Settings) -> TestClient:
+    from api.app import create_app
+
+    return TestClient(create_app(archive))
+
+
+def test_staff_api_refuses_bad_requests_before_storing_anything(client: TestClient, auth):
+    """
+    GIVEN the staff API WHEN a live capture is asked without a token, for a loopback/private
+    address (http or RTSP), another scheme, or with an end before its start THEN it is refused
+    with the reason and nothing is stored
+    """
+    ok = {"url": "http://127.0.0.2:9/live.m3u8", "body": "mazhilis", "title": "Plenary"}
+    assert client.post("/api/v1/live", json=ok).status_code == 401
+    for url in ("http://127.0.0.1/live.m3u8", "rtsp://10.0.0.5/cam", "ftp://example.org/x"):
+        answer = client.post("/api/v1/live", json={**ok, "url": url}, headers=auth)
+        assert answer.status_code == 400, (url, answer.text)
+    start = datetime.now(UTC) + timedelta(hours=2)
+    backwards = {**ok, "starts_at": start.isoformat(), "expected_end_at": start.isoformat()}
+    answer = client.post("/api/v1/live", json=backwards, headers=auth)
+    assert answer.status_code == 400 and "end" in answer.json()["detail"]
+    assert client.get("/api/v1/live", headers=auth).json() == []
+
+
+def test_a_scheduled_capture_waits_for_its_time_and_can_be_cancelled(client: TestClient, auth):
+    """
+    GIVEN a capture scheduled two hours ahead with an expected end and a maximum duration
+    WHEN it is listed THEN it is scheduled, not due; WHEN it is stopped THEN it is cancelled
+    """
+    start = datetime.now(UTC) + timedelta(hours=2)
+    request = {
+        "url": "http://127.0.0.2:9/live.m3u8",
+        "body": "mazhilis",
+        "title": "Evening plenary",
+        "starts_at": start.isoformat(),
+        "expected_end_at": (start + timedelta(hours=3)).isoformat(),
+        "max_duration_s": 4 * 3600,
+        "chunk_s": 5,
+    }
+    answer = client.post("/api/v1/live", json=request, headers=auth)
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    assert created["state"] == "scheduled" and created["recording_id"] is None
+    listed = client.get("/api/v1/live", headers=auth).json()
+    assert [item["id"] for item in listed] == [created["id"]]
+    settings = client.app.state.settings
+    with session_scope(settings.db_url) as session:
+        assert created["id"] not in live_state.due_or_abandoned(session, timedelta(minutes=3))
+    stopped = client.post(f"/api/v1/live/{created['id']}/stop", headers=auth).json()
+    assert stopped["state"] == "ended" and stopped["end_reason"] == "cancelled"
+    assert client.post("/api/v1/live/999999/stop", headers=auth).status_code == 404
+
+
+def test_watchdog_finds_due_captures_and_those_of_dead_workers(archive: Settings):
+    """
+    GIVEN a scheduled capture whose time has come, one owned by a dead process, one owned by
+    this live process, one ended WHEN the watchdog looks THEN it hands over exactly the first two,
+    and a claim of the dead worker's capture succeeds once
+    """
+    now = utcnow()
+    with session_scope(archive.db_url) as session:
+        body = Body(slug="senat", name="Senat")
+        session.add(body)
+        common = {"url": "http://127.0.0.2/x.m3u8", "body": body, "title": "t", "chunk_s": 15}
+        due = LiveSession(**common, max_duration_s=3600, starts_at=now - timedelta(seconds=5))
+        dead = LiveSession(
+            **common, max_duration_s=3600, state=LiveState.capturing,
+            owner=f"{HOST}:999999999", heartbeat_at=now,
+        )  # fmt: skip
+        alive = LiveSession(
+            **common, max_duration_s=3600, state=LiveState.capturing,
+            owner=this_process(), heartbeat_at=now,
+        )  # fmt: skip
+        ended = LiveSession(**common, max_duration_s=3600, state=LiveState.ended)
+        session.add_all([due, dead, alive, ended])
+        session.flush()
+        ids = due.id, dead.id, alive.id
+    with session_scope(archive.db_url) as session:
+        found = live_state.due_or_abandoned(session, timedelta(minutes=3))
+        assert sorted(found) == sorted(ids[:2])
+        claimed = live_state.claim(session, ids[1], timedelta(minutes=3))
+        assert claimed is not None and claimed.owner == this_process()
+        assert live_state.claim(session, ids[1], timedelta(minutes=3)) is None
+        assert live_state.claim(session, ids[2], timedelta(minutes=3)) is None
+
+
+def test_cli_schedules_and_lists_a_live_capture(archive: Settings):
+    """
+    GIVEN the CLI WHEN `ashyq live start URL --at … --until …` THEN the session is scheduled and
+    `ashyq live list` shows it; a loopback URL is refused with exit code 2
+    """
+    env = env_for_children(archive)
+    ashyq = [sys.executable, "-m", "cli.main"]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*ashyq, "live", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+        )
+
+    started = run(
+        "start", "http://127.0.0.2:9/live.m3u8", "--body", "akimat", "--title", "Briefing",
+        "--at", "2030-01-01T09:00", "--until", "2030-01-01T11:00", "--max-duration", "3h",
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert "live session" in started.stdout
+    listed = run("list")
+    assert "scheduled" in listed.stdout and "Briefing" in listed.stdout
+    refused = run("start", "http://127.0.0.1/x.m3u8", "--body", "akimat", "--title", "x")
+    assert refused.returncode == 2 and "not started" in refused.stderr
+
+
+def test_segment_indexes_continue_after_a_single_first_segment(archive: Settings):
+    """
+    GIVEN a live recording whose first chunk gave exactly one segment (index 0)
+    WHEN the next chunk's segments are numbered THEN they start at 1 (not 0 again)
+    """
+    from datetime import date
+
+    from archive.models import Recording, Segment
+    from workers.live_capture import next_segment_idx
+
+    with session_scope(archive.db_url) as session:
+        body = Body(slug="senat", name="Senat")
+        recording = Recording(
+            sha256="live-test", title="t", body=body, recorded_on=date(2026, 1, 1),
+            original_name="", original_path="", playable_path="", playable_mime="",
+            size_bytes=0, duration_s=0.0, container="hls", status="live",
+        )  # fmt: skip
+        session.add(recording)
+        session.flush()
+        assert next_segment_idx(session, recording.id) == 0
+        session.add(
+            Segment(
+                id=f"{recording.id}-0", recording_id=recording.id, idx=0, start=0, end=1, text="x"
+            )
+        )
+        session.flush()
+        assert next_segment_idx(session, recording.id) == 1
