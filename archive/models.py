@@ -373,6 +373,10 @@ class Upload(Base):
     recording_id: Mapped[int | None] = mapped_column(
         ForeignKey("recordings.id", ondelete="SET NULL")
     )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
 
 
 class LiveState(enum.StrEnum):
@@ -428,6 +432,9 @@ class LiveSession(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+    body: Mapped[Body] = relationship(lazy="joined")
+    recording: Mapped[Recording | None] = relationship()
 
 
 # Alerts, mail and API keys (issue #10) ------------------------------------------------------------
@@ -527,9 +534,6 @@ class ApiKey(Base):
     per_minute: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    body: Mapped[Body] = relationship(lazy="joined")
-    recording: Mapped[Recording | None] = relationship()
 
 
 class LiveChunk(Base):

@@ -82,6 +82,7 @@ PARAMS = {
     "filename": "SHA256SUMS",
     "token": "0" * 32,
     "run": "0",
+    "session_id": "999999",
 }
 
 
