@@ -23,6 +23,7 @@ from api import (
     pages,
     staff,
     staff_admin,
+    staff_alerts,
     staff_editor,
     staff_jobs,
     staff_pages,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         uploads.router,
         tokens.router,
         staff_admin.router,
+        staff_alerts.router,
     ):
         app.include_router(router)
     app.include_router(live.router)

@@ -144,6 +144,10 @@ def change(session: Session, token: str, alert_id: int, action: str) -> Alert | 
     target = next((a for a in mine if a.id == alert_id), None)
     if owner is None or target is None:
         return None
+    return apply(target, action)
+
+
+def apply(target: Alert, action: str) -> Alert:
     if action == "stop":
         target.unsubscribed_at = utcnow()
     elif action in AlertFrequency.__members__:
@@ -151,3 +155,26 @@ def change(session: Session, token: str, alert_id: int, action: str) -> Alert | 
     else:
         raise InvalidAlert(f"unknown action {action!r}")
     return target
+
+
+def alerts_of_address(session: Session, email: str) -> list[Alert]:
+    """Every live alert mailed to ``email`` (a staff member's own, on their alerts page)."""
+    query = select(Alert).where(
+        Alert.email == normalize_email(email), Alert.unsubscribed_at.is_(None)
+    )
+    return list(session.scalars(query.order_by(Alert.created_at)))
+
+
+def subscribe_own(
+    session: Session, *, email: str, query: str, frequency: AlertFrequency, lang: str
+) -> Alert:
+    """An alert for a staff member's own account address, active at once: the account's
+    address was given by an administrator and its owner is signed in, so there is nothing to
+    confirm by mail."""
+    alert, _message = subscribe(
+        session, email=email, query=query, filters={}, frequency=frequency, lang=lang
+    )
+    if _message is not None:
+        session.delete(_message)
+    alert.confirmed_at = alert.confirmed_at or utcnow()
+    return alert

@@ -83,6 +83,7 @@ PARAMS = {
     "token": "0" * 32,
     "run": "0",
     "session_id": "999999",
+    "alert_id": "999999",
 }
 
 
