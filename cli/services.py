@@ -89,12 +89,13 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
 
 
 def meilisearch_argv(binary: str, port: int, key: str, db_dir: Path) -> list[str]:
+    # "--master-key=KEY" in one argument: a URL-safe key may begin with "-", which the server's
+    # argument parser would otherwise read as an option of its own (and refuse to start).
     return [
         binary,
         "--http-addr",
         f"127.0.0.1:{port}",
-        "--master-key",
-        key,
+        f"--master-key={key}",
         "--env",
         "development",
         "--db-path",

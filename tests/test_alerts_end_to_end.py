@@ -94,7 +94,7 @@ def test_alert_story_end_to_end(archive, smtp, worker, web, tmp_path):
 
     unsubscribe = first_link(text, "/alerts/unsubscribe/")
     assert "<form" in httpx.get(unsubscribe, timeout=30).text
-    done = httpx.post(unsubscribe, timeout=30)
+    done = httpx.post(unsubscribe, headers=english, timeout=30)
     assert done.status_code == 200 and "Unsubscribed" in done.text
     path = urlsplit(unsubscribe).path
     assert f"<{web}{path}>" == alert["List-Unsubscribe"]

@@ -265,7 +265,7 @@ def test_a_source_lost_for_20_s_gives_one_recording_with_a_recorded_gap(
     assert first_part + 2 <= recording.duration_s <= first_part + second_part + 2
     segments = env.segments(recording.id)
     assert any(start >= gap.at_s for _id, start, _end, _text in segments), segments
-    page = env.client.get(f"/r/{recording.id}")
+    page = env.client.get(f"/r/{recording.id}", params={"lang": "en"})
     assert 'class="gap"' in page.text and "Stream interrupted" in page.text
 
 

@@ -94,3 +94,29 @@ def test_two_archives_run_side_by_side_and_stop_on_ctrl_c(tmp_path):
     assert children_of(dir_a) == [] and children_of(dir_b) == []
     assert "stopped" in log_a.read_text() and "stopped" in log_b.read_text()
     assert not (dir_a / "run" / "services.json").exists()
+
+
+def test_embedded_meilisearch_accepts_a_key_that_begins_with_a_dash(tmp_path):
+    """GIVEN a master key starting with "-" (token_urlsafe makes one now and then) WHEN the
+    embedded Meilisearch starts with it THEN it serves and the key authenticates"""
+    import subprocess
+
+    import httpx
+
+    from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
+
+    port, key = free_port(), "-E" + "x" * 30
+    proc = subprocess.Popen(
+        meilisearch_argv(str(NPM_BINARY), port, key, tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", 30, proc)
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/keys", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert answer.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
