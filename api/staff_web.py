@@ -10,14 +10,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth import CSRF_FIELD, Principal
+from web.i18n import N_
 from web.i18n import gettext as _
 from web.templating import templates
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs (Babel extracts ``N_``) where it is translated later."""
-    return message
-
 
 # Notice keys a redirect may carry in ?done=…, and their English text (translated when shown).
 NOTICES = {
