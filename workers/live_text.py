@@ -126,6 +126,45 @@ def _run(
         path.unlink(missing_ok=True)
 
 
+def emit_words(
+    found: list[TranscribedSegment], border: Border, limit: float
+) -> tuple[list[TranscribedSegment], float, str | None]:
+    """The words of a window that are new and safe to emit, as segments.
+
+    A word is new when its middle lies after the last emitted word's end and it is not that word
+    again; it is safe when it ends before ``limit``. Whisper's word times of two windows can
+    overlap by a few hundred milliseconds, so a new word that starts before the last emitted
+    word's end is moved to start there: stored segments never overlap, which the player's
+    transcript highlighting and the captions track rely on. Returns the segments, the end of the
+    last emitted word and its normalised text.
+    """
+    emitted: list[TranscribedSegment] = []
+    text_until, last_word = border.text_until, border.last_word
+    for seg in found:
+        words = seg.words or [Word(seg.start, seg.end, seg.text, 1.0)]
+        kept: list[Word] = []
+        for w in words:
+            if w.end > limit + 1e-6:
+                break
+            if (w.start + w.end) / 2 < text_until:
+                continue
+            if last_word and _norm(w.word) == last_word and w.start < text_until + 0.3:
+                continue
+            if w.start < text_until:
+                w = Word(round(text_until, 3), w.end, w.word, w.probability)
+            kept.append(w)
+            text_until, last_word = w.end, _norm(w.word) or last_word
+        if kept:
+            text = "".join(w.word for w in kept).strip()
+            if text:
+                emitted.append(
+                    replace(seg, start=kept[0].start, end=kept[-1].end, text=text, words=kept)
+                )
+        if len(kept) < len(words) and any(w.end > limit + 1e-6 for w in words):
+            break  # the rest of this window is held for the next one
+    return emitted, text_until, last_word
+
+
 def transcribe_chunk(
     engine: Engine,
     run_chunks: list[ChunkAudio],
@@ -161,28 +200,7 @@ def transcribe_chunk(
 
     found = _run(engine, read_span(run_chunks, lo, hi), lo, work)
     limit = hi if final else hi - HOLD_S
-    emitted: list[TranscribedSegment] = []
-    text_until, last_word = border.text_until, border.last_word
-    for seg in found:
-        words = seg.words or [Word(seg.start, seg.end, seg.text, 1.0)]
-        kept = []
-        for w in words:
-            if w.end > limit + 1e-6:
-                break
-            if (w.start + w.end) / 2 < text_until:
-                continue
-            if last_word and _norm(w.word) == last_word and w.start < text_until + 0.3:
-                continue
-            kept.append(w)
-            text_until, last_word = w.end, _norm(w.word) or last_word
-        if kept:
-            text = "".join(w.word for w in kept).strip()
-            if text:
-                emitted.append(
-                    replace(seg, start=kept[0].start, end=kept[-1].end, text=text, words=kept)
-                )
-        if len(kept) < len(words) and any(w.end > limit + 1e-6 for w in words):
-            break  # the rest of this window is held for the next one
+    emitted, text_until, last_word = emit_words(found, border, limit)
     if final:
         return emitted, Border(hi, hi, None)
     # Nothing new emitted (silence): skip it, but keep the held tail where a word may begin.
