@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "masterkey", "password"}
@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     whisper_device: str = "cpu"
     whisper_compute_type: str = "int8"  # faster-whisper only; openai-whisper runs float32 on CPU
     whisper_beam_size: int = 5
+    # faster-whisper: windows decoded together (its batched pipeline; more memory, ~1.6x faster on
+    # 2 cores, see BENCHMARKS.md); 1 decodes them one by one.
+    whisper_batch_size: int = Field(default=8, ge=1)
     # Threads per transcription; 0: the machine's cores shared out over worker_concurrency, so
     # concurrent transcriptions never oversubscribe the cores (see whisper_threads).
     whisper_cpu_threads: int = 0

@@ -112,6 +112,7 @@ def engine_for(settings: Settings) -> Engine:
             settings.whisper_beam_size,
             settings.whisper_threads,
             tuple(settings.whisper_languages),
+            settings.whisper_batch_size,
         )
 
     default = load(settings.whisper_model)

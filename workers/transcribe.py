@@ -2,40 +2,62 @@
 
 This module ships the faster-whisper engine. Language is never detected once per file: on a file
 alternating Russian and English, file-level detection picked "en" and Whisper translated or
-dropped the Russian parts. ``multilingual=True`` makes faster-whisper detect the language of every
-30-second window and decode it in that language; we record that per-window language on each
-segment it yields (see ``_LanguageTrackingModel``).
+dropped the Russian parts. Nor is it left to faster-whisper's per-window detection
+(``multilingual=True``): a 30 s window holding Russian then English was decoded as Russian and
+the English came out as nothing (measured on ru.wav + jfk.wav), and the fixes for that — checking
+each segment's language again and re-transcribing the misfits and the dropped stretches one by
+one, each in a padded 30 s window — made the pipeline run at half the raw library's speed.
 
-A window can still hold two languages: on Russian speech followed by English in one window, the
-window was decoded as Russian and the English part came out as nothing at all (measured on
-ru.wav + jfk.wav). So after the pass, stretches that voice activity detection calls speech but
-that no word covers (``MIN_GAP_S`` or longer) are transcribed again on their own, with their own
-language detection ("gap repair"); on that file it recovered the whole English sentence.
+So the language is decided before decoding, per stretch of speech: voice activity detection
+splits the file at pauses (``REGION_MIN_PAUSE_MS``), the encoder runs on each region's first
+seconds unpadded (CTranslate2 accepts short inputs; batched, see ``language_rankings``) and names
+its language among the allowed ones; regions too short or unsure take their neighbour's. Nearby
+regions of one language are joined end to end, with a little silence at each seam, and decoded as
+one stream with the language fixed — full windows, several at a time (faster-whisper's batched
+pipeline), no temperature fallbacks from decoding speech in the wrong language — and every word is
+mapped back to its place on the file's timeline (``_packed``).
 
-Within a window that produced several segments, each segment's language is then checked on its
-own audio: the encoder runs on the segment unpadded (CTranslate2 accepts short inputs; 0.07–0.25 s
-per segment here instead of 1.2 s for a padded 30 s window) and, when it confidently names another
-allowed language, the segment is transcribed again in that language. On Kazakh, Russian, Kazakh
-clips in a row, the Russian sentence inside a Kazakh window came out as Kazakh-sounding noise and
-was labelled kk; checked per segment, it is labelled ru and transcribed in Russian.
+Two checks follow. Segments that no region's detection heard (a language switch without a pause)
+have their own language told; one decoded in the wrong language shows it in its script (English
+speech decoded as Russian comes out in Latin letters). Those are decoded again in their language,
+together. Then speech that VAD hears but no word covers is transcribed once more, all such
+stretches of a language together, keeping only confident output ("gap repair").
+``bench/asr.py`` measures all this against the raw library.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-PIPELINE_VERSION = 1
+import numpy as np
+
+PIPELINE_VERSION = 2
 SAMPLE_RATE = 16000
-VERIFY_MIN_S = 0.8  # segments shorter than this keep their window's language
-VERIFY_MIN_PROB = 0.5  # a segment's own detection must be this sure to override its window's
+REGION_MIN_PAUSE_MS = 300  # a pause this long parts two regions of speech (language may change)
+DETECT_MIN_S = 1.5  # regions shorter than this take their neighbour's language (1 s: p ≈ 0.1)
+DETECT_MAX_S = 3.0  # a region's language is told from its first seconds (encoder cost ~ length)
+DETECT_BATCH = 16  # regions encoded together for language detection
+STREAM_MAX_GAP_S = 30.0  # runs of one language further apart are decoded as separate streams
+VERIFY_MIN_PROB = 0.5  # a region's detection must be this sure, else it takes its neighbour's
+RUN_MAX_PAUSE_S = 2.0  # regions of one language parted by a longer pause are decoded apart
+RUN_PAD_S = 0.3  # audio kept around a run so its first and last words are whole
+SEAM_S = 0.5  # silence put between the runs of one language joined into one stream
 MIN_GAP_S = 1.2  # an uncovered stretch of speech shorter than this is left alone
 MERGE_GAP_S = 2.0  # uncovered stretches closer than this are re-transcribed together
-MAX_SPAN_S = 28.0  # one Whisper window
+MAX_SPAN_S = 28.0  # one Whisper window, with room for the seams
+WINDOW_S = 30.0  # Whisper's window
+# The script each language is written in, to catch a segment decoded in the wrong language.
+SCRIPTS = {
+    **dict.fromkeys(("en", "de", "fr", "es", "it", "pt", "nl", "pl", "tr", "uz"), "latin"),
+    **dict.fromkeys(("ru", "kk", "uk", "be", "ky", "tg", "mn", "bg"), "cyrillic"),
+}
 # Gap repair runs on audio the main pass found nothing in, where Whisper likes to hallucinate
 # ("You", "Thank you."): keep only confident output.
 REPAIR_MAX_NO_SPEECH = 0.6
@@ -130,6 +152,9 @@ class FasterWhisperEngine:
     cpu_threads: int = 0
     language: str | None = None
     languages: tuple[str, ...] = ()
+    batch_size: int = (
+        8  # windows decoded together (faster-whisper's batched pipeline); 1: one by one
+    )
     _model: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -162,19 +187,32 @@ class FasterWhisperEngine:
         with self._lock:
             model = self._load()
             audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
-            duration = len(audio) / SAMPLE_RATE
-            found = list(
-                self._pass(model, audio, 0.0, vad=True, on_progress=on_progress, duration=duration)
-            )
+            regions = speech_regions(audio)
+            languages = self._region_languages(model, audio, regions)
+            runs = _runs(regions, _fill_unknown(languages), len(audio) / SAMPLE_RATE)
+            total = sum(end - start for start, end, _lang in runs) or 1.0
+            done = 0.0
+            found: list[TranscribedSegment] = []
+            for language, spans in _streams(runs):
+                found.extend(
+                    self._packed(
+                        model, audio, spans, language, on_progress, done, total, regions=regions
+                    )
+                )
+                done += sum(e - s for s, e in spans)
             if self.language is None:
-                found = self._verify_languages(model, audio, found)
-            repaired: list[TranscribedSegment] = []
-            for start, end in uncovered_speech(audio, found):
-                span = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                repaired.extend(self._pass(model, span, start, vad=False, strict=True))
+                heard = [
+                    (start, min(end, start + DETECT_MAX_S))
+                    for (start, end), language in zip(regions, languages, strict=True)
+                    if language is not None
+                ]
+                found = self._recheck(model, audio, heard, found)
+            gaps = self._gap_languages(model, audio, runs, uncovered_speech(audio, found, regions))
+            for language, spans in _streams(gaps):
+                found.extend(self._packed(model, audio, spans, language, strict=True))
             if on_progress is not None:
                 on_progress(1.0)
-            yield from sorted(found + repaired, key=lambda seg: seg.start)
+            yield from sorted(found, key=lambda seg: seg.start)
 
     def transcribe_array(
         self, audio: Any, offset: float, language: str | None
@@ -183,6 +221,205 @@ class FasterWhisperEngine:
         with self._lock:
             model = self._load()
             return list(self._pass(model, audio, offset, vad=False, language=language))
+
+    def _region_languages(
+        self, model: Any, audio: Any, regions: list[tuple[float, float]]
+    ) -> list[str | None]:
+        """Each region's language told from its first ``DETECT_MAX_S`` (encoder on the unpadded
+        audio, batched), or None where the region is too short or the answer too unsure."""
+        if self.language is not None:
+            return [self.language] * len(regions)
+        told = [(start, end) for start, end in regions if end - start >= DETECT_MIN_S]
+        clips = [_clip(audio, start, min(end, start + DETECT_MAX_S)) for start, end in told]
+        detected = dict(zip(told, detect_languages(model, clips), strict=True))
+        languages: list[str | None] = []
+        for region in regions:
+            language, probability = detected.get(region, (None, 0.0))
+            languages.append(language if probability >= VERIFY_MIN_PROB else None)
+        return languages
+
+    def _gap_languages(
+        self,
+        model: Any,
+        audio: Any,
+        runs: list[tuple[float, float, str | None]],
+        gaps: list[tuple[float, float]],
+    ) -> list[tuple[float, float, str | None]]:
+        """Each stretch of speech no word covers, with the language to try it in: its own where
+        detection is sure (words a wrong-language pass dropped), else its run's."""
+        if self.language is not None:
+            return [(start, end, self.language) for start, end in gaps]
+        clips = [
+            _clip(audio, start, start + min(max(end - start, DETECT_MIN_S), DETECT_MAX_S))
+            for start, end in gaps
+        ]
+        result = []
+        for (start, end), (language, probability) in zip(
+            gaps, detect_languages(model, clips), strict=True
+        ):
+            if probability < VERIFY_MIN_PROB:
+                language = _language_at(runs, start, end)
+            result.append((start, end, language))
+        return result
+
+    def _recheck(
+        self,
+        model: Any,
+        audio: Any,
+        heard: list[tuple[float, float]],
+        found: list[TranscribedSegment],
+    ) -> list[TranscribedSegment]:
+        """Check again the segments that no region's detection heard (most of them).
+
+        A region's language is told from its first ``DETECT_MAX_S``, and a short region takes
+        its neighbour's; when two languages follow each other without a pause (clips joined, a
+        speaker switching mid-breath), the later part was decoded in the wrong language. Only
+        those segments are checked (batched), and the ones another language claims are
+        transcribed again in it, together. Returns the segments in time order.
+        """
+        suspects = [
+            seg
+            for seg in found
+            if _covered(heard, seg.start, seg.end) < 0.5 * (seg.end - seg.start)
+        ]
+        if not suspects:
+            return found
+        clips = [
+            _clip(
+                audio,
+                seg.start,
+                seg.start + min(max(seg.end - seg.start, DETECT_MIN_S), DETECT_MAX_S),
+            )
+            for seg in suspects
+        ]
+        found = sorted(found, key=lambda seg: seg.start)
+        language_of = {id(seg): seg.language for seg in found}
+        unsure = []
+        for seg, ranking in zip(suspects, language_rankings(model, clips), strict=True):
+            language, probability = ranking[0]
+            script, expected = script_of(seg.text), SCRIPTS.get(seg.language or "")
+            if script and expected and script != expected:
+                # Decoded in a language its text is not written in (English speech decoded as
+                # Russian comes out in Latin letters): the best language of that script.
+                fitting = [code for code, _p in ranking if SCRIPTS.get(code) == script]
+                if fitting:
+                    language_of[id(seg)] = fitting[0]
+                    continue
+            if probability >= VERIFY_MIN_PROB:
+                language_of[id(seg)] = language
+            else:
+                unsure.append(seg)
+        # An unsure segment between two segments of one other language (once those are
+        # corrected) is taken to be in theirs, as an unsure region takes its neighbour's.
+        position = {id(seg): i for i, seg in enumerate(found)}
+        for seg in unsure:
+            i = position[id(seg)]
+            if 0 < i < len(found) - 1:
+                before, after = found[i - 1], found[i + 1]
+                side = {language_of[id(before)], language_of[id(after)]}
+                gap = max(seg.start - before.end, after.start - seg.end)
+                close = gap <= RUN_MAX_PAUSE_S
+                if len(side) == 1 and close:
+                    language_of[id(seg)] = side.pop()
+        wrong = {
+            id(seg): language_of[id(seg)]
+            for seg in suspects
+            if language_of[id(seg)] != seg.language
+        }
+        if not wrong:
+            return found
+        kept = [seg for seg in found if id(seg) not in wrong]
+        redo = [
+            (max(0.0, seg.start - RUN_PAD_S), seg.end + RUN_PAD_S, wrong[id(seg)])
+            for seg in found
+            if id(seg) in wrong
+        ]
+        for language, spans in _streams(_merged(redo)):
+            kept.extend(self._packed(model, audio, spans, language))
+        return sorted(kept, key=lambda seg: seg.start)
+
+    def _packed(
+        self,
+        model: Any,
+        audio: Any,
+        spans: list[tuple[float, float]],
+        language: str | None,
+        on_progress: Callable[[float], None] | None = None,
+        done: float = 0.0,
+        total: float = 0.0,
+        *,
+        strict: bool = False,
+        regions: list[tuple[float, float]] = (),  # type: ignore[assignment]
+    ) -> list[TranscribedSegment]:
+        """Transcribe ``spans`` of one language as one stream, as faster-whisper's VAD filter does.
+
+        The spans are joined end to end, so Whisper works on full 30 s windows however short and
+        scattered they are (a span of its own would cost a whole padded window), and every word
+        is mapped back to the span it came from (clamped to it). ``SEAM_S`` of silence between
+        spans keeps Whisper from timing a word across the join (a word of the next span, timed
+        a little early, landed in another speaker's time). A segment whose words come from two
+        spans is split there: the spans may lie far apart on the timeline.
+
+        Spans longer than a window are cut at pauses between ``regions`` first; the windows
+        (``clips``, at most 30 s of the joined stream each, cut only at seams) are what the
+        batched pipeline decodes side by side.
+        """
+        spans = _pieces([(start, end) for start, end in spans if end > start], list(regions))
+        if not spans:
+            return []
+        seam = np.zeros(int(SEAM_S * SAMPLE_RATE), dtype=np.float32)
+        pieces, placed, at = [], [], 0.0  # placed: (joined start, original start, length)
+        clips: list[dict[str, float]] = []
+        for start, end in spans:
+            piece = _clip(audio, start, end)
+            length = len(piece) / SAMPLE_RATE
+            if pieces:
+                pieces.append(seam)
+                at += SEAM_S
+            if clips and at + length - clips[-1]["start"] <= WINDOW_S:
+                clips[-1]["end"] = at + length
+            else:
+                clips.append({"start": at, "end": at + length})
+            pieces.append(piece)
+            placed.append((at, start, length))
+            at += length
+        joined = np.concatenate(pieces).astype(np.float32)
+        result: list[TranscribedSegment] = []
+        for seg in self._pass(
+            model, joined, 0.0, vad=False, strict=strict, language=language, clips=clips
+        ):
+            if on_progress is not None and total > 0:
+                on_progress(min(0.95, (done + seg.end) / total))
+            words = seg.words or [Word(seg.start, seg.end, seg.text, 1.0)]
+            parts: dict[int, list[Word]] = {}
+            for w in words:
+                index = _span_index(placed, (w.start + w.end) / 2)
+                joined_at, original, length = placed[index]
+
+                def back(
+                    t: float,
+                    joined_at: float = joined_at,
+                    original: float = original,
+                    length: float = length,
+                ) -> float:
+                    return round(original + min(max(t - joined_at, 0.0), length), 3)
+
+                parts.setdefault(index, []).append(
+                    Word(back(w.start), back(w.end), w.word, w.probability)
+                )
+            for part in parts.values():
+                text = "".join(w.word for w in part).strip()
+                if text:
+                    result.append(
+                        replace(
+                            seg,
+                            start=part[0].start,
+                            end=part[-1].end,
+                            text=text,
+                            words=part if seg.words else [],
+                        )
+                    )
+        return result
 
     def _pass(
         self,
@@ -195,16 +432,28 @@ class FasterWhisperEngine:
         on_progress: Callable[[float], None] | None = None,
         duration: float = 0.0,
         language: str | None = None,
+        clips: list[dict[str, float]] | None = None,
     ) -> Iterator[TranscribedSegment]:
         fixed = language or self.language
-        segments, _info = model.transcribe(
-            audio,
-            beam_size=self.beam_size,
-            word_timestamps=True,
-            vad_filter=vad,
-            multilingual=fixed is None,
-            language=fixed,
-        )
+        options: dict[str, Any] = {
+            "beam_size": self.beam_size,
+            "word_timestamps": True,
+            "multilingual": fixed is None,
+            "language": fixed,
+        }
+        if clips and self.batch_size > 1:
+            # The given windows decoded several at a time: ~1.6x the sequential speed on
+            # 2 cores (bench/asr.py). Timestamp tokens stay on, or a whole window would be one
+            # segment.
+            segments, _info = _batched(model).transcribe(
+                audio,
+                batch_size=self.batch_size,
+                without_timestamps=False,
+                clip_timestamps=clips,
+                **options,
+            )
+        else:
+            segments, _info = model.transcribe(audio, vad_filter=vad, **options)
         for segment in segments:
             language = fixed or getattr(model, "_window_language", None)
             window = getattr(model, "_window_index", 0)
@@ -236,58 +485,216 @@ class FasterWhisperEngine:
                 window=window,
             )
 
-    def _verify_languages(
-        self, model: Any, audio: Any, segments: list[TranscribedSegment]
-    ) -> list[TranscribedSegment]:
-        """Re-check the language of each segment that shared its window with others."""
-        per_window: dict[int, int] = {}
-        for seg in segments:
-            per_window[seg.window] = per_window.get(seg.window, 0) + 1
-        result: list[TranscribedSegment] = []
-        for seg in segments:
-            if per_window[seg.window] < 2 or seg.end - seg.start < VERIFY_MIN_S:
-                result.append(seg)
-                continue
-            lo, hi = max(0.0, seg.start - 0.1), seg.end + 0.1
-            clip = audio[int(lo * SAMPLE_RATE) : int(hi * SAMPLE_RATE)]
-            language, probability = _detect_unpadded(model, clip)
-            if language == seg.language or probability < VERIFY_MIN_PROB:
-                result.append(seg)
-                continue
-            redone = list(self._pass(model, clip, lo, vad=False, language=language))
-            result.extend(redone or [seg])
-        return result
+
+def _streams(
+    runs: list[tuple[float, float, str | None]],
+) -> list[tuple[str | None, list[tuple[float, float]]]]:
+    """Runs grouped into what is decoded as one stream: runs of one language, in time order,
+    each beginning at most ``STREAM_MAX_GAP_S`` after the previous one ended.
+
+    Joining nearby runs fills Whisper's windows (a short run alone costs a whole padded window);
+    far-apart runs are not joined: a window of unrelated text repeated from all over a file (the
+    same formula said every hour) looked like a repetition loop to Whisper's compression check,
+    which decoded it six times over at rising temperatures.
+    """
+    open_streams: dict[str | None, list[tuple[float, float]]] = {}
+    streams: list[tuple[str | None, list[tuple[float, float]]]] = []
+    for start, end, language in sorted(runs):
+        spans = open_streams.get(language)
+        if spans is not None and start - spans[-1][1] <= STREAM_MAX_GAP_S:
+            spans.append((start, end))
+            continue
+        if spans is not None:
+            streams.append((language, spans))
+        open_streams[language] = [(start, end)]
+    streams.extend(open_streams.items())
+    return sorted(streams, key=lambda stream: stream[1][0][0])
+
+
+def _runs(
+    regions: list[tuple[float, float]], languages: list[str | None], length: float
+) -> list[tuple[float, float, str | None]]:
+    """Neighbouring regions of one language joined into runs (unless a long silence parts them:
+    it would only cost decoding time), each padded so its first and last words are whole."""
+    runs: list[list[Any]] = []
+    for (start, end), language in zip(regions, languages, strict=True):
+        if runs and runs[-1][2] == language and start - runs[-1][1] <= RUN_MAX_PAUSE_S:
+            runs[-1][1] = end
+        else:
+            runs.append([start, end, language])
+    padded = []
+    for i, (start, end, language) in enumerate(runs):
+        lo = max(0.0, start - RUN_PAD_S, runs[i - 1][1] if i else 0.0)
+        hi = min(length, end + RUN_PAD_S, runs[i + 1][0] if i + 1 < len(runs) else length)
+        padded.append((round(lo, 3), round(hi, 3), language))
+    return padded
+
+
+def _merged(
+    spans: list[tuple[float, float, str | None]],
+) -> list[tuple[float, float, str | None]]:
+    """Overlapping or touching spans of one language joined (padding made them overlap)."""
+    merged: list[list[Any]] = []
+    for start, end, language in sorted(spans):
+        if merged and merged[-1][2] == language and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, language])
+    return [(start, end, language) for start, end, language in merged]
+
+
+def _covered(spans: list[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of ``[start, end]`` that ``spans`` cover."""
+    return sum(max(0.0, min(hi, end) - max(lo, start)) for lo, hi in spans)
+
+
+def _pieces(
+    spans: list[tuple[float, float]], regions: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """``spans`` with those longer than ``MAX_SPAN_S`` cut at pauses between ``regions`` (or,
+    where a region itself is longer, every ``MAX_SPAN_S``) so each piece fits one window."""
+    gaps = [(a_end, b_start) for (_a, a_end), (b_start, _b) in itertools.pairwise(regions)]
+    ends = [a_end for a_end, _b_start in gaps]
+    pieces: list[tuple[float, float]] = []
+    for start, end in spans:
+        cursor = start
+        while end - cursor > MAX_SPAN_S:
+            limit = cursor + MAX_SPAN_S
+            cut = limit
+            i = bisect.bisect_right(ends, limit) - 1
+            while i >= 0 and ends[i] > cursor + 1.0:
+                a_end, b_start = gaps[i]
+                if b_start <= limit:
+                    cut = (a_end + b_start) / 2
+                    break
+                i -= 1
+            pieces.append((cursor, cut))
+            cursor = cut
+        pieces.append((cursor, end))
+    return pieces
+
+
+def _batched(model: Any) -> Any:
+    """faster-whisper's batched pipeline over the engine's loaded model (made once per model)."""
+    from faster_whisper import BatchedInferencePipeline
+
+    pipeline = getattr(model, "_ashyq_batched", None)
+    if pipeline is None:
+        pipeline = BatchedInferencePipeline(model)
+        model._ashyq_batched = pipeline
+    return pipeline
+
+
+def _span_index(placed: list[tuple[float, float, float]], t: float) -> int:
+    """The joined span that holds time ``t`` of the joined stream, or the nearest one."""
+    best, distance = 0, float("inf")
+    for i, (start, _original, length) in enumerate(placed):
+        away = max(start - t, t - (start + length), 0.0)
+        if away < distance:
+            best, distance = i, away
+    return best
+
+
+def _clip(audio: Any, start: float, end: float) -> Any:
+    return audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+
+
+def _fill_unknown(languages: list[str | None]) -> list[str | None]:
+    """Each unknown entry takes the previous known language, or the next one at the start."""
+    known = next((lang for lang in languages if lang is not None), None)
+    filled: list[str | None] = []
+    for lang in languages:
+        known = lang or known
+        filled.append(known)
+    return filled
+
+
+def _language_at(
+    runs: list[tuple[float, float, str | None]], start: float, end: float
+) -> str | None:
+    """The language of the run that overlaps ``[start, end]`` most."""
+    best, overlap = None, 0.0
+    for lo, hi, language in runs:
+        shared = min(hi, end) - max(lo, start)
+        if shared > overlap:
+            best, overlap = language, shared
+    return best
+
+
+def speech_regions(audio: Any) -> list[tuple[float, float]]:
+    """Stretches of speech between pauses of ``REGION_MIN_PAUSE_MS`` (Silero VAD), in seconds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(
+        audio, VadOptions(min_silence_duration_ms=REGION_MIN_PAUSE_MS, speech_pad_ms=100)
+    )
+    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in found]
 
 
 def _detect_unpadded(model: Any, clip: Any) -> tuple[str, float]:
     """Language of a short clip, encoding only its own frames (not a padded 30 s window)."""
+    return detect_languages(model, [clip])[0]
+
+
+def detect_languages(model: Any, clips: list[Any]) -> list[tuple[str, float]]:
+    """The most likely allowed language of each clip, and its probability."""
+    return [ranking[0] for ranking in language_rankings(model, clips)]
+
+
+def language_rankings(model: Any, clips: list[Any]) -> list[list[tuple[str, float]]]:
+    """The allowed languages of each clip, most likely first, with their probabilities.
+
+    The clips are encoded in batches of similar length, padded with silence to the longest of
+    the batch: one encoder call costs ~40 ms before it reads a frame (base, 2 cores), so one
+    call per short region would cost more than the regions themselves, while much padding
+    blurs a short clip's answer.
+    """
     import ctranslate2
-    import numpy as np
 
-    features = model.feature_extractor(clip)
-    storage = ctranslate2.StorageView.from_array(
-        np.ascontiguousarray(np.expand_dims(features, 0).astype(np.float32))
-    )
-    encoded = model.model.encode(storage, to_cpu=False)
-    token, probability = model.model.detect_language(encoded)[0][0]
-    return token[2:-2], probability
+    found: list[list[tuple[str, float]]] = [[] for _clip in clips]
+    order = sorted(range(len(clips)), key=lambda i: len(clips[i]))  # little padding per batch
+    for first in range(0, len(order), DETECT_BATCH):
+        batch = order[first : first + DETECT_BATCH]
+        length = max(len(clips[i]) for i in batch)
+        features = np.stack(
+            [model.feature_extractor(np.pad(clips[i], (0, length - len(clips[i])))) for i in batch]
+        )
+        storage = ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(features.astype(np.float32))
+        )
+        encoded = model.model.encode(storage, to_cpu=False)
+        for i, ranking in zip(batch, model.model.detect_language(encoded), strict=True):
+            found[i] = [(token[2:-2], probability) for token, probability in ranking]
+    return found
 
 
-def uncovered_speech(audio: Any, segments: list[TranscribedSegment]) -> list[tuple[float, float]]:
+def script_of(text: str) -> str | None:
+    """ "latin" or "cyrillic" when most of ``text``'s letters are in that script."""
+    latin = sum(1 for ch in text if ch.isalpha() and ch.isascii())
+    cyrillic = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
+    letters = sum(1 for ch in text if ch.isalpha())
+    if letters and latin >= 0.7 * letters:
+        return "latin"
+    if letters and cyrillic >= 0.7 * letters:
+        return "cyrillic"
+    return None
+
+
+def uncovered_speech(
+    audio: Any,
+    segments: list[TranscribedSegment],
+    regions: list[tuple[float, float]] | None = None,
+) -> list[tuple[float, float]]:
     """Spans that voice activity detection marks as speech but no transcribed word covers."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
     words = sorted(
         (w.start, w.end)
         for seg in segments
         for w in (seg.words or [Word(seg.start, seg.end, "", 1)])
     )
-    regions = get_speech_timestamps(
-        audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100)
-    )
+    if regions is None:
+        regions = speech_regions(audio)
     gaps: list[tuple[float, float]] = []
-    for region in regions:
-        lo, hi = region["start"] / SAMPLE_RATE, region["end"] / SAMPLE_RATE
+    for lo, hi in regions:
         cursor = lo
         for w_start, w_end in words:
             if w_end <= cursor or w_start >= hi:
@@ -378,6 +785,7 @@ def get_engine(
     beam_size: int,
     cpu_threads: int,
     languages: tuple[str, ...] = (),
+    batch_size: int = 8,
 ) -> FasterWhisperEngine:
     """One engine (and so one loaded model) per worker process and configuration."""
     return FasterWhisperEngine(
@@ -387,4 +795,5 @@ def get_engine(
         beam_size=beam_size,
         cpu_threads=cpu_threads,
         languages=languages,
+        batch_size=batch_size,
     )

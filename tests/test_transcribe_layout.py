@@ -1,0 +1,60 @@
+"""How the engine lays speech out for decoding: pure timeline arithmetic, no model.
+
+The engine's results on real speech are checked in test_transcribe.py and test_languages.py;
+these pin the rules that decide which audio is decoded together.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from workers.transcribe import MAX_SPAN_S, _pieces, _runs, _streams, script_of
+
+
+def test_a_long_span_is_cut_at_pauses_into_pieces_that_fit_a_window() -> None:
+    """
+    GIVEN a 70 s span of speech with pauses every 10 s WHEN it is cut for decoding THEN every
+    piece fits one window, the pieces tile the span without gaps, and each cut lies in a pause
+    """
+    regions = [(i * 10.0, i * 10.0 + 9.0) for i in range(7)]
+    pieces = _pieces([(0.0, 69.0)], regions)
+    assert all(end - start <= MAX_SPAN_S for start, end in pieces)
+    assert pieces[0][0] == 0.0 and pieces[-1][1] == 69.0
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
+    for _start, end in pieces[:-1]:
+        assert any(
+            a_end <= end <= b_start for (_a, a_end), (b_start, _b) in itertools.pairwise(regions)
+        )
+
+
+def test_a_region_longer_than_a_window_is_cut_every_window() -> None:
+    """GIVEN one 65 s region without a pause WHEN it is cut THEN pieces are at most a window long"""
+    pieces = _pieces([(0.0, 65.0)], [(0.0, 65.0)])
+    assert [round(end - start, 1) for start, end in pieces] == [MAX_SPAN_S, MAX_SPAN_S, 9.0]
+
+
+def test_runs_join_one_language_and_streams_keep_far_runs_apart() -> None:
+    """
+    GIVEN regions in Russian, English, Russian, then Russian again two minutes later
+    WHEN they become runs and streams THEN neighbouring regions of one language form one run,
+    runs never overlap, and the Russian run two minutes later is decoded as its own stream
+    """
+    regions = [(0.0, 4.0), (4.5, 8.0), (9.0, 15.0), (16.0, 20.0), (140.0, 150.0)]
+    languages = ["ru", "ru", "en", "ru", "ru"]
+    runs = _runs(regions, languages, 160.0)
+    assert [language for _s, _e, language in runs] == ["ru", "en", "ru", "ru"]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(runs))
+    streams = _streams(runs)
+    assert [(language, len(spans)) for language, spans in streams] == [
+        ("ru", 2),
+        ("en", 1),
+        ("ru", 1),
+    ]
+
+
+def test_the_script_of_a_text_tells_a_segment_decoded_in_the_wrong_language() -> None:
+    """GIVEN English words decoded as Russian THEN their script is Latin, not Cyrillic"""
+    assert script_of("And so my fellow Americans, ask not.") == "latin"
+    assert script_of("На его месте должно быть я.") == "cyrillic"
+    assert script_of("Қазақстан Республикасы") == "cyrillic"
+    assert script_of("2026 — 15%") is None
