@@ -62,7 +62,9 @@ CPU_CONFIGS: dict[str, dict] = {
     f"{FW} fp32 beam5 words vad": _row("fw", compute="float32"),
     f"{FW} batched(8) int8 beam5 words vad": _row("fw-batched", batch=8),
     f"{FW} batched(8) int8 beam1 words vad": _row("fw-batched", batch=8, beam=1),
-    "Ashyq engine: faster-whisper int8 beam5": _row("ashyq-fw"),
+    "Ashyq engine: faster-whisper int8 beam5": _row("ashyq-fw", batch=8),
+    "Ashyq engine: faster-whisper int8 beam5 batch1": _row("ashyq-fw", batch=1),
+    "Ashyq engine: faster-whisper int8 beam1": _row("ashyq-fw", batch=8, beam=1),
     "Ashyq engine: openai-whisper fp32 beam5": _row("ashyq-ow", compute="float32"),
 }
 QUICK = [
@@ -141,6 +143,7 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
         runner = FasterWhisperEngine(
             model_path=model, device=device, compute_type=config["compute"],
             beam_size=config["beam"], cpu_threads=threads, languages=("kk", "ru", "en"),
+            batch_size=config.get("batch", 8),
         )  # fmt: skip
         runner._load()
     elif engine == "ashyq-ow":
