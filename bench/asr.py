@@ -76,6 +76,7 @@ QUICK = [
 CUDA_CONFIGS: dict[str, dict] = {
     f"{OW} fp16 beam5 words": _row("ow", compute="float16", vad=False),
     f"{OW} fp16 beam5": _row("ow", compute="float16", words=False, vad=False),
+    f"{OW} fp16 beam1 words": _row("ow", compute="float16", beam=1, vad=False),
     f"{FW} fp16 beam5 words vad": _row("fw", compute="float16"),
     f"{FW} batched(16) fp16 beam5 words vad": _row("fw-batched", compute="float16", batch=16),
     f"{FW} batched(16) fp16 beam5 vad": _row(
