@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import itertools
 
-from workers.transcribe import MAX_SPAN_S, _pieces, _runs, _streams, script_of
+from workers.transcribe import (
+    MAX_SPAN_S,
+    SEAM_S,
+    _pieces,
+    _runs,
+    _streams,
+    _windows,
+    script_of,
+)
 
 
 def test_a_long_span_is_cut_at_pauses_into_pieces_that_fit_a_window() -> None:
@@ -33,11 +41,12 @@ def test_a_region_longer_than_a_window_is_cut_every_window() -> None:
     assert [round(end - start, 1) for start, end in pieces] == [MAX_SPAN_S, MAX_SPAN_S, 9.0]
 
 
-def test_runs_join_one_language_and_streams_keep_far_runs_apart() -> None:
+def test_runs_join_one_language_and_far_runs_never_share_a_window() -> None:
     """
     GIVEN regions in Russian, English, Russian, then Russian again two minutes later
-    WHEN they become runs and streams THEN neighbouring regions of one language form one run,
-    runs never overlap, and the Russian run two minutes later is decoded as its own stream
+    WHEN they become runs, streams and windows THEN neighbouring regions of one language form one
+    run, runs never overlap, each language is one stream, and the Russian run two minutes later
+    gets a window of its own while the two near ones share one, a seam apart
     """
     regions = [(0.0, 4.0), (4.5, 8.0), (9.0, 15.0), (16.0, 20.0), (140.0, 150.0)]
     languages = ["ru", "ru", "en", "ru", "ru"]
@@ -45,11 +54,13 @@ def test_runs_join_one_language_and_streams_keep_far_runs_apart() -> None:
     assert [language for _s, _e, language in runs] == ["ru", "en", "ru", "ru"]
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(runs))
     streams = _streams(runs)
-    assert [(language, len(spans)) for language, spans in streams] == [
-        ("ru", 2),
-        ("en", 1),
-        ("ru", 1),
-    ]
+    assert [(language, len(spans)) for language, spans in streams] == [("ru", 3), ("en", 1)]
+    placed, windows = _windows(streams[0][1])
+    assert len(windows) == 2
+    first, second = placed[0], placed[1]
+    assert second[0] == first[0] + first[2] + SEAM_S  # joined a seam apart
+    assert windows[0] == {"start": 0.0, "end": second[0] + second[2]}
+    assert windows[1]["start"] == placed[2][0]
 
 
 def test_the_script_of_a_text_tells_a_segment_decoded_in_the_wrong_language() -> None:

@@ -44,7 +44,7 @@ REGION_MIN_PAUSE_MS = 300  # a pause this long parts two regions of speech (lang
 DETECT_MIN_S = 1.5  # regions shorter than this take their neighbour's language (1 s: p ≈ 0.1)
 DETECT_MAX_S = 3.0  # a region's language is told from its first seconds (encoder cost ~ length)
 DETECT_BATCH = 16  # regions encoded together for language detection
-STREAM_MAX_GAP_S = 30.0  # runs of one language further apart are decoded as separate streams
+WINDOW_MAX_GAP_S = 30.0  # runs of one language further apart never share a decoding window
 VERIFY_MIN_PROB = 0.5  # a region's detection must be this sure, else it takes its neighbour's
 RUN_MAX_PAUSE_S = 2.0  # regions of one language parted by a longer pause are decoded apart
 RUN_PAD_S = 0.3  # audio kept around a run so its first and last words are whole
@@ -361,28 +361,21 @@ class FasterWhisperEngine:
         spans is split there: the spans may lie far apart on the timeline.
 
         Spans longer than a window are cut at pauses between ``regions`` first; the windows
-        (``clips``, at most 30 s of the joined stream each, cut only at seams) are what the
-        batched pipeline decodes side by side.
+        (``_windows``: at most 30 s of the joined stream, cut only at seams, never joining
+        far-apart spans) are what the batched pipeline decodes side by side.
         """
+        length = len(audio) / SAMPLE_RATE
+        spans = [(max(0.0, start), min(end, length)) for start, end in spans]
         spans = _pieces([(start, end) for start, end in spans if end > start], list(regions))
         if not spans:
             return []
+        placed, clips = _windows(spans)
         seam = np.zeros(int(SEAM_S * SAMPLE_RATE), dtype=np.float32)
-        pieces, placed, at = [], [], 0.0  # placed: (joined start, original start, length)
-        clips: list[dict[str, float]] = []
+        pieces = []
         for start, end in spans:
-            piece = _clip(audio, start, end)
-            length = len(piece) / SAMPLE_RATE
             if pieces:
                 pieces.append(seam)
-                at += SEAM_S
-            if clips and at + length - clips[-1]["start"] <= WINDOW_S:
-                clips[-1]["end"] = at + length
-            else:
-                clips.append({"start": at, "end": at + length})
-            pieces.append(piece)
-            placed.append((at, start, length))
-            at += length
+            pieces.append(_clip(audio, start, end))
         joined = np.concatenate(pieces).astype(np.float32)
         result: list[TranscribedSegment] = []
         for seg in self._pass(
@@ -489,26 +482,42 @@ class FasterWhisperEngine:
 def _streams(
     runs: list[tuple[float, float, str | None]],
 ) -> list[tuple[str | None, list[tuple[float, float]]]]:
-    """Runs grouped into what is decoded as one stream: runs of one language, in time order,
-    each beginning at most ``STREAM_MAX_GAP_S`` after the previous one ended.
-
-    Joining nearby runs fills Whisper's windows (a short run alone costs a whole padded window);
-    far-apart runs are not joined: a window of unrelated text repeated from all over a file (the
-    same formula said every hour) looked like a repetition loop to Whisper's compression check,
-    which decoded it six times over at rising temperatures.
-    """
-    open_streams: dict[str | None, list[tuple[float, float]]] = {}
-    streams: list[tuple[str | None, list[tuple[float, float]]]] = []
+    """The spans of each language, in time order, languages in order of first appearance: what
+    is decoded as one stream (``_packed``), so even short, scattered runs fill whole windows."""
+    streams: dict[str | None, list[tuple[float, float]]] = {}
     for start, end, language in sorted(runs):
-        spans = open_streams.get(language)
-        if spans is not None and start - spans[-1][1] <= STREAM_MAX_GAP_S:
-            spans.append((start, end))
-            continue
-        if spans is not None:
-            streams.append((language, spans))
-        open_streams[language] = [(start, end)]
-    streams.extend(open_streams.items())
-    return sorted(streams, key=lambda stream: stream[1][0][0])
+        streams.setdefault(language, []).append((start, end))
+    return list(streams.items())
+
+
+def _windows(
+    spans: list[tuple[float, float]],
+) -> tuple[list[tuple[float, float, float]], list[dict[str, float]]]:
+    """Where each span lies in the joined stream, and the stream's windows.
+
+    Returns ``placed`` (joined start, original start, length) per span, ``SEAM_S`` apart, and
+    the windows as faster-whisper's ``clip_timestamps`` (joined seconds): consecutive spans up to
+    ``WINDOW_S``, but a span more than ``WINDOW_MAX_GAP_S`` after the previous one on the
+    timeline starts a new window. A window of unrelated text from all over a file (the same
+    formula said every hour, or the benchmark's repeated clips) looked like a repetition loop to
+    Whisper's compression check, which decoded it six times over at rising temperatures.
+    """
+    placed: list[tuple[float, float, float]] = []
+    clips: list[dict[str, float]] = []
+    at, previous_end = 0.0, None
+    for start, end in spans:
+        length = (int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE)) / SAMPLE_RATE
+        if placed:
+            at += SEAM_S
+        near = previous_end is not None and start - previous_end <= WINDOW_MAX_GAP_S
+        if clips and near and at + length - clips[-1]["start"] <= WINDOW_S:
+            clips[-1]["end"] = at + length
+        else:
+            clips.append({"start": at, "end": at + length})
+        placed.append((at, start, length))
+        at += length
+        previous_end = end
+    return placed, clips
 
 
 def _runs(
