@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from search.client import master_client, wait
-from search.folding import fold
+from search.documents import text_forms
 from search.query import search_segments
-from search.stemming import stem_text
 
 SEGMENTS = [
     ("Ашықтықты қамтамасыз ету – мемлекеттің басты міндеті.", "kk"),
@@ -35,8 +34,7 @@ def index(settings):
         docs.append(
             {
                 "id": f"9-{idx}", "recording_id": 9, "idx": idx, "start": idx * 10.0,
-                "end": idx * 10.0 + 8, "text": text, "text_folded": fold(text),
-                "text_stem": stem_text(text, language), "language": language,
+                "end": idx * 10.0 + 8, **text_forms(text, language), "language": language,
                 "body": "mazhilis", "date_ts": 0, "published": True, "gen": 1,
             }
         )  # fmt: skip
