@@ -128,7 +128,7 @@ def api_search(
     except MeilisearchError as exc:
         raise HTTPException(status_code=503, detail="search is unavailable") from exc
     groups = []
-    for card in cards(session, results):
+    for card in cards(session, results, context=False):
         rec = card.recording
         moments = [
             SearchHit(
