@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 from meilisearch.errors import MeilisearchError
 from pydantic import BaseModel
 
@@ -99,7 +99,7 @@ def api_search(
     client: SearchDep,
     params: SearchParamsDep,
     per_page: Annotated[int, Query(ge=1, le=50, description="recordings per page")] = 10,
-) -> SearchResponse:
+) -> Response:
     """Recordings with moments matching ``q``, best first (or by date with ``sort``).
 
     Every word must match, in any script or spelling (Kazakh Cyrillic, official or informal
@@ -172,7 +172,7 @@ def api_search(
         )
         for k, v in params.filters.active().items()
     }
-    return SearchResponse(
+    response = SearchResponse(
         query=params.q,
         sort=params.sort,
         filters=active,
@@ -185,6 +185,9 @@ def api_search(
         hits=[m for g in groups for m in g.moments],
         facets=results.facets,
     )
+    # Built and checked above: returned as JSON bytes, FastAPI skips validating it a second time
+    # against response_model (in the thread pool, for a sync route) and serializing it again.
+    return Response(response.model_dump_json(), media_type="application/json")
 
 
 @router.get("/recordings/{recording_id}", response_model=RecordingOut)
