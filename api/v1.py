@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import meilisearch
 from fastapi import APIRouter, HTTPException, Query, Response
 from meilisearch.errors import MeilisearchError
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SearchDep, SessionDep, SettingsDep
 from api.recordings import public_recording
 from api.results import cards, recording_dates
-from api.search_params import SearchParamsDep
+from api.search_params import SearchParams, SearchParamsDep
+from archive.db import session_factory
+from archive.settings import Settings
 from search.query import QueryError, search_recordings
 from web.i18n import current
 
@@ -93,9 +98,8 @@ class RecordingOut(BaseModel):
 
 
 @router.get("/search", response_model=SearchResponse)
-def api_search(
+async def api_search(
     settings: SettingsDep,
-    session: SessionDep,
     client: SearchDep,
     params: SearchParamsDep,
     per_page: Annotated[int, Query(ge=1, le=50, description="recordings per page")] = 10,
@@ -112,6 +116,33 @@ def api_search(
     """
     if not params.q and not params.filters.active():
         raise HTTPException(400, "q: give words to find, or at least one filter")
+    # One trip through the thread pool for all the blocking work (Meilisearch, the database,
+    # JSON), where a sync route with a session dependency took three (bench/search.py).
+    body = await run_in_threadpool(_search_json, settings, client, params, per_page)
+    return Response(body, media_type="application/json")
+
+
+def _search_json(
+    settings: Settings, client: meilisearch.Client, params: SearchParams, per_page: int
+) -> str:
+    """The search answer as JSON text: built and checked as ``SearchResponse`` here, so FastAPI
+    neither validates it a second time against ``response_model`` nor serializes it again."""
+    session = session_factory(settings.db_url)()
+    try:
+        return _search_response(settings, session, client, params, per_page).model_dump_json()
+    finally:
+        session.close()
+
+
+def _search_response(
+    settings: Settings,
+    session: Session,
+    client: meilisearch.Client,
+    params: SearchParams,
+    per_page: int,
+) -> SearchResponse:
+    """The page of recordings for ``params``, each with its best moments, joined with the
+    database (titles, bodies, the second each moment's first matched word is spoken)."""
     try:
         results = search_recordings(
             client,
@@ -172,7 +203,7 @@ def api_search(
         )
         for k, v in params.filters.active().items()
     }
-    response = SearchResponse(
+    return SearchResponse(
         query=params.q,
         sort=params.sort,
         filters=active,
@@ -185,9 +216,6 @@ def api_search(
         hits=[m for g in groups for m in g.moments],
         facets=results.facets,
     )
-    # Built and checked above: returned as JSON bytes, FastAPI skips validating it a second time
-    # against response_model (in the thread pool, for a sync route) and serializing it again.
-    return Response(response.model_dump_json(), media_type="application/json")
 
 
 @router.get("/recordings/{recording_id}", response_model=RecordingOut)
