@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from archive.models import Body, Recording, Segment, Speaker, segment_id
 from archive.public import visible
@@ -72,9 +72,15 @@ def cards(session: Session, results: Results, context: bool = True) -> list[Card
     use for them) the start, text and language of the segments before and after each hit.
     """
     ids = [group.recording_id for group in results.groups]
-    recordings = {
-        r.id: r for r in session.scalars(visible(select(Recording).where(Recording.id.in_(ids))))
-    }
+    # The card's fields only: a recording's ffprobe JSON and description can be kilobytes, and
+    # decoding them for every card was wasted (a field not loaded here still loads on access).
+    card_fields = load_only(
+        Recording.title, Recording.body_id, Recording.recorded_on, Recording.duration_s,
+        Recording.event_type, Recording.languages, Recording.status, Recording.created_at,
+        Recording.updated_at,
+    )  # fmt: skip
+    query = select(Recording).options(card_fields).where(Recording.id.in_(ids))
+    recordings = {r.id: r for r in session.scalars(visible(query))}
     hits = [hit for group in results.groups for hit in group.hits]
     own: dict[str, tuple[str, list, int | None]] = {}
     if hits:
