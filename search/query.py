@@ -4,8 +4,8 @@ One federated multi-search runs the query three ways and merges the hits (each s
 score kept): the words as typed against the original text; the script-folded words
 against ``text_folded`` (so "ashyqtyq" finds "Ашықтық"); and the stemmed words, as Kazakh, against
 ``text_stem`` or, where a segment has none, ``text_folded`` (so "бюджет жоба" finds "бюджеттің
-жобасы"). Phrases and exclusions (search.syntax)
-travel into every form. Highlights are always drawn on the original text, whichever form matched.
+жобасы"). Phrases and exclusions (search.syntax) travel into every form. Highlights are always
+drawn on the original text, whichever form matched.
 
 Results are grouped by recording (``search_recordings``) in two or three requests:
 
