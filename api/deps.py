@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import meilisearch
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from archive.db import session_factory
 from archive.settings import Settings
@@ -15,34 +16,45 @@ from search.client import master_client, search_client
 from search.schema import ensure_index
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    """async: a sync dependency runs in the thread pool, a hop per request for a field read."""
     return request.app.state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_db(settings: SettingsDep) -> Iterator[Session]:
+async def get_db(settings: SettingsDep) -> AsyncIterator[Session]:
+    """A session for the request. Opening one does no I/O, so it is made here, on the event
+    loop (a sync dependency costs a trip through the thread pool each way); closing may talk to
+    the database, so that runs in the pool."""
     session = session_factory(settings.db_url)()
     try:
         yield session
     finally:
-        session.close()
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-def get_search(request: Request) -> meilisearch.Client:
-    """The search-only client, made once (the master key is used only to fetch that key)."""
+async def get_search(request: Request) -> meilisearch.Client:
+    """The search-only client, made once (the master key is used only to fetch that key).
+
+    async, so that every later request takes it without a trip through the thread pool; the first
+    one's network calls run there.
+    """
     state = request.app.state
     if getattr(state, "search_client", None) is None:
-        settings = state.settings
-        # A new archive has no index until its first recording: create it so search says
-        # "nothing found" rather than failing.
-        ensure_index(master_client(settings), settings.meili_index)
-        state.search_client = search_client(settings)
+        state.search_client = await run_in_threadpool(_make_search_client, state.settings)
     return state.search_client
+
+
+def _make_search_client(settings: Settings) -> meilisearch.Client:
+    # A new archive has no index until its first recording: create it so search says
+    # "nothing found" rather than failing.
+    ensure_index(master_client(settings), settings.meili_index)
+    return search_client(settings)
 
 
 SearchDep = Annotated[meilisearch.Client, Depends(get_search)]

@@ -205,7 +205,7 @@ def search_feed(
     self_url = f"{site}/search.atom{params.link()}"
     title = _("Ashyq: “%(query)s”") % {"query": params.q} if params.q else _("Ashyq: search")
     feed = Feed(site, self_url, title, page)
-    for card in cards(session, results):
+    for card in cards(session, results, context=False):
         rec = card.recording
         for m in card.moments:
             at = int(m.moment)

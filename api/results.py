@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from archive.models import Body, Recording, Segment, Speaker, segment_id
 from archive.public import visible
@@ -22,11 +22,20 @@ from web.i18n import N_
 
 
 @dataclass(frozen=True)
+class Context:
+    """A segment shown beside a hit (before or after it): only what the page prints."""
+
+    start: float
+    text: str
+    language: str | None
+
+
+@dataclass(frozen=True)
 class Moment:
     hit: Hit
     moment: float
-    before: Segment | None
-    after: Segment | None
+    before: Context | None
+    after: Context | None
     speaker: Speaker | None
 
 
@@ -54,23 +63,54 @@ def recording_dates(session: Session):  # type: ignore[no-untyped-def]
     return lookup
 
 
-def cards(session: Session, results: Results) -> list[Card]:
+def cards(session: Session, results: Results, context: bool = True) -> list[Card]:
+    """The page's recordings with their moments, read by primary key in two or three queries.
+
+    Only the columns used are loaded (bench/search.py: whole segment rows, word timings decoded
+    for every neighbour, were most of the API's own time): the hits' words and speakers, to find
+    the second of the first matched word, and with ``context`` (the HTML page; the JSON API has no
+    use for them) the start, text and language of the segments before and after each hit.
+    """
     ids = [group.recording_id for group in results.groups]
-    recordings = {
-        r.id: r for r in session.scalars(visible(select(Recording).where(Recording.id.in_(ids))))
-    }
-    # The hits and their neighbours, by primary key (ids are "{recording}-{idx}").
-    wanted = {
-        segment_id(hit.recording_id, hit.idx + delta)
-        for group in results.groups
-        for hit in group.hits
-        for delta in (-1, 0, 1)
-        if hit.idx + delta >= 0
-    }
-    segments: dict[tuple[int, int], Segment] = {}
-    if wanted:
-        rows = session.scalars(select(Segment).where(Segment.id.in_(sorted(wanted))))
-        segments = {(s.recording_id, s.idx): s for s in rows}
+    # The card's fields only: a recording's ffprobe JSON and description can be kilobytes, and
+    # decoding them for every card was wasted (a field not loaded here still loads on access).
+    card_fields = load_only(
+        Recording.title, Recording.body_id, Recording.recorded_on, Recording.duration_s,
+        Recording.event_type, Recording.languages, Recording.status, Recording.created_at,
+        Recording.updated_at,
+    )  # fmt: skip
+    query = select(Recording).options(card_fields).where(Recording.id.in_(ids))
+    recordings = {r.id: r for r in session.scalars(visible(query))}
+    hits = [hit for group in results.groups for hit in group.hits]
+    own: dict[str, tuple[str, list, int | None]] = {}
+    if hits:
+        rows = session.execute(
+            select(Segment.id, Segment.text, Segment.words, Segment.speaker_id).where(
+                Segment.id.in_(sorted({hit.id for hit in hits}))
+            )
+        )
+        own = {sid: (text, words, speaker) for sid, text, words, speaker in rows}
+    speakers: dict[int, Speaker] = {}
+    wanted_speakers = {row[2] for row in own.values() if row[2] is not None}
+    if context and wanted_speakers:
+        speakers = {
+            s.id: s for s in session.scalars(select(Speaker).where(Speaker.id.in_(wanted_speakers)))
+        }
+    around: dict[str, Context] = {}
+    if context and hits:
+        # Ids are "{recording}-{idx}": the neighbours are known without asking.
+        wanted = {
+            segment_id(hit.recording_id, hit.idx + delta)
+            for hit in hits
+            for delta in (-1, 1)
+            if hit.idx + delta >= 0
+        }
+        rows = session.execute(
+            select(Segment.id, Segment.start, Segment.text, Segment.language).where(
+                Segment.id.in_(sorted(wanted))
+            )
+        )
+        around = {sid: Context(start, text, language) for sid, start, text, language in rows}
     out = []
     for group in results.groups:
         recording = recordings.get(group.recording_id)
@@ -78,15 +118,17 @@ def cards(session: Session, results: Results) -> list[Card]:
             continue
         moments = []
         for hit in group.hits:
-            own = segments.get((hit.recording_id, hit.idx))
-            words = own.words if own is not None and own.text == hit.text else []
+            text, words, speaker_id = own.get(hit.id, ("", [], None))
             moments.append(
                 Moment(
                     hit=hit,
-                    moment=moment_of(hit.text, words, hit.start, hit.spans),
-                    before=segments.get((hit.recording_id, hit.idx - 1)),
-                    after=segments.get((hit.recording_id, hit.idx + 1)),
-                    speaker=own.speaker if own is not None else None,
+                    # Timings belong to the text as stored; an edit not yet indexed voids them.
+                    moment=moment_of(
+                        hit.text, words if text == hit.text else [], hit.start, hit.spans
+                    ),
+                    before=around.get(segment_id(hit.recording_id, hit.idx - 1)),
+                    after=around.get(segment_id(hit.recording_id, hit.idx + 1)),
+                    speaker=speakers.get(speaker_id) if speaker_id is not None else None,
                 )
             )
         out.append(Card(recording, group.hit_count, moments))

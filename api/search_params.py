@@ -47,7 +47,7 @@ class SearchParams:
         return "?" + urlencode({k: v for k, v in values.items() if v is not None and v != ""})
 
 
-def search_params(
+async def search_params(
     q: Annotated[
         str,
         Query(
@@ -77,6 +77,8 @@ def search_params(
         date | None, Query(alias="to", description="recorded on or before (YYYY-MM-DD)")
     ] = None,
 ) -> SearchParams:
+    # async, though it awaits nothing: it only checks values, and a sync dependency would cost a
+    # trip through the thread pool on every search (bench/search.py).
     if sort not in SORTS:
         raise HTTPException(400, f"sort: must be one of {', '.join(SORTS)} (got {sort!r})")
     if event_type is not None and event_type not in EVENT_TYPES:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+import meilisearch
+from fastapi import APIRouter, HTTPException, Query, Response
 from meilisearch.errors import MeilisearchError
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SearchDep, SessionDep, SettingsDep
 from api.recordings import public_recording
 from api.results import cards, recording_dates
-from api.search_params import SearchParamsDep
+from api.search_params import SearchParams, SearchParamsDep
+from archive.db import session_factory
+from archive.settings import Settings
 from search.query import QueryError, search_recordings
 from web.i18n import current
 
@@ -93,13 +98,12 @@ class RecordingOut(BaseModel):
 
 
 @router.get("/search", response_model=SearchResponse)
-def api_search(
+async def api_search(
     settings: SettingsDep,
-    session: SessionDep,
     client: SearchDep,
     params: SearchParamsDep,
     per_page: Annotated[int, Query(ge=1, le=50, description="recordings per page")] = 10,
-) -> SearchResponse:
+) -> Response:
     """Recordings with moments matching ``q``, best first (or by date with ``sort``).
 
     Every word must match, in any script or spelling (Kazakh Cyrillic, official or informal
@@ -112,6 +116,33 @@ def api_search(
     """
     if not params.q and not params.filters.active():
         raise HTTPException(400, "q: give words to find, or at least one filter")
+    # One trip through the thread pool for all the blocking work (Meilisearch, the database,
+    # JSON), where a sync route with a session dependency took three (bench/search.py).
+    body = await run_in_threadpool(_search_json, settings, client, params, per_page)
+    return Response(body, media_type="application/json")
+
+
+def _search_json(
+    settings: Settings, client: meilisearch.Client, params: SearchParams, per_page: int
+) -> str:
+    """The search answer as JSON text: built and checked as ``SearchResponse`` here, so FastAPI
+    neither validates it a second time against ``response_model`` nor serializes it again."""
+    session = session_factory(settings.db_url)()
+    try:
+        return _search_response(settings, session, client, params, per_page).model_dump_json()
+    finally:
+        session.close()
+
+
+def _search_response(
+    settings: Settings,
+    session: Session,
+    client: meilisearch.Client,
+    params: SearchParams,
+    per_page: int,
+) -> SearchResponse:
+    """The page of recordings for ``params``, each with its best moments, joined with the
+    database (titles, bodies, the second each moment's first matched word is spoken)."""
     try:
         results = search_recordings(
             client,
@@ -128,7 +159,7 @@ def api_search(
     except MeilisearchError as exc:
         raise HTTPException(status_code=503, detail="search is unavailable") from exc
     groups = []
-    for card in cards(session, results):
+    for card in cards(session, results, context=False):
         rec = card.recording
         moments = [
             SearchHit(

@@ -25,10 +25,10 @@ import meilisearch
 
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.client import wait
+from search.documents import text_forms
 from search.folding import fold
 from search.query import Filters, build_queries
 from search.schema import ensure_index
-from search.stemming import stem_text
 
 DATA = Path(__file__).with_name("data") / "kk_ru_queries.tsv"
 KK, KK_RU = ("kk",), ("kk", "ru")
@@ -92,9 +92,7 @@ def main() -> None:
             for stemmed in (KK, KK_RU):
                 uid = "bench_" + "_".join(stemmed)
                 ensure_index(client, uid)
-                stems = [
-                    {**d, "text_stem": stem_text(d["text"], d["language"], stemmed)} for d in docs
-                ]
+                stems = [{**d, **text_forms(d["text"], d["language"], stemmed)} for d in docs]
                 wait(client, client.index(uid).add_documents(stems))
             lines = [
                 f"Kazakh/Russian search, {len(queries)} labelled queries over {len(docs)} segments"

@@ -1,7 +1,7 @@
 """Search documents: one per transcript segment, with what search filters and ranks on.
 
-Only what search needs goes in (the index's disk cost is per segment): the text in its three
-forms, the facets and the time range. Word timings, the title, names in every language
+Only what search needs goes in (the index's disk cost is per segment): the text in its forms
+(``text_forms``), the facets and the time range. Word timings, the title, names in every language
 and the rest stay in the database; pages look them up for the hits they show.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from archive.models import Recording, Segment
 from archive.public import is_visible
 from search.folding import fold
-from search.stemming import stem_text
+from search.stemming import STEMMED_LANGUAGES, stem_text
 
 
 def date_ts(recording: Recording) -> int:
@@ -26,15 +26,28 @@ def is_public(recording: Recording) -> bool:
     return is_visible(recording)
 
 
+def text_forms(
+    text: str, language: str | None, stemmed: tuple[str, ...] = STEMMED_LANGUAGES
+) -> dict[str, str]:
+    """The searchable forms of a segment's text: as spoken, script-folded, and stemmed.
+
+    The stemmed form is kept only where stemming changed a word (in practice: Kazakh segments);
+    elsewhere it equals the folded form word for word, and the stem query also searches
+    ``text_folded`` (search.query), so a copy would only cost disk (bench/search.py). It is kept as
+    "" rather than left out: Meilisearch refuses to search an attribute no document has yet.
+    """
+    folded = fold(text)
+    stem = stem_text(text, language, stemmed)
+    return {"text": text, "text_folded": folded, "text_stem": stem if stem != folded else ""}
+
+
 def segment_document(recording: Recording, segment: Segment, gen: int) -> dict[str, Any]:
     return {
         "id": segment.id,
         "recording_id": recording.id,
         "start": round(segment.start, 3),
         "end": round(segment.end, 3),
-        "text": segment.text,
-        "text_folded": fold(segment.text),
-        "text_stem": stem_text(segment.text, segment.language),
+        **text_forms(segment.text, segment.language),
         "language": segment.language,
         "speaker": segment.speaker.slug if segment.speaker else None,
         "body": recording.body.slug,

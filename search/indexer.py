@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.models import Recording, Segment
 from archive.public import visible
-from search.client import IndexingFailed, wait
+from search.client import IndexingFailed, add_documents, wait
 from search.documents import is_public, segment_document
 from search.schema import DOCUMENT_VERSION, ensure_index, mark_version, stored_version
 
@@ -34,7 +34,7 @@ def index_recording(client: meilisearch.Client, index_uid: str, recording: Recor
     index = client.index(index_uid)
     docs = [segment_document(recording, seg, gen) for seg in recording.segments]
     for start in range(0, len(docs), BATCH):
-        wait(client, index.add_documents(docs[start : start + BATCH], primary_key="id"))
+        wait(client, add_documents(index, docs[start : start + BATCH]))
     wait(client, index.delete_documents(filter=f"recording_id = {recording.id} AND gen != {gen}"))
     return len(docs)
 
@@ -68,7 +68,7 @@ def index_segments(
     gen = new_generation()
     docs = [segment_document(recording, seg, gen) for seg in segments]
     if docs:
-        wait(client, index.add_documents(docs, primary_key="id"))
+        wait(client, add_documents(index, docs))
     for gone in gone_ids or []:  # one or two after a split or merge
         wait(client, index.delete_document(gone))
     return len(docs)
@@ -99,11 +99,11 @@ def rebuild(client: meilisearch.Client, index_uid: str, session: Session) -> int
         for seg in recording.segments:
             batch.append(segment_document(recording, seg, gen))
             if len(batch) >= BATCH:
-                wait(client, temp.add_documents(batch, primary_key="id"))
+                wait(client, add_documents(temp, batch))
                 total += len(batch)
                 batch = []
     if batch:
-        wait(client, temp.add_documents(batch, primary_key="id"))
+        wait(client, add_documents(temp, batch))
         total += len(batch)
     wait(client, client.swap_indexes([{"indexes": [index_uid, temp_uid]}]))
     wait(client, client.delete_index(temp_uid))

@@ -3,8 +3,9 @@
 One federated multi-search runs the query three ways and merges the hits (each segment once, best
 score kept): the words as typed against the original text; the script-folded words
 against ``text_folded`` (so "ashyqtyq" finds "Ашықтық"); and the stemmed words, as Kazakh, against
-``text_stem`` (so "бюджет жоба" finds "бюджеттің жобасы"). Phrases and exclusions (search.syntax)
-travel into every form. Highlights are always drawn on the original text, whichever form matched.
+``text_stem`` or, where a segment has none, ``text_folded`` (so "бюджет жоба" finds "бюджеттің
+жобасы"). Phrases and exclusions (search.syntax) travel into every form. Highlights are always
+drawn on the original text, whichever form matched.
 
 Results are grouped by recording (``search_recordings``) in two or three requests:
 
@@ -257,7 +258,9 @@ def build_queries(
         stems = {
             parsed.render(lambda s, lang=lang: stem_text(s, lang, stemmed)) for lang in stemmed
         }
-        wanted += [(q, ["text_stem"], WEIGHT_STEM) for q in sorted(stems)]
+        # Documents hold a stemmed form only where it differs from the folded one
+        # (search.documents.text_forms): elsewhere the folded form is the stemmed form.
+        wanted += [(q, ["text_stem", "text_folded"], WEIGHT_STEM) for q in sorted(stems)]
     queries = []
     for q, attributes, weight in wanted:
         if not ParsedQuery(parse(q).positive).terms:

@@ -20,7 +20,8 @@ PRIMARY_KEY = "id"
 #   1: text, timings, recording fields      2: + text_folded, text_stem, word_offsets
 #   3: facets year/event_type/speaker; out: title (it made every segment of a recording match
 #      its title's words), word_offsets, body_name, date, duration (pages read the database)
-DOCUMENT_VERSION = 3
+#   4: sent as UTF-8 (search.client.add_documents); text_stem "" where it equals text_folded
+DOCUMENT_VERSION = 4
 META_INDEX = "ashyq_meta"  # one document per segment index: {"id": uid, "document_version": N}
 
 INDEX_SETTINGS: dict[str, Any] = {
@@ -40,7 +41,9 @@ INDEX_SETTINGS: dict[str, Any] = {
         "published",
         "gen",
     ],
-    "sortableAttributes": ["date_ts", "start"],
+    # Date order is decided in Python over the window's hits (search.query); no query sorts in
+    # Meilisearch, and a sortable "start" cost a numeric facet entry per segment.
+    "sortableAttributes": ["date_ts"],
     # recording_id is a facet too: its distribution names every matching recording (search.query).
     "faceting": {"maxValuesPerFacet": 10000, "sortFacetValuesBy": {"*": "count"}},
     "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],

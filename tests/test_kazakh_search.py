@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from search.client import master_client, wait
-from search.folding import fold
+from search.documents import text_forms
 from search.query import search_segments
-from search.stemming import stem_text
 
 SEGMENTS = [
     ("Ашықтықты қамтамасыз ету – мемлекеттің басты міндеті.", "kk"),
@@ -35,8 +34,7 @@ def index(settings):
         docs.append(
             {
                 "id": f"9-{idx}", "recording_id": 9, "idx": idx, "start": idx * 10.0,
-                "end": idx * 10.0 + 8, "text": text, "text_folded": fold(text),
-                "text_stem": stem_text(text, language), "language": language,
+                "end": idx * 10.0 + 8, **text_forms(text, language), "language": language,
                 "body": "mazhilis", "date_ts": 0, "published": True, "gen": 1,
             }
         )  # fmt: skip
@@ -92,3 +90,40 @@ def test_language_filter_and_facets(index):
     assert [hit.language for hit in page.hits] == ["ru"]
     everything = search_segments(client, uid, "бюджет")
     assert everything.facets["language"] == {"kk": 3, "ru": 1}
+
+
+def test_the_stemmed_form_is_kept_only_where_stemming_changed_a_word():
+    """
+    GIVEN a Kazakh segment with inflected words and an English one
+    WHEN their search forms are made
+    THEN only the Kazakh one keeps a stemmed form; the other's is "" (it would equal the folded
+      form, which the stemmed query searches too), so the index holds no copy of it
+    """
+    kazakh = text_forms("Бюджеттің жобасы", "kk")
+    assert kazakh["text_stem"] and kazakh["text_stem"] != kazakh["text_folded"]
+    assert text_forms("The ministry of finance", "en")["text_stem"] == ""
+
+
+def test_an_index_without_stemmed_segments_still_answers_the_stemmed_query(settings):
+    """
+    GIVEN an index whose segments are all Russian and English (no stemmed form stored anywhere)
+    WHEN a word is searched (the stemmed query names text_stem among its attributes)
+    THEN the segments are found: Meilisearch refuses an attribute no document has, and an empty
+      text_stem keeps it known
+    """
+    client = master_client(settings)
+    uid = "segments_no_stem_test"
+    from search.schema import ensure_index
+
+    ensure_index(client, uid)
+    docs = [
+        {"id": "8-0", "recording_id": 8, "start": 0.0, "end": 5.0, "language": "ru",
+         **text_forms("Бюджет на следующий год", "ru"), "published": True, "gen": 1},
+        {"id": "8-1", "recording_id": 8, "start": 5.0, "end": 9.0, "language": "en",
+         **text_forms("The budget committee met", "en"), "published": True, "gen": 1},
+    ]  # fmt: skip
+    wait(client, client.index(uid).delete_all_documents())
+    wait(client, client.index(uid).add_documents(docs))
+    assert "8-0" in [h.id for h in search_segments(client, uid, "бюджетке").hits]
+    assert [h.id for h in search_segments(client, uid, "committee").hits] == ["8-1"]
+    wait(client, client.delete_index(uid))
