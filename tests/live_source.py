@@ -69,6 +69,9 @@ class LiveSource:
     speech: Speech
     folder: Path
     host: str = "127.0.0.2"
+    # The picture's colour: two tests' broadcasts of the same speech must not be the same bytes
+    # (the archive keeps one recording per SHA-256).
+    color: str = "navy"
     proc: subprocess.Popen | None = None
     starts: int = 0
     site: Site | None = field(default=None, repr=False)
@@ -90,7 +93,7 @@ class LiveSource:
         self.proc = subprocess.Popen(
             ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
              "-re", "-ss", f"{at:.3f}", "-i", str(self.speech.path),
-             "-re", "-f", "lavfi", "-i", "color=c=navy:s=160x120:r=10",
+             "-re", "-f", "lavfi", "-i", f"color=c={self.color}:s=160x120:r=10",
              "-map", "1:v", "-map", "0:a", "-shortest",
              "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20",
              "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
@@ -129,3 +132,46 @@ class LiveSource:
     def close(self) -> None:
         self.kill()
         self._server.shutdown()
+
+
+@dataclass
+class RtmpSource:
+    """An RTMP broadcast served by ffmpeg itself (``-listen 1``): it waits for one client, then
+    sends the speech (with a small video track) in real time and closes the connection at its end.
+    """
+
+    speech: Speech
+    folder: Path
+    host: str = "127.0.0.2"
+    port: int = 0
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"rtmp://{self.host}:{self.port}/live/plenary"
+
+    def start(self) -> None:
+        from cli.services import free_port
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        log = (self.folder / "rtmp-source.log").open("wb")
+        self.proc = subprocess.Popen(
+            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
+             "-re", "-i", str(self.speech.path),
+             "-re", "-f", "lavfi", "-i", "color=c=navy:s=160x120:r=10",
+             "-map", "1:v", "-map", "0:a", "-shortest",
+             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20",
+             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
+             "-f", "flv", "-listen", "1", self.url],
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )  # fmt: skip
+
+    def wait_end(self, timeout: float) -> None:
+        assert self.proc is not None
+        self.proc.wait(timeout)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()

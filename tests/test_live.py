@@ -7,29 +7,21 @@ Timeouts are generous: on the shared 2-core test machine Whisper runs slower tha
 from __future__ import annotations
 
 import itertools
-import os
-import signal
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive import migrate
 from archive.db import session_scope
-from archive.models import LiveChunk, LiveGap, LiveSession, LiveState, Recording, Segment
+from archive.models import LiveChunk, LiveGap, LiveState, Recording
 from archive.settings import Settings, env_for_children
 from archive.storage import sha256_file
-from search.client import master_client
-from search.schema import ensure_index
 from tests.conftest import REPO, stop_group
+from tests.live_env import LiveEnv
+from tests.live_env import live_env as build_live_env
 from tests.live_source import LiveSource, make_speech
 from workers.live import start_live
 
@@ -39,98 +31,15 @@ GIVE_UP_S = 40.0
 CHUNK_S = 10
 
 
-@dataclass
-class LiveEnv:
-    settings: Settings
-    client: TestClient
-    worker: subprocess.Popen | None = None
-    starts: int = 0
-
-    def start_worker(self) -> subprocess.Popen:
-        """A worker consuming both queues, with beat (the live watchdog), in its own group."""
-        self.starts += 1
-        log = self.settings.data_dir / f"worker-{self.starts}.log"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--beat",
-             "-Q", "ashyq,ashyq.live", "-c", "2", "--loglevel=INFO",
-             "-n", f"live-{uuid.uuid4().hex[:6]}@%h"],
-            env=env_for_children(self.settings), cwd=REPO, stdout=log.open("wb"),
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 90
-        while b" ready." not in log.read_bytes():
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.3)
-        self.worker = proc
-        return proc
-
-    def kill_worker(self) -> None:
-        assert self.worker is not None
-        os.killpg(self.worker.pid, signal.SIGKILL)
-        self.worker.wait()
-
-    def log(self) -> str:
-        return "\n".join(
-            p.read_text(errors="replace")[-4000:]
-            for p in sorted(self.settings.data_dir.glob("worker-*.log"))
-        )
-
-    def live(self, session_id: int) -> LiveSession:
-        with session_scope(self.settings.db_url) as session:
-            live = session.get(LiveSession, session_id)
-            session.expunge(live)
-            return live
-
-    def wait_live(self, session_id: int, done, timeout: float, what: str) -> LiveSession:  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            live = self.live(session_id)
-            if done(live):
-                return live
-            time.sleep(0.5)
-        raise AssertionError(f"{what} within {timeout:.0f} s\n{self.log()}")
-
-    def search(self, word: str, recording_id: int) -> dict | None:
-        answer = self.client.get("/api/v1/search", params={"q": word})
-        assert answer.status_code == 200, answer.text
-        return next(
-            (g for g in answer.json()["recordings"] if g["recording_id"] == recording_id), None
-        )
-
-    def segments(self, recording_id: int) -> list[tuple[str, float, float, str]]:
-        with session_scope(self.settings.db_url) as session:
-            rows = session.scalars(
-                select(Segment).where(Segment.recording_id == recording_id).order_by(Segment.idx)
-            )
-            return [(s.id, s.start, s.end, s.text) for s in rows]
-
-
 @pytest.fixture(scope="module")
 def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnv]:
-    from api.app import create_app
-
-    base, db = settings.broker_url.rsplit("/", 1)
-    own = settings.model_copy(
-        update={
-            "data_dir": tmp_path_factory.mktemp("live-data"),
-            "broker_url": f"{base}/{int(db) + 1}",
-            "meili_index": "segments_live_test",
-            "live_give_up_s": GIVE_UP_S,
-            "live_backoff_max_s": 4.0,
-            "live_stall_s": 20.0,
-            "live_watchdog_s": 3.0,
-            "live_stale_s": 60.0,
-            "live_beam_size": 1,
-        }
+    yield from build_live_env(
+        settings,
+        tmp_path_factory.mktemp("live-data"),
+        broker_db=1,
+        index="segments_live_test",
+        live_give_up_s=GIVE_UP_S,
     )
-    redis.Redis.from_url(own.broker_url).flushdb()
-    migrate.upgrade(own.db_url)
-    ensure_index(master_client(own), own.meili_index)
-    env = LiveEnv(own, TestClient(create_app(own)))
-    env.start_worker()
-    yield env
-    if env.worker is not None:
-        stop_group(env.worker)
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +52,6 @@ def source(speech, tmp_path: Path) -> Iterator[LiveSource]:  # type: ignore[no-u
     src = LiveSource(speech, tmp_path / "source")
     yield src
     src.close()
-
-
-def _recording(env: LiveEnv, live: LiveSession) -> Recording:
-    with session_scope(env.settings.db_url) as session:
-        recording = session.get(Recording, live.recording_id)
-        session.expunge(recording)
-        return recording
 
 
 def test_a_word_is_searchable_while_live_and_a_dead_source_ends_in_a_finalized_file(
@@ -212,7 +114,7 @@ def test_a_word_is_searchable_while_live_and_a_dead_source_ends_in_a_finalized_f
     assert ended_after <= GIVE_UP_S + 30
     assert live.end_reason and "no data" in live.end_reason
 
-    recording = _recording(env, live)
+    recording = env.recording(live)
     assert recording.status == "ready"
     assert recording.original_path.endswith(".ts")
     original = env.settings.media_dir / recording.original_path
@@ -260,7 +162,7 @@ def test_a_source_lost_for_20_s_gives_one_recording_with_a_recorded_gap(
     )
     assert 15 <= gap.lost_s <= 60
     assert abs(gap.at_s - first_part) <= 2.5
-    recording = _recording(env, live)
+    recording = env.recording(live)
     assert recording.status == "ready"
     assert first_part + 2 <= recording.duration_s <= first_part + second_part + 2
     segments = env.segments(recording.id)
@@ -333,7 +235,7 @@ def test_killing_the_capture_worker_loses_at_most_the_chunk_in_flight_and_duplic
     lost = first_run["duration_s"] - first_run["audio_s"]
     print(f"run 0: {first_run}; lost {lost:.1f} s of audio in flight")
     assert lost <= CHUNK_S + 2
-    recording = _recording(env, live)
+    recording = env.recording(live)
     assert recording.status == "ready"
 
 

@@ -79,7 +79,7 @@ def serve(site: Site) -> ThreadingHTTPServer:
                 return self._send(404, b"not found", "text/plain")
             data = file.read_bytes()
             types = {"mp4": "video/mp4", "mp3": "audio/mpeg", "ts": "video/mp2t",
-                     "m3u8": "application/vnd.apple.mpegurl"}  # fmt: skip
+                     "m3u8": "application/vnd.apple.mpegurl", "html": "text/html"}  # fmt: skip
             ctype = types.get(file.suffix.lstrip("."), "application/octet-stream")
             start, end = 0, len(data) - 1
             status, extra = 200, {"Accept-Ranges": "bytes"}

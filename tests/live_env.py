@@ -1,0 +1,143 @@
+"""The real services a live-capture test drives: a Celery worker with beat (the live watchdog) on
+its own Redis database, the database, Meilisearch under its own index, and the app's routes.
+
+Each live test module builds one ``LiveEnv`` (a module fixture) with its own timeouts, so a
+module's worker sees exactly the settings its tests are about.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from archive import migrate
+from archive.db import session_scope
+from archive.models import LiveSession, Recording, Segment
+from archive.settings import Settings, env_for_children
+from search.client import master_client
+from search.schema import ensure_index
+from tests.conftest import REPO, stop_group
+
+
+@dataclass
+class LiveEnv:
+    settings: Settings
+    client: TestClient
+    worker: subprocess.Popen | None = None
+    starts: int = 0
+
+    def start_worker(self) -> subprocess.Popen:
+        """A worker consuming both queues, with beat (the live watchdog), in its own group."""
+        self.starts += 1
+        log = self.settings.data_dir / f"worker-{self.starts}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--beat",
+             "-Q", "ashyq,ashyq.live", "-c", "2", "--loglevel=INFO",
+             "-n", f"live-{uuid.uuid4().hex[:6]}@%h"],
+            env=env_for_children(self.settings), cwd=REPO, stdout=log.open("wb"),
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while b" ready." not in log.read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.3)
+        self.worker = proc
+        return proc
+
+    def kill_worker(self) -> None:
+        assert self.worker is not None
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait()
+
+    def log(self) -> str:
+        return "\n".join(
+            p.read_text(errors="replace")[-4000:]
+            for p in sorted(self.settings.data_dir.glob("worker-*.log"))
+        )
+
+    def live(self, session_id: int) -> LiveSession:
+        with session_scope(self.settings.db_url) as session:
+            live = session.get(LiveSession, session_id)
+            session.expunge(live)
+            return live
+
+    def wait_live(
+        self, session_id: int, done: Callable[[LiveSession], Any], timeout: float, what: str
+    ) -> LiveSession:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            live = self.live(session_id)
+            if done(live):
+                return live
+            time.sleep(0.5)
+        raise AssertionError(f"{what} within {timeout:.0f} s\n{self.log()}")
+
+    def search(self, word: str, recording_id: int) -> dict | None:
+        answer = self.client.get("/api/v1/search", params={"q": word})
+        assert answer.status_code == 200, answer.text
+        return next(
+            (g for g in answer.json()["recordings"] if g["recording_id"] == recording_id), None
+        )
+
+    def wait_searchable(self, word: str, recording_id: int, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while (group := self.search(word, recording_id)) is None:
+            assert time.monotonic() < deadline, f"{word!r} never became searchable\n{self.log()}"
+            time.sleep(1)
+        return group
+
+    def segments(self, recording_id: int) -> list[tuple[str, float, float, str]]:
+        with session_scope(self.settings.db_url) as session:
+            rows = session.scalars(
+                select(Segment).where(Segment.recording_id == recording_id).order_by(Segment.idx)
+            )
+            return [(s.id, s.start, s.end, s.text) for s in rows]
+
+    def recording(self, live: LiveSession) -> Recording:
+        with session_scope(self.settings.db_url) as session:
+            recording = session.get(Recording, live.recording_id)
+            session.expunge(recording)
+            return recording
+
+
+def live_env(
+    settings: Settings, data_dir: Path, *, broker_db: int, index: str, **overrides: Any
+) -> Iterator[LiveEnv]:
+    """Build a ``LiveEnv`` (for a module fixture to yield from): ``broker_db`` is added to the test
+    Redis database number so two modules' workers never share a queue."""
+    from api.app import create_app
+
+    base, db = settings.broker_url.rsplit("/", 1)
+    own = settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "broker_url": f"{base}/{int(db) + broker_db}",
+            "meili_index": index,
+            "live_backoff_max_s": 4.0,
+            "live_stall_s": 20.0,
+            "live_watchdog_s": 3.0,
+            "live_stale_s": 60.0,
+            "live_beam_size": 1,
+            **overrides,
+        }
+    )
+    redis.Redis.from_url(own.broker_url).flushdb()
+    migrate.upgrade(own.db_url)
+    ensure_index(master_client(own), own.meili_index)
+    env = LiveEnv(own, TestClient(create_app(own)))
+    env.start_worker()
+    yield env
+    if env.worker is not None:
+        stop_group(env.worker)
