@@ -1,8 +1,8 @@
 """Writes to the index. Document ids are the segment ids, so writing twice overwrites.
 
-A recording's documents carry a generation number: new documents are added first, then those of
-older generations are deleted, so a re-run never leaves duplicates and search never goes empty
-for a recording that was already indexed.
+A recording's documents carry a generation number: new documents are added first (in one task),
+then those of older generations are deleted, so a re-run never leaves duplicates and search never
+goes empty for a recording that was already indexed.
 """
 
 from __future__ import annotations
@@ -29,14 +29,34 @@ def new_generation() -> int:
 
 
 def index_recording(client: meilisearch.Client, index_uid: str, recording: Recording) -> int:
-    """(Re)index every segment of a recording; returns the number of documents written."""
+    """(Re)index every segment of a recording; returns the number of documents written.
+
+    One addition task replaces the recording's documents all at once, so search never shows an
+    old and a new transcript together (a full-quality pass after a live capture), nor neither. A
+    document whose segment is gone (the new transcript has fewer segments) is overwritten in that
+    same task by a hidden stub of an older generation, which the next task deletes.
+    """
     gen = new_generation()
     index = client.index(index_uid)
     docs = [segment_document(recording, seg, gen) for seg in recording.segments]
-    for start in range(0, len(docs), BATCH):
-        wait(client, add_documents(index, docs[start : start + BATCH]))
+    current = {doc["id"] for doc in docs}
+    docs += [
+        {"id": gone, "recording_id": recording.id, "published": False, "gen": gen - 1}
+        for gone in indexed_ids(index, recording.id)
+        if gone not in current
+    ]
+    if docs:
+        wait(client, add_documents(index, docs))
     wait(client, index.delete_documents(filter=f"recording_id = {recording.id} AND gen != {gen}"))
-    return len(docs)
+    return len(current)
+
+
+def indexed_ids(index: meilisearch.index.Index, recording_id: int) -> list[str]:
+    """The ids of a recording's documents in the index now."""
+    found = index.get_documents(
+        {"filter": f"recording_id = {recording_id}", "fields": ["id"], "limit": 1_000_000}
+    )
+    return [str(doc.id) for doc in found.results]
 
 
 def delete_recording(client: meilisearch.Client, index_uid: str, recording_id: int) -> None:
