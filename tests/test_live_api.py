@@ -162,3 +162,54 @@ def test_segment_indexes_continue_after_a_single_first_segment(archive: Settings
         )
         session.flush()
         assert next_segment_idx(session, recording.id) == 1
+
+
+def test_a_capture_that_gives_up_takes_its_live_segments_out_of_search(archive: Settings):
+    """
+    GIVEN a live recording whose segments are searchable
+    WHEN its capture gives up (a permanent error, or too many attempts)
+    THEN the recording is failed and its segments leave search at once, as a withdrawn one's do
+    """
+    from datetime import date
+
+    from archive.models import Recording, Segment
+    from search.client import master_client, search_client
+    from search.indexer import index_recording
+    from search.query import search_recordings
+    from workers.live_capture import _release
+
+    with session_scope(archive.db_url) as session:
+        body = Body(slug="senat", name="Senat")
+        recording = Recording(
+            sha256="live-gives-up", title="t", body=body, recorded_on=date(2026, 1, 1),
+            original_name="", original_path="", playable_path="", playable_mime="",
+            size_bytes=0, duration_s=0.0, container="hls", status="live",
+        )  # fmt: skip
+        session.add(recording)
+        session.flush()
+        session.add(
+            Segment(
+                id=f"{recording.id}-0", recording_id=recording.id, idx=0, start=0, end=2,
+                text="The railway bridge opens in spring", language="en",
+            )
+        )  # fmt: skip
+        live = LiveSession(
+            url="https://example.org/live.m3u8", body_id=body.id, title="t", max_duration_s=600,
+            chunk_s=15, recording_id=recording.id, state="capturing",
+        )  # fmt: skip
+        session.add(live)
+        session.flush()
+        session.refresh(recording)
+        index_recording(master_client(archive), archive.meili_index, recording)
+        recording_id = recording.id
+
+    def hits() -> int:
+        found = search_recordings(search_client(archive), archive.meili_index, "railway")
+        return found.total_hits
+
+    assert hits() == 1
+    with session_scope(archive.db_url) as session:
+        _release(archive, session, session.get(LiveSession, live.id), "gone", give_up=True)
+    with session_scope(archive.db_url) as session:
+        assert session.get(Recording, recording_id).status == "failed"
+    assert hits() == 0

@@ -51,7 +51,7 @@ from archive.models import (
 )
 from archive.settings import Settings
 from search.client import master_client
-from search.indexer import index_recording, index_segments
+from search.indexer import delete_recording, index_recording, index_segments
 from search.schema import ensure_index
 from workers import hls
 from workers.errors import PermanentError
@@ -191,19 +191,26 @@ def capture(settings: Settings, session_id: int, engine: Engine | None = None) -
         except PermanentError as exc:
             db.rollback()
             log.warning("live %s: cannot capture: %s", session_id, exc)
-            _release(db, live, str(exc), give_up=True)
+            _release(settings, db, live, str(exc), give_up=True)
         except Exception as exc:
             db.rollback()
             log.exception("live %s: capture failed", session_id)
-            _release(db, live, f"{type(exc).__name__}: {exc}", give_up=live.attempts >= 10)
+            _release(
+                settings, db, live, f"{type(exc).__name__}: {exc}", give_up=live.attempts >= 10
+            )
         finally:
             beat.stopped.set()
     finally:
         db.close()
 
 
-def _release(db: Session, live: LiveSession, error: str, *, give_up: bool) -> None:
-    """After an error: let the watchdog hand the session to a worker again (or fail it)."""
+def _release(
+    settings: Settings, db: Session, live: LiveSession, error: str, *, give_up: bool
+) -> None:
+    """After an error: let the watchdog hand the session to a worker again (or fail it).
+
+    A failed recording is not public, so its live segments leave search at once (the one
+    visibility rule, ``archive.public``), not at the next re-index."""
     values: dict[str, Any] = {"owner": None, "error": error[:4000]}
     if give_up:
         values.update(state=LiveState.failed, ended_at=utcnow(), end_reason="failed")
@@ -215,6 +222,8 @@ def _release(db: Session, live: LiveSession, error: str, *, give_up: bool) -> No
             .values(status=RecordingStatus.failed)
         )
     db.commit()
+    if give_up and live.recording_id is not None:
+        delete_recording(master_client(settings), settings.meili_index, live.recording_id)
 
 
 @dataclass
