@@ -10,9 +10,12 @@ import itertools
 
 from workers.transcribe import (
     MAX_SPAN_S,
+    MAX_WORD_S,
     SEAM_S,
+    Word,
     _pieces,
     _runs,
+    _sane_runs,
     _streams,
     _windows,
     script_of,
@@ -69,3 +72,18 @@ def test_the_script_of_a_text_tells_a_segment_decoded_in_the_wrong_language() ->
     assert script_of("На его месте должно быть я.") == "cyrillic"
     assert script_of("Қазақстан Республикасы") == "cyrillic"
     assert script_of("2026 — 15%") is None
+
+
+def test_a_word_stretched_over_skipped_audio_is_shortened_and_the_segment_split_there() -> None:
+    """
+    GIVEN Whisper's words "The library hours" where "library" is timed 0.74–8.72 s because the
+    model skipped the sentence said in between (seen on a live chunk)
+    WHEN the words are tidied THEN "library" lasts at most MAX_WORD_S, ending where it ended, and
+    the segment splits at the silence that opens before it, leaving that stretch uncovered
+    """
+    words = [Word(0.0, 0.74, " The", 0.9), Word(0.74, 8.72, " library", 0.8)]
+    words.append(Word(8.72, 9.2, " hours", 0.9))
+    runs = _sane_runs(words)
+    assert [[w.word for w in run] for run in runs] == [[" The"], [" library", " hours"]]
+    library = runs[1][0]
+    assert library.end == 8.72 and library.end - library.start == MAX_WORD_S

@@ -49,6 +49,8 @@ VERIFY_MIN_PROB = 0.5  # a region's detection must be this sure, else it takes i
 RUN_MAX_PAUSE_S = 2.0  # regions of one language parted by a longer pause are decoded apart
 RUN_PAD_S = 0.3  # audio kept around a run so its first and last words are whole
 SEAM_S = 0.5  # silence put between the runs of one language joined into one stream
+MAX_WORD_S = 2.0  # a word timed longer than this was stretched over audio Whisper skipped
+SPLIT_GAP_S = 2.0  # a segment is split where this much passes between two of its words
 MIN_GAP_S = 1.2  # an uncovered stretch of speech shorter than this is left alone
 MERGE_GAP_S = 2.0  # uncovered stretches closer than this are re-transcribed together
 MAX_SPAN_S = 28.0  # one Whisper window, with room for the seams
@@ -401,17 +403,19 @@ class FasterWhisperEngine:
                     Word(back(w.start), back(w.end), w.word, w.probability)
                 )
             for part in parts.values():
-                text = "".join(w.word for w in part).strip()
-                if text:
-                    result.append(
-                        replace(
-                            seg,
-                            start=part[0].start,
-                            end=part[-1].end,
-                            text=text,
-                            words=part if seg.words else [],
+                if not seg.words:
+                    text = "".join(w.word for w in part).strip()
+                    if text:
+                        result.append(replace(seg, start=part[0].start, end=part[-1].end))
+                    continue
+                for words in _sane_runs(part):
+                    text = "".join(w.word for w in words).strip()
+                    if text:
+                        result.append(
+                            replace(
+                                seg, start=words[0].start, end=words[-1].end, text=text, words=words
+                            )
                         )
-                    )
         return result
 
     def _pass(
@@ -592,6 +596,26 @@ def _batched(model: Any) -> Any:
         pipeline = BatchedInferencePipeline(model)
         model._ashyq_batched = pipeline
     return pipeline
+
+
+def _sane_runs(words: list[Word]) -> list[list[Word]]:
+    """A segment's words with implausible timings undone, split where speech stops.
+
+    When Whisper skips a stretch it did not understand (a window opening mid-sentence, seen on
+    live chunks), alignment stretches a word over the skipped audio: "library" timed 0.7–8.7 s
+    while said at 8.3 s. Such a word keeps its end and lasts ``MAX_WORD_S`` at most, and a
+    segment is split where ``SPLIT_GAP_S`` passes between two words — so the skipped stretch
+    shows up as speech no word covers, and gap repair transcribes it.
+    """
+    runs: list[list[Word]] = []
+    for w in words:
+        if w.end - w.start > MAX_WORD_S:
+            w = Word(round(w.end - MAX_WORD_S, 3), w.end, w.word, w.probability)
+        if runs and w.start - runs[-1][-1].end <= SPLIT_GAP_S:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return runs
 
 
 def _span_index(placed: list[tuple[float, float, float]], t: float) -> int:
