@@ -97,8 +97,19 @@ def _die_with_parent() -> None:
         _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def ffmpeg_argv(url: str, folder: Path, chunk_s: int, *, hold: int, from_start: bool) -> list[str]:
-    """Record the stream as .ts segments and cut its audio into closed WAV chunks."""
+def ffmpeg_argv(
+    url: str,
+    folder: Path,
+    chunk_s: int,
+    *,
+    hold: int,
+    from_start: bool,
+    rtsp_transport: str = "tcp",
+) -> list[str]:
+    """Record the stream as .ts segments and cut its audio into closed WAV chunks.
+
+    RTSP is read over TCP (RTP interleaved: no loss, no NAT trouble) unless the server refused
+    it, in which case the capture asks again with ``rtsp_transport="udp"``."""
     scheme = url.split(":", 1)[0].lower()
     source: list[str] = []
     if hls.is_hls(url):
@@ -110,7 +121,7 @@ def ffmpeg_argv(url: str, folder: Path, chunk_s: int, *, hold: int, from_start: 
         ]
         source += ["-rw_timeout", "15000000"]
     elif scheme == "rtsp":
-        source += ["-rtsp_transport", "tcp", "-timeout", "15000000"]
+        source += ["-rtsp_transport", rtsp_transport, "-timeout", "15000000"]
     else:
         source += ["-rw_timeout", "15000000"]
     audio = folder / "audio"
@@ -237,6 +248,8 @@ class Capture:
     run_no: int = -1
     ending: str | None = None
     killed_for_stall: bool = False
+    # Some RTSP servers (and cameras) only send RTP over UDP: they answer 461 to a TCP SETUP.
+    rtsp_transport: str = "tcp"
     failures: int = 0
     next_attempt: float = 0.0
     last_growth: float = field(default_factory=time.monotonic)
@@ -390,6 +403,7 @@ class Capture:
             self.live.chunk_s,
             hold=self.settings.live_hold_counters,
             from_start=not runs,
+            rtsp_transport=self.rtsp_transport,
         )
         runs.append({"n": number, "offset_s": round(offset, 3), "closed": False})
         self.live.runs = runs
@@ -484,6 +498,10 @@ class Capture:
             errors="replace"
         )[-600:]
         if self.ending:
+            return
+        if "461 Unsupported Transport" in tail and self.rtsp_transport == "tcp":
+            log.info("live %s: the RTSP server refused TCP; asking for RTP over UDP", self.live.id)
+            self.rtsp_transport = "udp"
             return
         if not self.killed_for_stall and hls.is_hls(self.live.url):
             try:
