@@ -445,8 +445,10 @@ class Capture:
             self.db.commit()
 
     def _record_gap(self, wall: datetime) -> None:
-        """A run after the first: the stream was lost between the last data and now."""
-        if self.run_no == 0:
+        """A run after one that recorded: the stream was lost between the last data and now.
+
+        Runs that recorded nothing before it (a refused first connection) leave no gap."""
+        if not any(r.get("duration_s", 0) > 0 for r in self.live.runs[: self.run_no]):
             return
         previous = self.last_data_at
         offset = self.live.runs[self.run_no]["offset_s"]
