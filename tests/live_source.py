@@ -175,3 +175,86 @@ class RtmpSource:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+
+
+@dataclass
+class RtspSource:
+    """An RTSP broadcast: ffmpeg publishes the speech (with a small video track) in real time to
+    an RTSP server (``tests/rtsp_server.js``, npm's rtsp-streaming-server, which relays RTP over
+    UDP only); a reader plays it from the server's client port on 127.0.0.2.
+
+    The server keeps nothing: a reader gets the broadcast from when it joins (``played_at``)."""
+
+    speech: Speech
+    folder: Path
+    host: str = "127.0.0.2"
+    client_port: int = 0
+    publish_port: int = 0
+    server: subprocess.Popen | None = None
+    proc: subprocess.Popen | None = None
+    recorded_at: float | None = None
+    played_at: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"rtsp://{self.host}:{self.client_port}/live/plenary"
+
+    def start(self) -> None:
+        """Start the server, then the encoder; returns once the server records it."""
+        from cli.services import free_port
+        from tests.conftest import REPO
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.publish_port, self.client_port = free_port(), free_port()
+        rtp_start = free_port() & ~1  # the server takes RTP/RTCP port pairs from an even port
+        self.server = subprocess.Popen(
+            ["node", str(REPO / "tests" / "rtsp_server.js"),
+             str(self.publish_port), str(self.client_port), str(rtp_start)],
+            cwd=REPO, stdout=(self.folder / "server.log").open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self._wait_event("ready", 15)
+        log = (self.folder / "rtsp-source.log").open("wb")
+        self.proc = subprocess.Popen(
+            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
+             "-re", "-i", str(self.speech.path),
+             "-re", "-f", "lavfi", "-i", "color=c=navy:s=160x120:r=10",
+             "-map", "1:v", "-map", "0:a", "-shortest",
+             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20",
+             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
+             "-f", "rtsp", "-rtsp_transport", "udp",
+             f"rtsp://127.0.0.1:{self.publish_port}/live/plenary"],
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )  # fmt: skip
+        self.recorded_at = self._wait_event("record", 15)
+
+    def _wait_event(self, event: str, timeout: float) -> float:
+        """When the server logged ``event`` (seconds since the epoch)."""
+        deadline = time.monotonic() + timeout
+        log = self.folder / "server.log"
+        while True:
+            for line in log.read_text(errors="replace").splitlines():
+                words = line.split()
+                if len(words) >= 2 and words[1] == event:
+                    return int(words[0]) / 1000
+            assert self.server is not None and self.server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"no {event!r} from the RTSP server"
+            time.sleep(0.1)
+
+    def wait_played(self, timeout: float) -> float:
+        """When a reader started playing the broadcast (seconds since the epoch)."""
+        self.played_at = self._wait_event("play", timeout)
+        return self.played_at
+
+    def wait_end(self, timeout: float) -> float:
+        """Let the encoder finish; returns the seconds of the broadcast the reader was sent."""
+        assert self.proc is not None and self.recorded_at is not None
+        self.proc.wait(timeout)
+        played_at = self.played_at or self.wait_played(0)
+        return self.speech.duration_s - (played_at - self.recorded_at)
+
+    def close(self) -> None:
+        for proc in (self.proc, self.server):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()

@@ -1,10 +1,10 @@
 """Live capture from the other kinds of source, and the limits of a capture, end to end: an RTMP
-broadcast (ffmpeg serving RTMP itself), a web page yt-dlp resolves to a live playlist, the
-maximum duration, and a capture scheduled ahead that the watchdog (Celery beat) starts.
+broadcast (ffmpeg serving RTMP itself), an RTSP broadcast (ffmpeg publishing to an RTSP server,
+npm's rtsp-streaming-server: ffmpeg cannot serve RTSP to a client), a web page yt-dlp resolves to
+a live playlist, the maximum duration, and a capture scheduled ahead that the watchdog (Celery
+beat) starts.
 
 Real ffmpeg, Whisper base, Meilisearch, Redis and database, as in ``tests/test_live.py``.
-RTSP is not here: ffmpeg cannot serve RTSP to a client (its ``-rtsp_flags listen`` only receives
-a pushed stream), and this machine has no RTSP server.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from archive.models import LiveSession, LiveState, Recording
+from archive.db import session_scope
+from archive.models import LiveGap, LiveSession, LiveState, Recording
 from archive.settings import Settings
 from archive.storage import sha256_file
 from tests.live_env import LiveEnv
 from tests.live_env import live_env as build_live_env
-from tests.live_source import LiveSource, RtmpSource, Speech, make_speech
+from tests.live_source import LiveSource, RtmpSource, RtspSource, Speech, make_speech
 from workers.errors import PermanentError
 from workers.live import start_live
 from workers.live_capture import resolve
@@ -106,6 +108,44 @@ def test_an_rtmp_broadcast_is_recorded_transcribed_and_finalized(
     )
     assert recording.has_video
     assert env.search("railway", recording.id) is not None
+
+
+def test_an_rtsp_broadcast_is_recorded_transcribed_and_finalized(
+    live_env: LiveEnv, speech: Speech, tmp_path: Path
+) -> None:
+    """
+    GIVEN an RTSP broadcast on 127.0.0.2 (ffmpeg publishing to an RTSP server that relays RTP
+    over UDP only, as some cameras and servers do)
+    WHEN it is captured THEN the capture, refused TCP, reads it over UDP (the refusal leaves no
+    gap) and "hospital" becomes searchable while it is live; WHEN the encoder stops THEN the
+    capture ends after the give-up time and the recording is a hashed .ts whose duration matches
+    what the server sent it (±2 s: the broadcast from when the capture joined)
+    """
+    env = live_env
+    source = RtspSource(speech, tmp_path / "rtsp")
+    try:
+        source.start()
+        session_id = start_live(
+            env.settings, source.url, body="mazhilis", title="RTSP plenary", chunk_s=CHUNK_S
+        )
+        joined = source.wait_played(60) - source.recorded_at
+        print(f"the capture joined the broadcast {joined:.1f} s after it began")
+        assert joined < speech.word_at["hospital"], "the capture joined too late"
+        live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording")
+        group = env.wait_searchable("hospital", live.recording_id, 240)
+        assert group["live"] is True
+        sent = source.wait_end(timeout=120)
+    finally:
+        source.close()
+    live, recording = _finalized(env, session_id)
+    assert live.end_reason == f"no data for {GIVE_UP_S:.0f} s"
+    assert live.runs[0]["duration_s"] == 0, "the first connection (over TCP) was not refused"
+    assert abs(recording.duration_s - sent) <= 2.0, (recording.duration_s, sent)
+    assert recording.has_video
+    assert env.search("library", recording.id) is not None
+    with session_scope(env.settings.db_url) as session:
+        gaps = session.scalars(select(LiveGap).where(LiveGap.session_id == session_id)).all()
+        assert gaps == [], "the refused connection left a gap on the timeline"
 
 
 def test_a_page_embedding_a_live_playlist_is_resolved_by_yt_dlp_and_recorded(
