@@ -120,6 +120,10 @@ def recording_page(
             if seg.start <= start + 0.05:
                 current = seg
             else:
+                # In the pause before a segment (a link to whole seconds lands there), the
+                # segment about to play is the current one, not the one that has ended.
+                if (current is None or current.end < start) and seg.start - start <= 2.0:
+                    current = seg
                 break
     from api.live import gaps_before, gaps_of, session_of
 

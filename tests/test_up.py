@@ -88,8 +88,19 @@ def test_two_archives_run_side_by_side_and_stop_on_ctrl_c(tmp_path):
     finally:
         for proc in (up_a, up_b):
             proc.send_signal(signal.SIGINT)
-        for proc in (up_a, up_b):
-            proc.wait(60)
+        for proc, log, data in ((up_a, log_a, dir_a), (up_b, log_b, dir_b)):
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                pids = ",".join(str(pid) for pid in children_of(data)) or "0"
+                left = subprocess.run(
+                    ["ps", "-o", "pid,etime,args", "-p", pids], capture_output=True, text=True
+                ).stdout
+                proc.kill()
+                raise AssertionError(
+                    f"`ashyq up` did not stop within 60 s of Ctrl-C; still running: {left}\n"
+                    f"{log.read_text(errors='replace')[-3000:]}"
+                ) from None
     time.sleep(0.5)
     assert children_of(dir_a) == [] and children_of(dir_b) == []
     assert "stopped" in log_a.read_text() and "stopped" in log_b.read_text()

@@ -30,9 +30,14 @@
   }
 
   function segmentAt(time) {
+    // The last segment begun; in the pause before a segment, the one about to play (as the page).
     var found = null;
     for (var i = 0; i < segments.length; i++) {
-      if (parseFloat(segments[i].dataset.start) <= time + 0.05) found = segments[i]; else break;
+      var begins = parseFloat(segments[i].dataset.start);
+      if (begins <= time + 0.05) { found = segments[i]; continue; }
+      var ended = !found || parseFloat(found.dataset.end) < time;
+      if (ended && begins - time <= 2) found = segments[i];
+      break;
     }
     return found;
   }
