@@ -555,6 +555,9 @@ def up(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # Started in the background by a shell (`ashyq up &`, CI scripts), a process inherits SIGINT
+    # ignored and Python then never raises KeyboardInterrupt: Ctrl-C / kill -INT must still stop.
+    signal.signal(signal.SIGINT, stop)
     try:
         migrate.upgrade(settings.db_url)
         console.print(f"data: {settings.data_dir}", highlight=False)
