@@ -38,7 +38,7 @@ def test_cancel_running_and_queued_jobs_then_retry(archive, worker, staff, tmp_p
     input kept for a retry); the queued one is skipped; retried, it runs to success; finished
     jobs can be neither cancelled nor retried
     """
-    long_audio = speak(PARAGRAPH * 8, tmp_path / "long.wav")
+    long_audio = speak(PARAGRAPH * 16, tmp_path / "long.wav")  # still running when cancelled
     short = clip_with_word_at_known_time(tmp_path / "short", fmt="mp4").path
     running = submit_file(archive, long_audio, title="Long", body="akimat", when="2026-01-10")
     queued = submit_file(archive, short, title="Short", body="akimat", when="2026-01-11")
