@@ -64,6 +64,19 @@ def make_speech(folder: Path, count: int = len(SENTENCES)) -> Speech:
     return Speech(out, duration(out), word_at)
 
 
+def publisher_argv(speech: Speech) -> list[str]:
+    """ffmpeg reading the speech in real time with a small test picture, encoded as a
+    broadcaster would (H.264 + AAC); the caller appends the output format and address."""
+    return [
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
+        "-re", "-i", str(speech.path),
+        "-re", "-f", "lavfi", "-i", "color=c=navy:s=160x120:r=10",
+        "-map", "1:v", "-map", "0:a", "-shortest",
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20",
+        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
+    ]  # fmt: skip
+
+
 @dataclass
 class LiveSource:
     speech: Speech
@@ -157,13 +170,7 @@ class RtmpSource:
         self.port = free_port()
         log = (self.folder / "rtmp-source.log").open("wb")
         self.proc = subprocess.Popen(
-            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
-             "-re", "-i", str(self.speech.path),
-             "-re", "-f", "lavfi", "-i", "color=c=navy:s=160x120:r=10",
-             "-map", "1:v", "-map", "0:a", "-shortest",
-             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20",
-             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
-             "-f", "flv", "-listen", "1", self.url],
+            [*publisher_argv(self.speech), "-f", "flv", "-listen", "1", self.url],
             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
         )  # fmt: skip
 
@@ -216,13 +223,7 @@ class RtspSource:
         self._wait_event("ready", 15)
         log = (self.folder / "rtsp-source.log").open("wb")
         self.proc = subprocess.Popen(
-            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
-             "-re", "-i", str(self.speech.path),
-             "-re", "-f", "lavfi", "-i", "color=c=navy:s=160x120:r=10",
-             "-map", "1:v", "-map", "0:a", "-shortest",
-             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20",
-             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
-             "-f", "rtsp", "-rtsp_transport", "udp",
+            [*publisher_argv(self.speech), "-f", "rtsp", "-rtsp_transport", "udp",
              f"rtsp://127.0.0.1:{self.publish_port}/live/plenary"],
             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
         )  # fmt: skip
