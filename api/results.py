@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, load_only
 
 from archive.models import Body, Recording, Segment, Speaker, segment_id
@@ -63,6 +63,31 @@ def recording_dates(session: Session):  # type: ignore[no-untyped-def]
     return lookup
 
 
+# The card queries, built once: constructing a statement (options, IN lists) and its cache key
+# cost more than running it on SQLite (bench/search.py); each request only binds the ids.
+_IDS = bindparam("ids", expanding=True)
+# The card's fields only: a recording's ffprobe JSON and description can be kilobytes, and
+# decoding them for every card was wasted (a field not loaded here still loads on access).
+CARD_RECORDINGS = visible(
+    select(Recording)
+    .options(
+        load_only(
+            Recording.title, Recording.body_id, Recording.recorded_on, Recording.duration_s,
+            Recording.event_type, Recording.languages, Recording.status, Recording.created_at,
+            Recording.updated_at,
+        )
+    )
+    .where(Recording.id.in_(_IDS))
+)  # fmt: skip
+HIT_ROWS = select(Segment.id, Segment.text, Segment.words, Segment.speaker_id).where(
+    Segment.id.in_(_IDS)
+)
+CONTEXT_ROWS = select(Segment.id, Segment.start, Segment.text, Segment.language).where(
+    Segment.id.in_(_IDS)
+)
+SPEAKERS = select(Speaker).where(Speaker.id.in_(_IDS))
+
+
 def cards(session: Session, results: Results, context: bool = True) -> list[Card]:
     """The page's recordings with their moments, read by primary key in two or three queries.
 
@@ -72,30 +97,16 @@ def cards(session: Session, results: Results, context: bool = True) -> list[Card
     use for them) the start, text and language of the segments before and after each hit.
     """
     ids = [group.recording_id for group in results.groups]
-    # The card's fields only: a recording's ffprobe JSON and description can be kilobytes, and
-    # decoding them for every card was wasted (a field not loaded here still loads on access).
-    card_fields = load_only(
-        Recording.title, Recording.body_id, Recording.recorded_on, Recording.duration_s,
-        Recording.event_type, Recording.languages, Recording.status, Recording.created_at,
-        Recording.updated_at,
-    )  # fmt: skip
-    query = select(Recording).options(card_fields).where(Recording.id.in_(ids))
-    recordings = {r.id: r for r in session.scalars(visible(query))}
+    recordings = {r.id: r for r in session.scalars(CARD_RECORDINGS, {"ids": ids})} if ids else {}
     hits = [hit for group in results.groups for hit in group.hits]
     own: dict[str, tuple[str, list, int | None]] = {}
     if hits:
-        rows = session.execute(
-            select(Segment.id, Segment.text, Segment.words, Segment.speaker_id).where(
-                Segment.id.in_(sorted({hit.id for hit in hits}))
-            )
-        )
+        rows = session.execute(HIT_ROWS, {"ids": sorted({hit.id for hit in hits})})
         own = {sid: (text, words, speaker) for sid, text, words, speaker in rows}
     speakers: dict[int, Speaker] = {}
     wanted_speakers = {row[2] for row in own.values() if row[2] is not None}
     if context and wanted_speakers:
-        speakers = {
-            s.id: s for s in session.scalars(select(Speaker).where(Speaker.id.in_(wanted_speakers)))
-        }
+        speakers = {s.id: s for s in session.scalars(SPEAKERS, {"ids": sorted(wanted_speakers)})}
     around: dict[str, Context] = {}
     if context and hits:
         # Ids are "{recording}-{idx}": the neighbours are known without asking.
@@ -105,11 +116,7 @@ def cards(session: Session, results: Results, context: bool = True) -> list[Card
             for delta in (-1, 1)
             if hit.idx + delta >= 0
         }
-        rows = session.execute(
-            select(Segment.id, Segment.start, Segment.text, Segment.language).where(
-                Segment.id.in_(sorted(wanted))
-            )
-        )
+        rows = session.execute(CONTEXT_ROWS, {"ids": sorted(wanted)})
         around = {sid: Context(start, text, language) for sid, start, text, language in rows}
     out = []
     for group in results.groups:
