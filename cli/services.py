@@ -134,7 +134,7 @@ def web_argv(settings: Settings) -> list[str]:
         sys.executable,
         "-m",
         "uvicorn",
-        "api.app:create_app",
+        "api.app:serve_app",
         "--factory",
         "--host",
         settings.host,
