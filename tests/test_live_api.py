@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from archive import live as live_state
 from archive.db import session_scope
 from archive.jobs import HOST, this_process
-from archive.models import Body, LiveSession, LiveState, utcnow
+from archive.models import Body, LiveSession, LiveState, Recording, utcnow
 from archive.settings import Settings, env_for_children
 from tests.conftest import REPO
 
@@ -28,6 +28,18 @@ def client(archive: Settings) -> TestClient:
     from api.app import create_app
 
     return TestClient(create_app(archive))
+
+
+def bare_live_recording(session, body: Body, sha256: str) -> Recording:
+    """A live recording with no media yet, as a capture starts one (flushed: it has an id)."""
+    recording = Recording(
+        sha256=sha256, title="t", body=body, recorded_on=date(2026, 1, 1), original_name="",
+        original_path="", playable_path="", playable_mime="", size_bytes=0, duration_s=0.0,
+        container="hls", status="live",
+    )  # fmt: skip
+    session.add(recording)
+    session.flush()
+    return recording
 
 
 def test_staff_api_refuses_bad_requests_before_storing_anything(client: TestClient, auth):
@@ -140,20 +152,13 @@ def test_segment_indexes_continue_after_a_single_first_segment(archive: Settings
     GIVEN a live recording whose first chunk gave exactly one segment (index 0)
     WHEN the next chunk's segments are numbered THEN they start at 1 (not 0 again)
     """
-    from datetime import date
 
-    from archive.models import Recording, Segment
+    from archive.models import Segment
     from workers.live_capture import next_segment_idx
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
-        recording = Recording(
-            sha256="live-test", title="t", body=body, recorded_on=date(2026, 1, 1),
-            original_name="", original_path="", playable_path="", playable_mime="",
-            size_bytes=0, duration_s=0.0, container="hls", status="live",
-        )  # fmt: skip
-        session.add(recording)
-        session.flush()
+        recording = bare_live_recording(session, body, "live-test")
         assert next_segment_idx(session, recording.id) == 0
         session.add(
             Segment(
@@ -170,7 +175,6 @@ def test_a_capture_that_gives_up_takes_its_live_segments_out_of_search(archive: 
     WHEN its capture gives up (a permanent error, or too many attempts)
     THEN the recording is failed and its segments leave search at once, as a withdrawn one's do
     """
-    from datetime import date
 
     from archive.models import Recording, Segment
     from search.client import master_client, search_client
@@ -180,13 +184,7 @@ def test_a_capture_that_gives_up_takes_its_live_segments_out_of_search(archive: 
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
-        recording = Recording(
-            sha256="live-gives-up", title="t", body=body, recorded_on=date(2026, 1, 1),
-            original_name="", original_path="", playable_path="", playable_mime="",
-            size_bytes=0, duration_s=0.0, container="hls", status="live",
-        )  # fmt: skip
-        session.add(recording)
-        session.flush()
+        recording = bare_live_recording(session, body, "live-gives-up")
         session.add(
             Segment(
                 id=f"{recording.id}-0", recording_id=recording.id, idx=0, start=0, end=2,
