@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
 import meilisearch
 from sqlalchemy import select
@@ -22,6 +24,8 @@ from search.documents import is_public, segment_document
 from search.schema import DOCUMENT_VERSION, ensure_index, mark_version, stored_version
 
 BATCH = 1000
+IN_FLIGHT = 8  # addition tasks a rebuild keeps queued in Meilisearch
+REBUILD_WAIT_S = 1800.0  # for one queued task: up to IN_FLIGHT batches are indexed before it
 
 
 def new_generation() -> int:
@@ -115,16 +119,24 @@ def rebuild(client: meilisearch.Client, index_uid: str, session: Session) -> int
     temp = client.index(temp_uid)
     batch: list[dict] = []
     total = 0
+    # Up to IN_FLIGHT batches queued at once: Meilisearch merges consecutive additions into one
+    # indexing batch (autobatching), where waiting for each before sending the next indexed them
+    # one by one while this process sat idle, and then built documents while it sat idle.
+    in_flight: deque[Any] = deque()
     for recording in _ready_recordings(session):
         for seg in recording.segments:
             batch.append(segment_document(recording, seg, gen))
             if len(batch) >= BATCH:
-                wait(client, add_documents(temp, batch))
+                if len(in_flight) >= IN_FLIGHT:
+                    wait(client, in_flight.popleft(), REBUILD_WAIT_S)
+                in_flight.append(add_documents(temp, batch))
                 total += len(batch)
                 batch = []
     if batch:
-        wait(client, add_documents(temp, batch))
+        in_flight.append(add_documents(temp, batch))
         total += len(batch)
+    while in_flight:  # every task, not only the last: each one's failure is reported
+        wait(client, in_flight.popleft(), REBUILD_WAIT_S)
     wait(client, client.swap_indexes([{"indexes": [index_uid, temp_uid]}]))
     wait(client, client.delete_index(temp_uid))
     mark_version(client, index_uid)

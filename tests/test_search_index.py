@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import date
 
 import meilisearch
 import pytest
@@ -13,6 +14,7 @@ from search.client import IndexingFailed, add_documents, ensure_search_key, mast
 from search.indexer import rebuild
 from search.query import highlight_html, search_segments
 from search.schema import INDEX_SETTINGS, ensure_index
+from tests.conftest import clean_archive
 from tests.helpers import segment_count, wait_job
 from tests.media_factory import clip_with_word_at_known_time
 from workers.submit import submit_file
@@ -145,3 +147,74 @@ def test_an_index_of_an_older_document_version_is_rebuilt_once(archive, worker, 
     docs = index.get_documents({"limit": 100}).results
     assert len(docs) == segment_count(archive, job.recording_id)
     assert all(dict(doc).get("text_folded") for doc in docs)
+
+
+MARKERS = ("viaduct", "aqueduct", "causeway")
+
+
+def many_lines(n: int, marker: str) -> list[tuple[str, str]]:
+    return [("en", f"Item {i} of the agenda, line {i}.") for i in range(n - 1)] + [
+        ("en", f"The {marker} was approved.")
+    ]
+
+
+def test_a_rebuild_queues_batches_and_indexes_every_segment(archive, monkeypatch):
+    """
+    GIVEN 1,200 segments over three recordings, a rebuild sending batches of 250 with two queued
+    WHEN the index is emptied and rebuilt THEN every segment is there once, the last of each
+      recording is found, and the temporary index is gone
+    """
+    from search import indexer
+    from tests.corpus import Rec, seed
+
+    clean_archive(archive)
+    recs = seed(
+        archive,
+        [
+            Rec(f"R{n}", "senate", date(2026, 2, n + 1), many_lines(400, marker))
+            for n, marker in enumerate(MARKERS)
+        ],
+    )
+    monkeypatch.setattr(indexer, "BATCH", 250)
+    monkeypatch.setattr(indexer, "IN_FLIGHT", 2)
+    client = master_client(archive)
+    wait(client, client.index(archive.meili_index).delete_all_documents())
+    with session_scope(archive.db_url) as session:
+        count = rebuild(client, archive.meili_index, session)
+    assert count == 1200
+    assert client.index(archive.meili_index).get_stats().number_of_documents == 1200
+    for marker, rec in zip(MARKERS, recs, strict=True):
+        [hit] = search_segments(client, archive.meili_index, marker).hits
+        assert hit.recording_id == rec.id and hit.id == f"{rec.id}-399"
+    assert f"{archive.meili_index}_rebuild" not in [i.uid for i in client.get_indexes()["results"]]
+
+
+def test_a_batch_refused_mid_rebuild_fails_it_and_the_old_index_keeps_serving(archive, monkeypatch):
+    """
+    GIVEN an indexed archive and a rebuild whose third batch Meilisearch refuses (a bad id)
+    WHEN the rebuild runs with batches queued THEN it raises IndexingFailed naming the refusal,
+      the live index is untouched (still searchable, same count), and a later rebuild succeeds
+    """
+    from search import documents, indexer
+    from tests.corpus import Rec, seed
+
+    clean_archive(archive)
+    seed(archive, [Rec("R", "senate", date(2026, 2, 1), many_lines(1000, "viaduct"))])
+    monkeypatch.setattr(indexer, "BATCH", 200)
+    monkeypatch.setattr(indexer, "IN_FLIGHT", 3)
+    real = documents.segment_document
+
+    def refused_once(recording, seg, gen):  # type: ignore[no-untyped-def]
+        doc = real(recording, seg, gen)
+        return {**doc, "id": "not valid!"} if seg.idx == 450 else doc
+
+    monkeypatch.setattr(indexer, "segment_document", refused_once)
+    client = master_client(archive)
+    with session_scope(archive.db_url) as session, pytest.raises(IndexingFailed):
+        rebuild(client, archive.meili_index, session)
+    assert client.index(archive.meili_index).get_stats().number_of_documents == 1000
+    assert search_segments(client, archive.meili_index, "viaduct").total == 1
+    monkeypatch.setattr(indexer, "segment_document", real)
+    with session_scope(archive.db_url) as session:
+        assert rebuild(client, archive.meili_index, session) == 1000
+    assert search_segments(client, archive.meili_index, "viaduct").total == 1

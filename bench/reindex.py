@@ -1,0 +1,90 @@
+"""Rebuilding the search index from the database: batches queued one at a time vs several.
+
+``ashyq reindex`` (search.indexer.rebuild) sends documents in batches of 1,000. This builds one
+synthetic archive (bench/search.py's generator) and rebuilds its index, alternating how many
+addition tasks are kept queued in Meilisearch (1 = wait for each before sending the next).
+
+    .venv/bin/python -m bench.reindex                     # 100,000 segments, 1 vs 8, 2 runs each
+    .venv/bin/python -m bench.reindex --segments 20000 --in-flight 1,4,8 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from archive import migrate
+from archive.db import session_scope
+from archive.settings import Settings
+from bench.search import build
+from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
+from search import indexer
+from search.client import master_client
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, default=100_000)
+    parser.add_argument("--recordings", type=int, default=2_000)
+    parser.add_argument("--in-flight", default="1,8", help="comma-separated values to compare")
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+    values = [int(v) for v in args.in_flight.split(",")]
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        port, key = free_port(), uuid.uuid4().hex
+        meili = subprocess.Popen(
+            meilisearch_argv(str(NPM_BINARY), port, key, root / "meili"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health", 60, meili)
+            settings = Settings(
+                data_dir=root / "data", meili_url=f"http://127.0.0.1:{port}",
+                meili_master_key=key, meili_index="segments",
+            )  # fmt: skip
+            settings.data_dir.mkdir(parents=True)
+            migrate.upgrade(settings.db_url)
+            build(settings, args.segments, args.recordings, random.Random(7))
+            client = master_client(settings)
+            times: dict[int, list[float]] = {v: [] for v in values}
+            for run in range(args.runs):
+                for value in values if run % 2 == 0 else reversed(values):
+                    indexer.IN_FLIGHT = value
+                    started = time.perf_counter()
+                    with session_scope(settings.db_url) as session:
+                        count = indexer.rebuild(client, settings.meili_index, session)
+                    times[value].append(time.perf_counter() - started)
+                    stats = client.index(settings.meili_index).get_stats()
+                    assert count == stats.number_of_documents, (count, stats)
+        finally:
+            meili.terminate()
+            meili.wait(30)
+    base = statistics.median(times[values[0]])
+    lines = [
+        f"Rebuild of {count:,} segments over {args.recordings:,} recordings, "
+        f"{args.runs} runs each, alternated.",
+        "",
+        "| tasks queued | runs (s) | median (s) | speed-up |",
+        "|---:|---|---:|---:|",
+    ]
+    for value in values:
+        median = statistics.median(times[value])
+        runs = ", ".join(f"{t:.0f}" for t in times[value])
+        lines.append(f"| {value} | {runs} | {median:.0f} | {base / median:.2f}× |")
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.output:
+        args.output.write_text(report, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
