@@ -13,17 +13,15 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from archive import migrate
 from archive.db import session_scope
 from archive.settings import Settings
+from bench import meilisearch_server
 from bench.search import build
-from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search import indexer
 from search.client import master_client
 
@@ -39,18 +37,10 @@ def main() -> None:
     values = [int(v) for v in args.in_flight.split(",")]
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        port, key = free_port(), uuid.uuid4().hex
-        meili = subprocess.Popen(
-            meilisearch_argv(str(NPM_BINARY), port, key, root / "meili"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_http(f"http://127.0.0.1:{port}/health", 60, meili)
+        with meilisearch_server(root / "meili") as (url, key):
             settings = Settings(
-                data_dir=root / "data", meili_url=f"http://127.0.0.1:{port}",
-                meili_master_key=key, meili_index="segments",
-            )  # fmt: skip
+                data_dir=root / "data", meili_url=url, meili_master_key=key, meili_index="segments"
+            )
             settings.data_dir.mkdir(parents=True)
             migrate.upgrade(settings.db_url)
             build(settings, args.segments, args.recordings, random.Random(7))
@@ -65,9 +55,6 @@ def main() -> None:
                     times[value].append(time.perf_counter() - started)
                     stats = client.index(settings.meili_index).get_stats()
                     assert count == stats.number_of_documents, (count, stats)
-        finally:
-            meili.terminate()
-            meili.wait(30)
     base = statistics.median(times[values[0]])
     lines = [
         f"Rebuild of {count:,} segments over {args.recordings:,} recordings, "

@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -39,7 +38,8 @@ from archive import migrate
 from archive.db import session_scope
 from archive.models import Body, Recording, RecordingStatus, Segment
 from archive.settings import Settings, env_for_children
-from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http, web_argv
+from bench import meilisearch_server, stop
+from cli.services import free_port, wait_http, web_argv
 from search.client import master_client
 from search.indexer import rebuild
 from search.query import Filters, search_recordings
@@ -214,94 +214,82 @@ def main() -> None:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        port, key = free_port(), uuid.uuid4().hex
-        meili = subprocess.Popen(
-            meilisearch_argv(str(NPM_BINARY), port, key, root / "meili"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        web = None
-        try:
-            wait_http(f"http://127.0.0.1:{port}/health", 60, meili)
-            settings = Settings(
-                data_dir=root / "data", meili_url=f"http://127.0.0.1:{port}", meili_master_key=key,
-                port=free_port(), meili_index="segments",
-                rate_limit_per_minute=10**9,  # latency is measured here, not the public limit
-            )  # fmt: skip
-            settings.data_dir.mkdir(parents=True)
-            migrate.upgrade(settings.db_url)
-            started = time.perf_counter()
-            corpus = build(settings, args.segments, args.recordings, rng)
-            db_s = time.perf_counter() - started
-            client = master_client(settings)
-            started = time.perf_counter()
-            with session_scope(settings.db_url) as session:
-                indexed = rebuild(client, settings.meili_index, session)
-            index_s = time.perf_counter() - started
-            stats = client.get_all_stats()
-            index_stats = client.http.get(f"indexes/{settings.meili_index}/stats")
-            web = subprocess.Popen(
-                web_argv(settings), env=env_for_children(settings),
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            base = f"http://127.0.0.1:{settings.port}"
-            wait_http(f"{base}/healthz", 60, web)
-            timed = TimedClient(meilisearch.Client(settings.meili_url, key))
-            http = httpx.Client(timeout=60)
-            classes = make_queries(corpus, rng, args.queries, args.phrases, args.filtered)
-
-            engine: dict[str, list[float]] = {}
-
-            def run_meili(query: str, filters: Filters) -> float:
-                timed.spent = 0.0
-                found = search_recordings(timed, settings.meili_index, query, filters=filters)  # type: ignore[arg-type]
-                engine.setdefault(current, []).append(found.processing_ms)
-                return timed.spent
-
-            def run_http(path: str, query: str, filters: Filters) -> float:
+        with meilisearch_server(root / "meili") as (url, key):
+            web = None
+            try:
+                settings = Settings(
+                    data_dir=root / "data", meili_url=url, meili_master_key=key,
+                    port=free_port(), meili_index="segments",
+                    rate_limit_per_minute=10**9,  # latency is measured here, not the public limit
+                )  # fmt: skip
+                settings.data_dir.mkdir(parents=True)
+                migrate.upgrade(settings.db_url)
                 started = time.perf_counter()
-                answer = http.get(base + path, params=params_of(query, filters))
-                elapsed = time.perf_counter() - started
-                assert answer.status_code == 200, (
-                    path,
-                    query,
-                    answer.status_code,
-                    answer.text[:300],
-                )
-                return elapsed
+                corpus = build(settings, args.segments, args.recordings, rng)
+                db_s = time.perf_counter() - started
+                client = master_client(settings)
+                started = time.perf_counter()
+                with session_scope(settings.db_url) as session:
+                    indexed = rebuild(client, settings.meili_index, session)
+                index_s = time.perf_counter() - started
+                stats = client.get_all_stats()
+                index_stats = client.http.get(f"indexes/{settings.meili_index}/stats")
+                web = subprocess.Popen(
+                    web_argv(settings), env=env_for_children(settings),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                base = f"http://127.0.0.1:{settings.port}"
+                wait_http(f"{base}/healthz", 60, web)
+                timed = TimedClient(meilisearch.Client(settings.meili_url, key))
+                http = httpx.Client(timeout=60)
+                classes = make_queries(corpus, rng, args.queries, args.phrases, args.filtered)
 
-            current = "warm-up"
-            for query, filters in classes["1–3 words"][:50]:  # warm up caches and connections
-                run_meili(query, filters)
-                run_http("/api/v1/search", query, filters)
-                run_http("/search", query, filters)
-            # What the build left (the corpus, the ORM's objects) out of the collector's walks,
-            # so that a full collection in this process does not land on one timed request.
-            gc.collect()
-            gc.freeze()
-            results: dict[str, dict[str, list[float]]] = {}
-            for name, queries in classes.items():
-                current = name
-                times: dict[str, list[float]] = {"meili": [], "api": [], "html": []}
-                for n, (query, filters) in enumerate(queries):
-                    kinds = ["meili", "api", "html"]
-                    for kind in reversed(kinds) if n % 2 else kinds:
-                        if kind == "meili":
-                            elapsed = run_meili(query, filters)
-                        else:
-                            path = "/api/v1/search" if kind == "api" else "/search"
-                            elapsed = run_http(path, query, filters)
-                        times[kind].append(elapsed * 1000)
-                results[name] = times
-        finally:
-            for proc in (web, meili):
-                if proc is not None:
-                    proc.terminate()
-                    try:
-                        proc.wait(20)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
+                engine: dict[str, list[float]] = {}
+
+                def run_meili(query: str, filters: Filters) -> float:
+                    timed.spent = 0.0
+                    found = search_recordings(timed, settings.meili_index, query, filters=filters)  # type: ignore[arg-type]
+                    engine.setdefault(current, []).append(found.processing_ms)
+                    return timed.spent
+
+                def run_http(path: str, query: str, filters: Filters) -> float:
+                    started = time.perf_counter()
+                    answer = http.get(base + path, params=params_of(query, filters))
+                    elapsed = time.perf_counter() - started
+                    assert answer.status_code == 200, (
+                        path,
+                        query,
+                        answer.status_code,
+                        answer.text[:300],
+                    )
+                    return elapsed
+
+                current = "warm-up"
+                for query, filters in classes["1–3 words"][:50]:  # warm up caches and connections
+                    run_meili(query, filters)
+                    run_http("/api/v1/search", query, filters)
+                    run_http("/search", query, filters)
+                # What the build left (the corpus, the ORM's objects) out of the collector's walks,
+                # so that a full collection in this process does not land on one timed request.
+                gc.collect()
+                gc.freeze()
+                results: dict[str, dict[str, list[float]]] = {}
+                for name, queries in classes.items():
+                    current = name
+                    times: dict[str, list[float]] = {"meili": [], "api": [], "html": []}
+                    for n, (query, filters) in enumerate(queries):
+                        kinds = ["meili", "api", "html"]
+                        for kind in reversed(kinds) if n % 2 else kinds:
+                            if kind == "meili":
+                                elapsed = run_meili(query, filters)
+                            else:
+                                path = "/api/v1/search" if kind == "api" else "/search"
+                                elapsed = run_http(path, query, filters)
+                            times[kind].append(elapsed * 1000)
+                    results[name] = times
+            finally:
+                if web is not None:
+                    stop(web)
     used = stats.get("usedDatabaseSize", stats["databaseSize"])
     per_segment = used / max(indexed, 1)
     lines = [

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
-import subprocess
 import tempfile
-import uuid
 from pathlib import Path
 
 import meilisearch
@@ -28,8 +26,8 @@ from archive import migrate
 from archive.db import session_scope
 from archive.models import Recording
 from archive.settings import Settings
+from bench import meilisearch_server
 from bench.search import build, make_queries
-from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.client import add_documents, wait
 from search.documents import segment_document
 from search.query import Filters, build_queries
@@ -83,15 +81,8 @@ def main() -> None:
             (f"{rng.choice(kk)}{rng.choice(INFLECTIONS)} {rng.choice(kk)}", Filters())
             for _ in range(300)
         ]
-        port, key = free_port(), uuid.uuid4().hex
-        server = subprocess.Popen(
-            meilisearch_argv(str(NPM_BINARY), port, key, root / "meili"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_http(f"http://127.0.0.1:{port}/health", 60, server)
-            client = meilisearch.Client(f"http://127.0.0.1:{port}", key)
+        with meilisearch_server(root / "meili") as (url, key):
+            client = meilisearch.Client(url, key)
             for uid, docs in (("v3", old), ("v4", new)):
                 ensure_index(client, uid)
                 for start in range(0, len(docs), 2000):
@@ -121,9 +112,6 @@ def main() -> None:
                     f"| {name} | {len(queries)} | {same} | {total_old:,} | {total_new:,} "
                     f"| {lost} | {gained} |"
                 )
-        finally:
-            server.terminate()
-            server.wait(20)
     print("\n".join(lines))
 
 
