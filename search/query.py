@@ -373,10 +373,12 @@ def search_recordings(
     if sort == "relevance" and end > len(order):
         # Recordings the window did not reach follow, most hits first. Only as many as the page
         # needs are picked: sorting every matching recording cost ~1 ms a search at 2,000.
-        rest = ((-n, int(k)) for k, n in counts.items() if int(k) not in ranked)
-        for n, rid in heapq.nsmallest(end - len(order), rest):
-            order.append(rid)
-            per_recording[rid] = -n
+        rest = (int(key) for key in counts if int(key) not in ranked)
+        most_hits = heapq.nsmallest(
+            end - len(order), rest, key=lambda rid: (-counts[str(rid)], rid)
+        )
+        order += most_hits
+        per_recording.update({rid: counts[str(rid)] for rid in most_hits})
     elif sort != "relevance":
         # Date order covers every matching recording, so all of them are placed.
         for key, n in counts.items():

@@ -218,3 +218,46 @@ def test_a_batch_refused_mid_rebuild_fails_it_and_the_old_index_keeps_serving(ar
     with session_scope(archive.db_url) as session:
         assert rebuild(client, archive.meili_index, session) == 1000
     assert search_segments(client, archive.meili_index, "viaduct").total == 1
+
+
+def test_recordings_beyond_the_relevance_window_follow_by_hit_count(archive, monkeypatch):
+    """
+    GIVEN four recordings with 1, 4, 3 and 2 segments saying "viaduct", and a relevance window of
+      only two segment hits (the real one holds 1,000)
+    WHEN the two pages of two recordings are read
+    THEN every recording appears once with its own hit count and at least one highlighted moment;
+      those the window did not reach come after its recordings, most hits first
+    """
+    from search import query
+    from tests.corpus import Rec, seed
+
+    clean_archive(archive)
+    recs = seed(
+        archive,
+        [
+            Rec(f"R{n}", "senate", date(2026, 3, n + 1), [("en", "The viaduct opens.")] * hits)
+            for n, hits in enumerate((1, 4, 3, 2))
+        ],
+    )
+    hits_of = {rec.id: len(rec.lines) for rec in recs}
+    monkeypatch.setattr(query, "WINDOW", 2)
+    client = master_client(archive)
+    pages = [
+        query.search_recordings(client, archive.meili_index, "viaduct", page=page, per_page=2)
+        for page in (1, 2)
+    ]
+    groups = [group for results in pages for group in results.groups]
+    assert all(results.total_recordings == 4 and results.pages == 2 for results in pages)
+    assert sorted(g.recording_id for g in groups) == sorted(hits_of)
+    for group in groups:
+        assert group.hit_count == hits_of[group.recording_id]
+        assert group.hits and "<mark>viaduct</mark>" in group.hits[0].html
+    windowed = {
+        hit.recording_id for hit in search_segments(client, archive.meili_index, "viaduct").hits[:2]
+    }
+    order = [g.recording_id for g in groups]
+    beyond = [rid for rid in order if rid not in windowed]
+    assert order[: len(order) - len(beyond)] == [rid for rid in order if rid in windowed]
+    assert [hits_of[rid] for rid in beyond] == sorted(
+        (hits_of[rid] for rid in beyond), reverse=True
+    )
