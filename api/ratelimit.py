@@ -1,4 +1,4 @@
-"""Per-client rate limits for the public machine-facing endpoints (JSON API and feeds).
+"""Per-client rate limits for the public machine-facing endpoints (JSON API, feeds, clips).
 
 A fixed one-minute window per client: ``ASHYQ_RATE_LIMIT_PER_MINUTE`` requests for a client known
 by its address, an API key's own limit for a request with ``X-API-Key``. Over the limit the answer
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from archive.settings import Settings
 
 WINDOW_S = 60
 LIMITED_PREFIXES = ("/api/", "/feeds/", "/search.atom", "/alerts")
+# Clip files, records, pages and status (/r/{id}/clip…): each may queue an encode.
+CLIP_PATH = re.compile(r"^/r/\d+/clip")
 KEY_HEADER = "x-api-key"
 KEY_CACHE_S = 60.0
 
@@ -92,7 +95,8 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(LIMITED_PREFIXES):
+        limited = path.startswith(LIMITED_PREFIXES) or CLIP_PATH.match(path)
+        if scope["type"] != "http" or not limited:
             await self.app(scope, receive, send)
             return
         if scope.get("method") == "OPTIONS":  # CORS preflight

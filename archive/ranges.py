@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+# Clips are cut on a 100 ms grid (see ``TimeRange.quantised``).
+CLIP_STEP_MS = 100
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$")
 
 
@@ -101,6 +103,22 @@ class TimeRange:
     def query(self) -> str:
         """``t=…&end=…`` as permalinks carry it."""
         return f"t={seconds_text(self.start)}&end={seconds_text(self.end)}"
+
+    def quantised(
+        self, limit_ms: int, max_ms: int | None = None, step_ms: int = CLIP_STEP_MS
+    ) -> TimeRange:
+        """The range widened to the ``step_ms`` grid: start down, end up (never past
+        ``limit_ms``, the recording's end, nor ``max_ms`` past the start).
+
+        Clips are cut on this grid so that ranges a millisecond apart share one cached cut: keyed
+        by the millisecond, every request could name a range nobody cut before and miss the
+        cache. Widening (not rounding) keeps every word that was asked for inside the clip.
+        """
+        start = self.start_ms - self.start_ms % step_ms
+        end = min(-(-self.end_ms // step_ms) * step_ms, limit_ms)
+        if max_ms is not None:
+            end = min(end, start + max_ms)
+        return TimeRange(start, max(end, start + 1))
 
 
 def seconds_text(seconds: float) -> str:

@@ -90,9 +90,26 @@ class Settings(BaseSettings):
     # cut on pauses, each checkpointed (bounded memory; a crash resumes at the next chunk).
     transcribe_chunk_s: int = 600
 
-    # Longest clip (seconds) /r/{id}/clip.* cuts; longer ranges get a 400 (clips are cut in the
-    # request, re-encoded, so this bounds a request's work).
+    # Longest clip (seconds) /r/{id}/clip.* cuts; longer ranges get a 400 (this bounds one job's
+    # work: a 600 s video clip is ~200 s of both cores).
     clip_max_s: float = 600
+    # Clips are cut by the worker (queue ashyq.clips). Without signing in, video clips may be at
+    # most this long (audio up to clip_max_s), and one format at a time (formats=all is staff's).
+    clip_anonymous_video_max_s: float = 120
+    # Cuts queued or running at once; beyond it a new cut gets 503 with Retry-After.
+    clip_queue_max: int = Field(default=16, ge=1)
+    # Encode seconds (estimated, workers.clips.encode_cost_s) a client may queue within the
+    # window: an address, or a signed-in staff user; beyond it 429 with Retry-After.
+    clip_budget_s: float = 300
+    clip_staff_budget_s: float = 3600
+    clip_budget_window_s: float = 3600
+    # How long a clip request waits for a fresh cut before answering 202 with a status URL.
+    clip_wait_s: float = 10
+    # A queued cut no worker took within this long is dropped (and may be asked for again).
+    clip_job_expire_s: float = 900
+    # The clip cache is kept under this size, least recently used cuts removed first (the
+    # registry that verify reads is kept).
+    clip_cache_max_bytes: int = 2 * 1024**3
 
     # Email alerts (saved searches). Unset host: subscribing answers "alerts are not configured".
     smtp_host: str | None = None

@@ -120,7 +120,7 @@ def worker_argv(settings: Settings, name: str, beat: bool = False) -> list[str]:
         "worker",
         "--loglevel=INFO",
         "-Q",
-        "ashyq,ashyq.live",
+        "ashyq,ashyq.live,ashyq.clips",
         "-c",
         str(settings.worker_concurrency),
         "-n",

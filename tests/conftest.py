@@ -144,7 +144,8 @@ def worker(settings: Settings) -> Iterator[subprocess.Popen]:
     log_path = settings.data_dir / "worker.log"
     argv = [
         sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-        "--loglevel=INFO", "-Q", "ashyq", "-c", "1", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
+        "--loglevel=INFO", "-Q", "ashyq,ashyq.clips", "-c", "1",
+        "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
     ]  # fmt: skip
     proc = subprocess.Popen(
         argv,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -29,8 +30,9 @@ from workers.transcribe import FasterWhisperEngine
 
 
 @pytest.fixture(scope="module")
-def spoken(settings, tmp_path_factory):
-    """A video recording of three known sentences, and a withdrawn copy of it (audio only)."""
+def spoken(settings, worker, tmp_path_factory):
+    """A video recording of three known sentences, and a withdrawn copy of it (audio only); the
+    worker that cuts clips runs."""
     clean_archive(settings)
     shutil.rmtree(clips_root(settings.data_dir), ignore_errors=True)
     folder = tmp_path_factory.mktemp("spoken")
@@ -100,13 +102,26 @@ def audio_offset(original: np.ndarray, clip: Path, start: float) -> float:
     return best / RATE - start
 
 
+def until_cut(url: str, timeout_s: float = 120, **kwargs: object) -> httpx.Response:
+    """GET ``url`` until it stops answering 202 (the cut is queued), as a client would."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = httpx.get(url, timeout=60, **kwargs)  # type: ignore[arg-type]
+        if response.status_code != 202 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.5)
+
+
 def fetch_clip(web: str, rec_id: int, fmt: str, start: float, end: float, target: Path) -> Path:
-    response = httpx.get(
-        f"{web}/r/{rec_id}/clip.{fmt}", params={"start": start, "end": end}, timeout=300
-    )
+    response = until_cut(f"{web}/r/{rec_id}/clip.{fmt}", params={"start": start, "end": end})
     assert response.status_code == 200, response.text
     target.write_bytes(response.content)
     return target
+
+
+def on_grid(start: float, end: float) -> tuple[float, float]:
+    """The range a clip of START–END holds: widened to the 100 ms grid."""
+    return math.floor(round(start * 1000) / 100) / 10, math.ceil(round(end * 1000) / 100) / 10
 
 
 RANGES = [(0.0, 2.5), (1.234, 4.567), (3.3, 9.9), (7.02, 7.5)]
@@ -116,15 +131,16 @@ RATE = 22050
 @pytest.mark.parametrize("fmt", ["mp4", "webm", "m4a", "mp3"])
 def test_cut_durations_are_exact(spoken, web, tmp_path, fmt):
     """
-    GIVEN a 25 fps video recording WHEN ranges starting and ending between frames are cut
-    THEN the audio lasts the range ±0.05 s and starts at START to the millisecond (it lines up
-    with the original's samples there); the video has the range's frames ±1 and starts on the
-    frame at START ±1
+    GIVEN a 25 fps video recording WHEN ranges starting and ending between frames (and off the
+    100 ms grid) are cut THEN each clip holds the range widened to the grid: the audio lasts it
+    ±0.05 s and starts at its start to the millisecond (it lines up with the original's samples
+    there); the video has its frames ±1 and starts on the frame at its start ±1
     """
     rec, _ = spoken
     original = pcm(rec.path)
-    for start, end in RANGES:
-        clip = fetch_clip(web, rec.id, fmt, start, end, tmp_path / f"{start}-{end}.{fmt}")
+    for asked in RANGES:
+        start, end = on_grid(*asked)
+        clip = fetch_clip(web, rec.id, fmt, *asked, tmp_path / f"{start}-{end}.{fmt}")
         assert abs(audio_seconds(clip) - (end - start)) <= 0.05, (fmt, start, end)
         assert abs(audio_offset(original, clip, start)) <= 0.001, (fmt, start, end)
         if fmt in ("mp4", "webm"):
@@ -158,17 +174,20 @@ def test_clip_speech_is_the_quoted_speech(spoken, web, tmp_path, model_dir):
         assert similarity >= 0.8, (quoted, heard, similarity)
 
 
-def test_repeats_are_cached_byte_identical_and_provenance_is_stable(spoken, web, settings):
+def test_repeats_are_cached_byte_identical_and_provenance_is_stable(
+    spoken, web, settings, staff_token
+):
     """
     GIVEN a clip cut once WHEN it is asked for again, and again after the cache is deleted
     THEN the repeat is served from the cache (fast) and every copy has the same bytes; the
-    provenance record is identical across requests and names both hashes and the range
+    provenance record is identical across requests and names both hashes and the range; every
+    format at once is cut for staff only
     """
     rec, _ = spoken
     params = {"start": 2.0, "end": 6.5}
     shutil.rmtree(clips_root(settings.data_dir) / "cache", ignore_errors=True)
     began = time.perf_counter()
-    first = httpx.get(f"{web}/r/{rec.id}/clip.mp4", params=params, timeout=120)
+    first = until_cut(f"{web}/r/{rec.id}/clip.mp4", params=params)
     cut_s = time.perf_counter() - began
     cached = cache_path(settings.data_dir, rec.sha256, TimeRange(2000, 6500), "mp4")
     before = cached.stat()
@@ -184,7 +203,7 @@ def test_repeats_are_cached_byte_identical_and_provenance_is_stable(spoken, web,
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
     shutil.rmtree(clips_root(settings.data_dir) / "cache")
-    fresh = httpx.get(f"{web}/r/{rec.id}/clip.mp4", params=params, timeout=120)
+    fresh = until_cut(f"{web}/r/{rec.id}/clip.mp4", params=params)
     assert hashlib.sha256(fresh.content).hexdigest() == digest  # a fresh encode, same bytes
 
     records = [
@@ -200,9 +219,11 @@ def test_repeats_are_cached_byte_identical_and_provenance_is_stable(spoken, web,
     assert record["transcript"]["model"] == "faster-whisper:base:test"
     assert record["archive_url"].endswith(f"/r/{rec.id}?t=2&end=6.5")
 
-    every = httpx.get(
-        f"{web}/r/{rec.id}/clip.json", params={**params, "formats": "all"}, timeout=300
-    ).json()
+    every_url, every_params = f"{web}/r/{rec.id}/clip.json", {**params, "formats": "all"}
+    anonymous = httpx.get(every_url, params=every_params, timeout=30)
+    assert anonymous.status_code == 403 and "staff" in anonymous.json()["detail"]
+    auth = {"Authorization": f"Bearer {staff_token}"}
+    every = until_cut(every_url, params=every_params, headers=auth).json()
     assert all(every["clips"][fmt]["sha256"] for fmt in ("mp4", "webm", "m4a", "mp3"))
     page = httpx.get(f"{web}/r/{rec.id}/clip", params={**params, "lang": "en"}, timeout=30)
     assert page.status_code == 200
@@ -231,7 +252,7 @@ def test_verify_accepts_only_the_untouched_clip_of_the_claimed_range(
     range) do not (exit 1); without a registry to read the CLI gives no verdict (exit 2)
     """
     rec, _ = spoken
-    clip = fetch_clip(web, rec.id, "m4a", 1.5, 5.25, tmp_path / "quote.m4a")
+    clip = fetch_clip(web, rec.id, "m4a", 1.5, 5.3, tmp_path / "quote.m4a")
     other = fetch_clip(web, rec.id, "m4a", 1.5, 5.5, tmp_path / "other.m4a")
     changed = tmp_path / "changed.m4a"
     data = bytearray(clip.read_bytes())
@@ -242,8 +263,8 @@ def test_verify_accepts_only_the_untouched_clip_of_the_claimed_range(
 
     good = ashyq_verify(settings, str(clip))
     assert good.returncode == 0, good.stdout + good.stderr
-    assert "VERIFIED" in good.stdout and f"/r/{rec.id}?t=1.5&end=5.25" in good.stdout
-    claimed = ["--recording", str(rec.id), "--start", "1.5", "--end", "5.25"]
+    assert "VERIFIED" in good.stdout and f"/r/{rec.id}?t=1.5&end=5.3" in good.stdout
+    claimed = ["--recording", str(rec.id), "--start", "1.5", "--end", "5.3"]
     assert ashyq_verify(settings, str(clip), *claimed).returncode == 0
     for bad in (changed, reencoded):
         result = ashyq_verify(settings, str(bad))
@@ -269,12 +290,12 @@ def test_verify_accepts_only_the_untouched_clip_of_the_claimed_range(
     answer = post(clip)
     assert answer["verified"] is True
     assert answer["clip"]["recording_id"] == rec.id
-    assert (answer["clip"]["start"], answer["clip"]["end"]) == (1.5, 5.25)
+    assert (answer["clip"]["start"], answer["clip"]["end"]) == (1.5, 5.3)
     assert answer["clip"]["original_sha256"] == rec.sha256
     assert answer["clip"]["recording_public"] is True
     assert post(changed)["verified"] is False
     assert post(reencoded)["verified"] is False
-    assert post(other, recording_id=rec.id, start="1.5", end="5.25")["verified"] is False
+    assert post(other, recording_id=rec.id, start="1.5", end="5.3")["verified"] is False
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,9 @@ DIGEST_CHECK_S = 3600.0
 LIVE_QUEUE = "ashyq.live"
 LIVE_CAPTURE = "ashyq.live_capture"
 LIVE_WATCHDOG = "ashyq.live_watchdog"
+# Clip cuts: short jobs on their own queue, so a flood of them never sits in front of the pipeline.
+CLIP_QUEUE = "ashyq.clips"
+CUT_CLIP = "ashyq.cut_clip"
 # How often beat looks for watched sources that are due (each has its own interval).
 SOURCE_CHECK_S = 30.0
 
@@ -95,29 +98,44 @@ def make_celery(settings: Settings) -> Celery:
 _producers: dict[tuple[str | None, str], Celery] = {}
 
 
-def send_job(settings: Settings, job_id: int) -> None:
-    """Queue a pipeline job by task name, through an app built for these settings' broker."""
+def _producer(settings: Settings) -> Celery:
+    """An app built once per broker, to send tasks by name through it."""
     key = (settings.broker_url, str(settings.broker_dir))
     if key not in _producers:
         _producers[key] = make_celery(settings)
-    _producers[key].send_task(PROCESS_JOB, args=[job_id], queue=QUEUE)
+    return _producers[key]
+
+
+def send_job(settings: Settings, job_id: int) -> None:
+    """Queue a pipeline job by task name, through an app built for these settings' broker."""
+    _producer(settings).send_task(PROCESS_JOB, args=[job_id], queue=QUEUE)
 
 
 def send_task(settings: Settings, name: str, *args: object) -> None:
     """Queue any task by name (the API and the pipeline use it), like ``send_job``."""
-    key = (settings.broker_url, str(settings.broker_dir))
-    if key not in _producers:
-        _producers[key] = make_celery(settings)
-    _producers[key].send_task(name, args=list(args), queue=QUEUE)
+    _producer(settings).send_task(name, args=list(args), queue=QUEUE)
+
+
+def send_clip(
+    settings: Settings, recording_id: int, original_sha256: str, start_ms: int, end_ms: int,
+    fmt: str, limit_s: float,
+) -> None:  # fmt: skip
+    """Queue a clip cut; a message no worker took within ``clip_job_expire_s`` is dropped (its
+    job file expires with it, so the cut can be asked for again)."""
+    _producer(settings).send_task(
+        CUT_CLIP,
+        args=[recording_id, original_sha256, start_ms, end_ms, fmt],
+        queue=CLIP_QUEUE,
+        expires=settings.clip_job_expire_s,
+        time_limit=round(limit_s) + 60,
+        soft_time_limit=round(limit_s) + 30,
+    )
 
 
 def send_live(settings: Settings, session_id: int) -> None:
     """Queue the capture of a live session; its time limit covers the longest broadcast."""
-    key = (settings.broker_url, str(settings.broker_dir))
-    if key not in _producers:
-        _producers[key] = make_celery(settings)
     limit = settings.live_max_duration_s + int(settings.live_give_up_s) + 3600
-    _producers[key].send_task(
+    _producer(settings).send_task(
         LIVE_CAPTURE,
         args=[session_id],
         queue=LIVE_QUEUE,

@@ -8,31 +8,53 @@ Reproducible: the same (original, range, format) must give the same bytes, or th
 the thing ``verify`` checks — would depend on when it was cut. Encoders and muxers write no
 version strings, dates or metadata (``bitexact``, ``-map_metadata -1``) and run with a fixed
 number of threads. A clip is also cached: a repeat request reads the file and its stored hash.
+
+Cuts run in the Celery worker (queue ``ashyq.clips``, task ``ashyq.cut_clip``), never in a web
+request: a 10-minute video clip costs minutes of both cores, and a request that waited on it held
+one of the web server's threads. ffmpeg runs at the lowest CPU priority (``nice 19``), so pages
+and search stay responsive while it encodes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 import ffmpeg
 
 from archive import storage
-from archive.clip_store import ClipRecord, cache_path, lookup, register
+from archive.clip_store import (
+    ClipRecord,
+    cache_path,
+    drop_job,
+    encode_limit_s,
+    evict,
+    job_path,
+    lookup,
+    read_job,
+    register,
+    update_job,
+)
+from archive.db import session_scope
 from archive.models import Recording
 from archive.ranges import TimeRange
+from archive.settings import Settings
 from workers.errors import PermanentError
+
+log = logging.getLogger(__name__)
 
 # Changing any of these changes every clip's bytes (and so its hash): old clips would still
 # verify from the registry, but a re-cut would no longer match them. Change with care.
 THREADS = 2
-# Clips are cut in web requests: at most this many encodes run at once per process, so a burst
-# of requests queues instead of starving the machine (a repeat is a cache hit and never waits).
-_ENCODES = threading.BoundedSemaphore(2)
+# Encode seconds per second of clip on 2 cores (BENCHMARKS.md, "Clip cutting", 600 s clips),
+# and what every ffmpeg start costs: what a client's clip budget is charged for a cut.
+ENCODE_S_PER_S = {"mp4": 0.33, "webm": 0.25, "m4a": 0.09, "mp3": 0.05}
+AUDIO_ONLY_S_PER_S = 0.09
+ENCODE_START_S = 0.5
 _COMMON: dict[str, Any] = {
     "map_metadata": -1,
     "map_chapters": -1,
@@ -69,14 +91,15 @@ def encode(source: Path, target: Path, span: TimeRange, fmt: str, with_video: bo
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=f".part.{fmt}")
     os.close(fd)
     argv = ffmpeg.output(*streams, temp, **args).compile(overwrite_output=True)
-    limit = 120 + 20 * span.duration
+    limit = encode_limit_s(span)
     try:
-        with _ENCODES:
-            done = subprocess.run(
-                ["ffmpeg", "-nostdin", "-loglevel", "error", *argv[1:]],
-                capture_output=True,
-                timeout=limit,
-            )
+        # subprocess.run kills ffmpeg on any exception while waiting, Celery's soft time limit
+        # included, so an abandoned encode does not run on.
+        done = subprocess.run(
+            ["nice", "-n", "19", "ffmpeg", "-nostdin", "-loglevel", "error", *argv[1:]],
+            capture_output=True,
+            timeout=limit,
+        )
         if done.returncode != 0:
             lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
             raise PermanentError(f"cutting the clip failed: {'; '.join(lines[-3:])}")
@@ -85,6 +108,16 @@ def encode(source: Path, target: Path, span: TimeRange, fmt: str, with_video: bo
         raise PermanentError(f"cutting the clip took longer than {limit:.0f} s") from exc
     finally:
         Path(temp).unlink(missing_ok=True)
+
+
+def is_video(recording: Recording, fmt: str) -> bool:
+    return recording.has_video and fmt in ("mp4", "webm")
+
+
+def encode_cost_s(recording: Recording, span: TimeRange, fmt: str) -> float:
+    """Estimated encode seconds of a cut (what limits and budgets count)."""
+    rate = ENCODE_S_PER_S[fmt] if is_video(recording, fmt) or fmt in ("m4a", "mp3") else None
+    return ENCODE_START_S + span.duration * (AUDIO_ONLY_S_PER_S if rate is None else rate)
 
 
 def cached(data_dir: Path, recording: Recording, span: TimeRange, fmt: str) -> ClipRecord | None:
@@ -123,3 +156,41 @@ def cut(data_dir: Path, media_dir: Path, recording: Recording, span: TimeRange, 
     # The sidecar is written last: a cache entry counts only once its clip is registered.
     path.with_name(path.name + ".sha256").write_text(digest + "\n")
     return path
+
+
+def run_job(
+    settings: Settings,
+    recording_id: int,
+    original_sha256: str,
+    start_ms: int,
+    end_ms: int,
+    fmt: str,
+) -> None:
+    """Make a queued cut; called by the ``ashyq.cut_clip`` task.
+
+    Idempotent: a job already gone (done by an earlier delivery) is a no-op and a cut already in
+    the cache is not made again; a job whose recording was purged is dropped. A failure is kept
+    on the job file for the requests that wait for it. Afterwards the cache is brought back
+    under its size bound.
+    """
+    span = TimeRange(start_ms, end_ms)
+    job = read_job(job_path(settings.data_dir, original_sha256, span, fmt))
+    if job is None or job.state == "failed":
+        return
+    with session_scope(settings.db_url) as session:
+        recording = session.get(Recording, recording_id)
+        if recording is None or recording.sha256 != original_sha256:
+            drop_job(settings.data_dir, job)
+            return
+        session.expunge(recording)
+    update_job(settings.data_dir, job, "running")
+    try:
+        made = cut(settings.data_dir, settings.media_dir, recording, span, fmt)
+    except PermanentError as exc:
+        log.warning("clip %s %s of recording %s failed: %s", span.key, fmt, recording_id, exc)
+        update_job(settings.data_dir, job, "failed", str(exc))
+        return
+    drop_job(settings.data_dir, job)
+    freed = evict(settings.data_dir, settings.clip_cache_max_bytes, keep=made)
+    if freed:
+        log.info("clip cache: evicted %d bytes", freed)

@@ -9,8 +9,9 @@ from celery.utils.time import get_exponential_backoff_interval
 from archive import jobs
 from archive.db import session_scope
 from archive.settings import get_settings
-from workers import celery_app, live, live_capture, pipeline, sources
+from workers import celery_app, clips, live, live_capture, pipeline, sources
 from workers.celery_app import (
+    CUT_CLIP,
     LIVE_CAPTURE,
     LIVE_WATCHDOG,
     POLL_DUE_SOURCES,
@@ -66,3 +67,9 @@ def live_capture_task(session_id: int) -> None:
 def live_watchdog() -> None:
     """Run by beat: start scheduled captures, hand those of dead workers to a live one."""
     live.watchdog(get_settings())
+
+
+@celery_app.app.task(name=CUT_CLIP, ignore_result=True)
+def cut_clip(recording_id: int, original_sha256: str, start_ms: int, end_ms: int, fmt: str) -> None:
+    """Cut one queued clip (idempotent: a second delivery finds it cut, or its job gone)."""
+    clips.run_job(get_settings(), recording_id, original_sha256, start_ms, end_ms, fmt)
