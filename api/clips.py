@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, client_ip, current_principal
 from api.clip_jobs import Asker, Order, budget_of, place, settle
+from api.conditional import REVALIDATE, RevalidatedFile
 from api.deps import SessionDep, SettingsDep
 from api.quotes import Quote, quote, requested_range
 from api.recordings import public_recording
@@ -329,13 +330,13 @@ async def clip_file(
         return JSONResponse(body, 202, headers=headers)
     await run_in_threadpool(touch, order.path)
     digest = order.path.with_name(order.path.name + ".sha256").read_text().strip()
-    return FileResponse(
+    return RevalidatedFile(
         order.path,
         media_type=MIME[fmt],
         filename=clip_name(rec, held, fmt),
         content_disposition_type="inline",
         headers={
-            "Cache-Control": "public, max-age=86400",
+            "Cache-Control": REVALIDATE,
             "ETag": f'"{digest}"',
             "X-Clip-SHA256": digest,
             "Link": f"<{settings.site_url}/r/{rec.id}/clip.json?{_range_query(held)}>; "

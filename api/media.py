@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
+from api.conditional import REVALIDATE, RevalidatedFile
 from api.deps import SessionDep, SettingsDep
 from api.recordings import public_recording
 
@@ -38,10 +39,10 @@ def media_file(
     filename = None
     if which == "original":
         filename = f"ashyq-{recording.id}{path.suffix}"
-    return FileResponse(
+    return RevalidatedFile(
         path,
         media_type=mime,
         filename=filename,
         content_disposition_type="inline",
-        headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{recording.sha256}-{which}"'},
+        headers={"Cache-Control": REVALIDATE, "ETag": f'"{recording.sha256}-{which}"'},
     )

@@ -93,3 +93,37 @@ def test_every_common_container_ingests(archive, worker, tmp_path, fmt):
         assert media.is_browser_playable(media.probe(playable))
         assert (archive.media_dir / rec.original_path).read_bytes() == clip.path.read_bytes()
         assert any("railway" in seg.text.lower() for seg in rec.segments)
+
+
+def test_media_is_kept_by_caches_a_minute_then_revalidated_with_a_304(archive, tmp_path):
+    """
+    GIVEN a published recording's media file
+    WHEN it is fetched, fetched again with its ETag, fetched by range, and after a withdrawal
+    THEN shared caches may keep it a minute and must then ask again; asking with the ETag costs
+      a 304 with no body (a stale tag gets the file), ranges still answer 206, and once
+      withdrawn it is gone (404) — no cache was told to keep it for a day
+    """
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from archive.db import session_scope
+    from archive.models import Recording
+    from tests.staff import make_recording, tone
+    from workers import publishing
+
+    rec = make_recording(archive, ["One sentence."], media=tone(tmp_path))
+    client, url = TestClient(create_app(archive)), f"/media/{rec}/playable"
+    full = client.get(url)
+    cache = "public, max-age=60, must-revalidate"
+    assert full.status_code == 200 and full.headers["cache-control"] == cache
+    etag = full.headers["etag"]
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag and again.headers["cache-control"] == cache
+    assert client.get(url, headers={"If-None-Match": '"stale"'}).content == full.content
+    part = client.get(url, headers={"Range": "bytes=10-109", "If-Range": etag})
+    assert part.status_code == 206 and part.content == full.content[10:110]
+    assert part.headers["cache-control"] == cache
+    with session_scope(archive.db_url) as session:
+        publishing.withdraw(archive, session, session.get(Recording, rec))
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 404

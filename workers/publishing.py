@@ -3,7 +3,9 @@
 The database decides what pages and the API show, so those follow at once; the search index is
 brought along in the same call rather than at the next reindex. Hiding removes the documents
 *before* the change is committed (a failure leaves the recording hidden from search, never
-shown against staff's will); showing indexes after the commit.
+shown against staff's will); showing indexes after the commit. Kept bulk dumps are rewritten
+without a hidden recording *after* the commit, so a dump being written meanwhile is caught too
+(``workers.dumps.withhold_hidden``); a shown one enters the next dump.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from archive.settings import Settings
 from search.client import master_client
 from search.indexer import delete_recording, sync_recording
 from search.schema import ensure_index
-from workers import alerts
+from workers import alerts, dumps
 
 
 class NotAllowed(ValueError):
@@ -35,6 +37,7 @@ def _client(settings: Settings):  # type: ignore[no-untyped-def]
 def _hide(settings: Settings, session: Session, recording: Recording) -> None:
     delete_recording(_client(settings), settings.meili_index, recording.id)
     session.commit()
+    dumps.withhold_hidden(settings)
 
 
 def _show(settings: Settings, session: Session, recording: Recording, alert: bool = True) -> None:
@@ -83,6 +86,7 @@ def purge(settings: Settings, session: Session, recording: Recording) -> None:
     sha = recording.sha256
     session.delete(recording)
     session.commit()
+    dumps.withhold_hidden(settings)
     storage.remove_recording_files(settings.media_dir, sha)
     shutil.rmtree(settings.work_dir / sha, ignore_errors=True)
     # Cached clips go too; the clip registry stays, so clips handed out earlier still verify.
