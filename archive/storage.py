@@ -37,17 +37,6 @@ def recording_dir(sha256: str) -> Path:
     return Path(sha256[:2]) / sha256
 
 
-def safe_suffix(name: str) -> str:
-    """A short lowercase alphanumeric extension from a client file name, or ``.bin``.
-
-    The client's file name never becomes a path: only this sanitised suffix survives.
-    """
-    suffix = Path(name).suffix.lower()
-    if 1 < len(suffix) <= 6 and suffix[1:].isalnum():
-        return suffix
-    return ".bin"
-
-
 def put(media_root: Path, source: Path, relative: Path) -> Path:
     """Move ``source`` to ``relative`` in the store atomically; keep an identical existing file."""
     target = media_root / relative

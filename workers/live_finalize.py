@@ -100,7 +100,7 @@ def finalize(settings: Settings, db: Session, live: LiveSession) -> None:
     recording.sha256 = sha
     recording.original_path = str(where / "original.ts")
     recording.playable_path = recording.original_path
-    recording.playable_mime = media.mime_for(info, Path(recording.original_path))
+    recording.playable_mime = media.mime_for(info)
     if rendition is not None:
         storage.put(settings.media_dir, rendition, where / rendition.name)
         recording.playable_path = str(where / rendition.name)

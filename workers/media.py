@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ffmpeg
 
+from archive import media_types
 from workers.errors import PermanentError
 
 # What Debian's Chromium (and current Firefox/Safari for the MP4 row) plays natively.
@@ -21,15 +23,7 @@ PLAYABLE: dict[str, tuple[set[str], set[str]]] = {
     "wav": (set(), {"pcm_s16le", "pcm_u8", "pcm_f32le", "pcm_s24le"}),
     "flac": (set(), {"flac"}),
 }
-MIME = {
-    "mp4": "video/mp4",
-    "m4a": "audio/mp4",
-    "webm": "video/webm",
-    "mp3": "audio/mpeg",
-    "ogg": "audio/ogg",
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-}
+FORMAT_REFUSED = re.compile(r"\[(\w+) @ [^]]*\] Format not on whitelist")
 
 
 @dataclass(frozen=True)
@@ -48,10 +42,17 @@ class MediaInfo:
     def container(self) -> str:
         """The one container name we reason about (ffprobe reports 'mov,mp4,m4a,3gp,…')."""
         names = set(self.format_name.split(","))
-        for name in ("mp4", "webm", "mp3", "ogg", "wav", "flac", "matroska"):
+        for name in ("mp4", "webm", "mp3", "ogg", "wav", "flac"):
             if name in names:
                 return name
         return self.format_name.split(",")[0]
+
+    @property
+    def extension(self) -> str:
+        """The original's extension in the store, from what ffprobe found (never the name)."""
+        if self.container == "webm" and is_browser_playable(self):
+            return ".webm"
+        return media_types.extension_for(self.container, self.has_video)
 
 
 def _stderr(exc: ffmpeg.Error) -> str:
@@ -61,14 +62,27 @@ def _stderr(exc: ffmpeg.Error) -> str:
 
 
 def probe(path: Path) -> MediaInfo:
-    """Read container and streams; refuse anything without a decodable audio stream."""
+    """Read container and streams; refuse anything without a decodable audio stream.
+
+    ffprobe may open only the media demuxers in ``media_types.DEMUXERS`` and only local files:
+    an HLS or DASH manifest, a concat list or an SDP file would otherwise pass as media (it
+    names audio streams), be stored as an "original" and be served as XML or text on our
+    origin."""
     if not path.exists():
         raise PermanentError(f"file not found: {path.name}")
     if path.stat().st_size == 0:
         raise PermanentError("the file is empty (0 bytes)")
     try:
-        raw = ffmpeg.probe(str(path))
+        raw = ffmpeg.probe(
+            str(path), format_whitelist=media_types.DEMUXERS, protocol_whitelist="file"
+        )
     except ffmpeg.Error as exc:
+        refused = FORMAT_REFUSED.search((exc.stderr or b"").decode("utf-8", "replace"))
+        if refused:
+            raise PermanentError(
+                f"not a media file ffmpeg can read: ffprobe found {refused.group(1)!r}, which is"
+                " not a media format the archive keeps (playlists and manifests are refused)"
+            ) from exc
         raise PermanentError(f"not a media file ffmpeg can read: {_stderr(exc)}") from exc
     streams = raw.get("streams", [])
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
@@ -105,10 +119,11 @@ def is_browser_playable(info: MediaInfo) -> bool:
     return info.audio_codec in audio_ok
 
 
-def mime_for(info: MediaInfo, path: Path) -> str:
-    if info.container == "mp4" and not info.has_video:
-        return "audio/mp4"
-    return MIME.get(info.container, MIME.get(path.suffix.lstrip("."), "application/octet-stream"))
+def mime_for(info: MediaInfo) -> str:
+    """The type an original is served as when it plays as it is: from ffprobe's container."""
+    if info.container == "webm" and is_browser_playable(info):
+        return "video/webm" if info.has_video else "audio/webm"
+    return media_types.mime_for(info.container, info.has_video)
 
 
 def _run(stream: Any, what: str) -> None:

@@ -379,7 +379,8 @@ def _store(
     recording = session.scalar(select(Recording).where(Recording.sha256 == sha))
     if recording is None:
         params = job.params
-        original_rel = folder / f"original{storage.safe_suffix(params.get('filename', ''))}"
+        # The extension says what ffprobe found in the bytes, never what the name claimed.
+        original_rel = folder / f"original{info.extension}"
         recording = Recording(
             sha256=sha,
             title=params["title"],
@@ -407,7 +408,7 @@ def _store(
         recording.playable_path, recording.playable_mime = str(rel), rendition[1]
     else:
         recording.playable_path = recording.original_path
-        recording.playable_mime = media.mime_for(info, original_target)
+        recording.playable_mime = media.mime_for(info)
     poster = settings.work_dir / sha / "poster.jpg"
     if poster.exists():
         storage.put(settings.media_dir, poster, folder / "poster.jpg")

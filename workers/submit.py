@@ -11,8 +11,8 @@ from pathlib import Path
 
 from archive import jobs
 from archive.db import session_scope
+from archive.media_types import safe_suffix
 from archive.settings import Settings
-from archive.storage import safe_suffix
 from workers.celery_app import send_job
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import jobs, storage
+from archive import jobs, media_types, storage
 from archive.models import EVENT_TYPES, Recording, Upload, User
 from archive.settings import Settings
 from workers import media
@@ -222,7 +222,7 @@ def finish(settings: Settings, session: Session, upload: Upload) -> Finished:
         discard(settings, session, upload)
         raise UploadRefused(f"{upload.filename}: {exc}") from exc
     settings.incoming_dir.mkdir(parents=True, exist_ok=True)
-    staged = settings.incoming_dir / f"{upload.id}{storage.safe_suffix(upload.filename)}"
+    staged = settings.incoming_dir / f"{upload.id}{media_types.safe_suffix(upload.filename)}"
     os.replace(path, staged)
     params = {**upload.params, "filename": upload.filename, "uploaded_by": upload.user_id}
     try:
