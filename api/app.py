@@ -38,6 +38,7 @@ from api import (
 )
 from api.auth import LoginRequired, login_url
 from api.framing import FramingMiddleware
+from api.media_origin import MediaOriginMiddleware
 from api.ratelimit import RateLimitMiddleware
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(FramingMiddleware)
     app.add_middleware(RateLimitMiddleware, settings=app.state.settings)
+    if app.state.settings.media_url:
+        app.add_middleware(MediaOriginMiddleware, media_url=app.state.settings.media_url)
     # Outermost, so that 429s carry CORS headers too. Anyone may read; nobody may write.
     app.add_middleware(
         CORSMiddleware,

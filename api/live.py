@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
+from api.media_safety import media_headers
 from api.recordings import public_recording
 from archive.models import LiveGap, LiveSession, LiveState, Recording, RecordingStatus, Segment
 from workers import hls
@@ -81,7 +82,9 @@ def live_playlist(recording_id: int, session: SessionDep, settings: SettingsDep)
     ended = live.state not in (LiveState.capturing, LiveState.scheduled)
     body = "\n".join(head + lines + (["#EXT-X-ENDLIST"] if ended else [])) + "\n"
     return Response(
-        body, media_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-cache"}
+        body,
+        media_type="application/vnd.apple.mpegurl",
+        headers=media_headers({"Cache-Control": "no-cache"}),
     )
 
 
@@ -97,7 +100,9 @@ def live_segment(
     path = run_dir(settings, live.id, run) / name
     if not path.is_file():
         raise HTTPException(404, "no such segment")
-    return FileResponse(path, media_type="video/mp2t", headers={"Cache-Control": "max-age=3600"})
+    return FileResponse(
+        path, media_type="video/mp2t", headers=media_headers({"Cache-Control": "max-age=3600"})
+    )
 
 
 @router.get("/r/{recording_id}/live.json", tags=["live"])

@@ -1,4 +1,9 @@
-"""Media files with HTTP Range support (206), which browsers need to seek."""
+"""Media files with HTTP Range support (206), which browsers need to seek.
+
+The type a file is served as comes from what ffprobe found in it (``Recording.container``), never
+from a stored file name: recordings stored before names were checked may still end in ``.html``.
+Originals are downloads; every answer carries the safety headers of ``api.media_safety``.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +14,56 @@ from fastapi.responses import FileResponse
 
 from api.conditional import REVALIDATE, RevalidatedFile
 from api.deps import SessionDep, SettingsDep
+from api.media_safety import media_headers
 from api.recordings import public_recording
+from archive.media_types import MEDIA_MIMES, extension_for, mime_for
+from archive.models import Recording
 
 router = APIRouter(prefix="/media", tags=["media"])
+Which = Literal["playable", "original", "poster"]
+
+
+def served_type(recording: Recording, which: Which) -> str:
+    """The stored type of a rendition we made (or of an original that plays as it is, chosen
+    from its codecs) when it is a media type; otherwise the container's."""
+    if which == "poster":
+        return "image/jpeg"  # a frame ffmpeg extracted, never uploaded bytes
+    stored = recording.playable_mime
+    same_file = recording.playable_path == recording.original_path
+    if stored in MEDIA_MIMES and (which == "playable" or same_file):
+        return stored
+    if which == "playable" and not same_file:
+        return "application/octet-stream"
+    return mime_for(recording.container, recording.has_video)
 
 
 @router.get("/{recording_id}/{which}", response_class=FileResponse)
 @router.head("/{recording_id}/{which}", include_in_schema=False)
 def media_file(
-    recording_id: int,
-    which: Literal["playable", "original", "poster"],
-    session: SessionDep,
-    settings: SettingsDep,
+    recording_id: int, which: Which, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    """The browser-playable rendition (or the original itself when it plays), the original, or
-    the poster frame of a video."""
+    """The browser-playable rendition (or the original itself when it plays), the original as a
+    download, or the poster frame of a video."""
     recording = public_recording(session, recording_id)
     relative = {
         "playable": recording.playable_path,
         "original": recording.original_path,
         "poster": recording.poster_path,
     }[which]
-    if relative is None:
+    if not relative:
         raise HTTPException(status_code=404, detail=f"this recording has no {which} file")
     path = settings.media_dir / relative
     if not path.is_file():
         raise HTTPException(status_code=404, detail="media file missing from the store")
-    mime = {"playable": recording.playable_mime, "poster": "image/jpeg"}.get(which)
     filename = None
     if which == "original":
-        filename = f"ashyq-{recording.id}{path.suffix}"
+        filename = f"ashyq-{recording.id}{extension_for(recording.container, recording.has_video)}"
     return RevalidatedFile(
         path,
-        media_type=mime,
+        media_type=served_type(recording, which),
         filename=filename,
-        content_disposition_type="inline",
-        headers={"Cache-Control": REVALIDATE, "ETag": f'"{recording.sha256}-{which}"'},
+        content_disposition_type="attachment" if which == "original" else "inline",
+        headers=media_headers(
+            {"Cache-Control": REVALIDATE, "ETag": f'"{recording.sha256}-{which}"'}
+        ),
     )

@@ -10,6 +10,7 @@ from meilisearch.errors import MeilisearchError
 from sqlalchemy import select
 
 from api.deps import SearchDep, SessionDep, SettingsDep
+from api.media_safety import media_headers
 from api.quotes import page_range
 from api.recordings import list_recordings, public_bodies, public_recording, public_years
 from api.results import cards, event_type_name, facet_values, language_name, recording_dates
@@ -155,7 +156,7 @@ def captions(session: SessionDep, recording_id: int) -> PlainTextResponse:
     return PlainTextResponse(
         to_vtt(recording.segments),
         media_type="text/vtt; charset=utf-8",
-        headers={"Cache-Control": "public, max-age=60"},
+        headers=media_headers({"Cache-Control": "public, max-age=60"}),
     )
 
 

@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
     port: int = 8000
     # The address users reach the site at; used in printed URLs and permalinks.
     public_url: str | None = None
+    # A separate origin for media files (e.g. https://media.example.org, another name for the same
+    # server): players and download links point there, /media/ on the site redirects there, and
+    # that host answers nothing but /media/. The site's cookies never reach it, and a media file
+    # that a browser did render as a page would run on an origin with nothing to steal.
+    media_url: str | None = None
 
     # SQLite (WAL) under data_dir unless a URL is given (e.g. postgresql+psycopg://…).
     database_url: str | None = None
@@ -178,6 +184,17 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    @field_validator("media_url")
+    @classmethod
+    def _bare_origin(cls, value: str | None) -> str | None:
+        """An origin only: scheme and host (and port), since paths are the site's own."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+            raise ValueError("ASHYQ_MEDIA_URL must be an origin like https://media.example.org")
+        return f"{parts.scheme}://{parts.netloc}"
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         key = self.meili_master_key
@@ -232,6 +249,11 @@ class Settings(BaseSettings):
     @property
     def site_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def media_site_url(self) -> str:
+        """Where absolute links to /media/ point: the media origin, or the site itself."""
+        return self.media_url or self.site_url
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ class Site:
     connections: int = 0
     ranges: list[str] = field(default_factory=list)
     redirect_to: str = ""
+    content_types: dict[str, str] = field(default_factory=dict)  # path -> a type that lies
 
     @property
     def base(self) -> str:
@@ -80,7 +81,9 @@ def serve(site: Site) -> ThreadingHTTPServer:
             data = file.read_bytes()
             types = {"mp4": "video/mp4", "mp3": "audio/mpeg", "ts": "video/mp2t",
                      "m3u8": "application/vnd.apple.mpegurl", "html": "text/html"}  # fmt: skip
-            ctype = types.get(file.suffix.lstrip("."), "application/octet-stream")
+            ctype = site.content_types.get(path) or types.get(
+                file.suffix.lstrip("."), "application/octet-stream"
+            )
             start, end = 0, len(data) - 1
             status, extra = 200, {"Accept-Ranges": "bytes"}
             ranged = self.headers.get("Range", "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jinja2
 from fastapi.templating import Jinja2Templates
 
@@ -21,6 +23,18 @@ templates.env.filters["day"] = i18n.format_day
 templates.env.filters["number"] = i18n.format_number
 templates.env.globals["ui_lang"] = i18n.current
 templates.env.globals["ui_languages"] = i18n.LANGUAGES
+
+
+@jinja2.pass_context
+def media_link(context: Any, recording_id: int, which: str, *, absolute: bool = False) -> str:
+    """Where a page links a media file: on the media origin when one is set (ASHYQ_MEDIA_URL),
+    else on the site (a relative link, or the public address for ``absolute``)."""
+    settings = context["request"].app.state.settings
+    base = settings.media_site_url if absolute else settings.media_url or ""
+    return f"{base}/media/{recording_id}/{which}"
+
+
+templates.env.globals["media_link"] = media_link
 
 
 def lang_query(params: object, lang: str) -> str:
