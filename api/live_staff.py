@@ -26,6 +26,13 @@ class LiveRequest(BaseModel):
     max_duration_s: int | None = Field(default=None, ge=60)
     chunk_s: int | None = Field(default=None, ge=3, le=120)
     event_type: str | None = None
+    page_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="the broadcaster's page, published as the recording's source (the stream "
+        "URL, which may carry a key, never is)",
+        examples=["https://example.org/parliament/plenary"],
+    )
 
 
 class GapOut(BaseModel):
@@ -36,6 +43,7 @@ class GapOut(BaseModel):
 class LiveOut(BaseModel):
     id: int
     url: str
+    page_url: str | None
     body: str
     title: str
     state: str
@@ -60,6 +68,7 @@ def _out(session: SessionDep, live: LiveSession | None) -> LiveOut:
     return LiveOut(
         id=live.id,
         url=live.url,
+        page_url=live.page_url,
         body=live.body.slug,
         title=live.title,
         state=live.state.value,
@@ -88,6 +97,7 @@ def create_live(request: LiveRequest, settings: SettingsDep, session: SessionDep
             max_duration_s=request.max_duration_s,
             chunk_s=request.chunk_s,
             event_type=request.event_type,
+            page_url=request.page_url,
         )
     except InvalidRequest as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc

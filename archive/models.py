@@ -398,7 +398,10 @@ class LiveSession(Base):
     __tablename__ = "live_sessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What is recorded; may carry a stream key, so it is shown to staff only, never published.
     url: Mapped[str] = mapped_column(String(2000))
+    # The broadcaster's page for the broadcast, if staff gave one: the recording's public source.
+    page_url: Mapped[str | None] = mapped_column(String(2000))
     body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))
     title: Mapped[str] = mapped_column(String(500))
     event_type: Mapped[str | None] = mapped_column(String(40))

@@ -263,8 +263,12 @@ def live_start(
     max_duration: Annotated[str | None, typer.Option(help="stop after at most: 3h, 90m")] = None,
     chunk: Annotated[int | None, typer.Option(help="seconds of audio per chunk")] = None,
     event_type: Annotated[str | None, typer.Option(help="plenary, committee, hearing, …")] = None,
+    page_url: Annotated[
+        str | None, typer.Option(help="the broadcaster's page, published as the source")
+    ] = None,
 ) -> None:
-    """Record a live stream (now or at --at); it becomes searchable while it is captured."""
+    """Record a live stream (now or at --at); it becomes searchable while it is captured. The
+    stream URL may carry a key and is never published; --page-url is, if given."""
     from workers.live import start_live
     from workers.submit import InvalidRequest
 
@@ -275,7 +279,7 @@ def live_start(
             settings, url, body=body, title=title, starts_at=_moment(at),
             expected_end_at=_moment(until),
             max_duration_s=_interval(max_duration) if max_duration else None,
-            chunk_s=chunk, event_type=event_type,
+            chunk_s=chunk, event_type=event_type, page_url=page_url,
         )  # fmt: skip
     except InvalidRequest as exc:
         err.print(f"[red]not started:[/red] {exc}")

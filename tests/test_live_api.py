@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -211,3 +214,38 @@ def test_a_capture_that_gives_up_takes_its_live_segments_out_of_search(archive: 
     with session_scope(archive.db_url) as session:
         assert session.get(Recording, recording_id).status == "failed"
     assert hits() == 0
+
+
+def test_a_live_recording_publishes_the_page_url_never_the_stream_url(
+    archive: Settings, client: TestClient, auth
+):
+    """
+    GIVEN a live capture registered through the staff API with a stream URL that carries a
+      stream key, and the broadcaster's page URL
+    WHEN its capture creates the recording, and the public page and a bulk dump are read
+    THEN staff still see the stream URL; the page and the dump give the page URL as the source
+      and the key nowhere
+    """
+    from workers import dumps
+    from workers.live_capture import Capture
+
+    stream, page_url = "http://127.0.0.2:9/live.m3u8?key=s3cret-k3y", "https://example.org/plenary"
+    start = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    asked = {"url": stream, "body": "mazhilis", "title": "Plenary", "starts_at": start}
+    bad = client.post("/api/v1/live", json={**asked, "page_url": "javascript:x"}, headers=auth)
+    assert bad.status_code == 400 and "page URL" in bad.json()["detail"]
+    created = client.post("/api/v1/live", json={**asked, "page_url": page_url}, headers=auth)
+    assert created.status_code == 201, created.text
+    assert (created.json()["url"], created.json()["page_url"]) == (stream, page_url)
+    with session_scope(archive.db_url) as session:
+        live = session.get(LiveSession, created.json()["id"])
+        Capture(archive, session, live, engine=None, beat=None)._ensure_recording()  # type: ignore[arg-type]
+        recording_id = live.recording_id
+    page = client.get(f"/r/{recording_id}")
+    assert page.status_code == 200 and f'href="{page_url}"' in page.text
+    assert "s3cret" not in page.text
+    shutil.rmtree(archive.dumps_dir, ignore_errors=True)
+    data = (dumps.make_dump(archive) / dumps.DATA_FILE).read_bytes()
+    [line] = [json.loads(line) for line in gzip.decompress(data).splitlines()]
+    assert (line["id"], line["source_url"]) == (recording_id, page_url)
+    assert b"s3cret" not in gzip.decompress(data)

@@ -66,6 +66,14 @@ def _body(session: Session, slug: str) -> Body:
     return body
 
 
+def _page_url(url: str | None) -> str | None:
+    """Only a link for readers (never fetched), so any http(s) address will do."""
+    url = (url or "").strip() or None
+    if url is not None and (urlsplit(url).scheme not in ("http", "https") or len(url) > 2000):
+        raise InvalidRequest("the page URL must be an http(s) address")
+    return url
+
+
 def start_live(
     settings: Settings,
     url: str,
@@ -77,8 +85,12 @@ def start_live(
     max_duration_s: int | None = None,
     chunk_s: int | None = None,
     event_type: str | None = None,
+    page_url: str | None = None,
 ) -> int:
-    """Register a capture: now (``starts_at`` absent or past) or at ``starts_at``."""
+    """Register a capture: now (``starts_at`` absent or past) or at ``starts_at``.
+
+    ``page_url`` is the broadcaster's page for it, published as the recording's source; the
+    stream ``url`` (which may carry a stream key) stays with staff."""
     from archive.models import EVENT_TYPES
 
     if not title.strip():
@@ -99,10 +111,12 @@ def start_live(
     if not 3 <= chunk <= 120:
         raise InvalidRequest("chunks must be 3 to 120 seconds long")
     check_live_url(url, settings.fetch_allowed_hosts)
+    page_url = _page_url(page_url)
     now = utcnow()
     with session_scope(settings.db_url) as session:
         live = LiveSession(
             url=url.strip(),
+            page_url=page_url,
             body=_body(session, body),
             title=title.strip(),
             event_type=event_type,

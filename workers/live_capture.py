@@ -722,7 +722,8 @@ class Capture:
             probe={},
             status=RecordingStatus.live,
             event_type=live.event_type,
-            source_url=live.url,
+            # Never the stream URL, which may carry a stream key: the page staff gave, if any.
+            source_url=live.page_url,
         )
         self.db.add(recording)
         self.db.flush()

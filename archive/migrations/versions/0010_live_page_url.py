@@ -1,0 +1,34 @@
+"""live sessions: the broadcaster's page URL, published instead of the stream URL
+
+A live stream URL can carry a stream key; it stays on the live session (staff only). The
+recording's public ``source_url`` is the page URL staff give, if any: recordings captured before
+this revision, whose ``source_url`` is their stream URL, lose it.
+
+Revision ID: 0010
+Revises: 0006
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("live_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("page_url", sa.String(length=2000), nullable=True))
+    op.execute(
+        "UPDATE recordings SET source_url = NULL WHERE EXISTS (SELECT 1 FROM live_sessions l"
+        " WHERE l.recording_id = recordings.id AND l.url = recordings.source_url)"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("live_sessions", schema=None) as batch_op:
+        batch_op.drop_column("page_url")
