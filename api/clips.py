@@ -21,6 +21,7 @@ from api.auth import Principal, client_ip, current_principal
 from api.clip_jobs import Asker, Order, budget_of, place, settle
 from api.conditional import REVALIDATE, RevalidatedFile
 from api.deps import SessionDep, SettingsDep
+from api.media_safety import media_headers
 from api.quotes import Quote, quote, requested_range
 from api.recordings import public_recording
 from api.results import visible
@@ -335,13 +336,15 @@ async def clip_file(
         media_type=MIME[fmt],
         filename=clip_name(rec, held, fmt),
         content_disposition_type="inline",
-        headers={
-            "Cache-Control": REVALIDATE,
-            "ETag": f'"{digest}"',
-            "X-Clip-SHA256": digest,
-            "Link": f"<{settings.site_url}/r/{rec.id}/clip.json?{_range_query(held)}>; "
-            'rel="describedby"',
-        },
+        headers=media_headers(
+            {
+                "Cache-Control": REVALIDATE,
+                "ETag": f'"{digest}"',
+                "X-Clip-SHA256": digest,
+                "Link": f"<{settings.site_url}/r/{rec.id}/clip.json?{_range_query(held)}>; "
+                'rel="describedby"',
+            }
+        ),
     )
 
 

@@ -127,7 +127,7 @@ def test_an_mp3_uploaded_as_html_is_stored_and_served_as_audio(archive, worker, 
     GIVEN an MP3 with <script> in its ID3 tags, uploaded by staff as talk.html
     WHEN it is ingested and its files are asked for
     THEN the original is stored as original.mp3 and served as an audio/mpeg download with
-    nosniff and a sandbox CSP; the playable file too is audio, never a page
+    nosniff and a sandbox CSP; the playable file and a clip of it too are audio, never a page
     """
     answer = upload(editor, "talk.html", hostile_mp3(tmp_path).read_bytes())
     assert answer.status_code == 200, answer.text
@@ -148,6 +148,9 @@ def test_an_mp3_uploaded_as_html_is_stored_and_served_as_audio(archive, worker, 
     assert playable.status_code == 206
     assert playable.headers["content-type"].startswith("audio/")
     assert_never_a_page(playable)
+    clip = editor.get(f"/r/{rec.id}/clip.mp3", params={"start": 0.5, "end": 1.5})
+    assert clip.status_code == 200 and clip.headers["content-type"] == "audio/mpeg"
+    assert_never_a_page(clip)
 
 
 def test_a_stored_html_suffix_from_before_is_still_served_safely(archive, tmp_path):
