@@ -9,23 +9,32 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from archive.clip_store import cache_path, clips_root
+from api.clip_jobs import Budget
+from archive import storage
+from archive.clip_store import ClipJob, cache_path, claim_job, clips_root, evict, touch
+from archive.db import session_scope
+from archive.models import Recording
 from archive.ranges import TimeRange
 from archive.settings import env_for_children
+from archive.verify import verify_digest
 from tests.conftest import REPO, clean_archive
 from tests.media_factory import ffmpeg
 from tests.spoken import FPS, FRAME_CYCLE, FRAME_STEP, make_media, store
+from workers import clips
 from workers.transcribe import FasterWhisperEngine
 
 
@@ -366,3 +375,177 @@ def test_clip_json_lists_only_formats_cut(spoken, web):
     ).json()
     assert record["clips"] == {"mp4": None, "webm": None, "m4a": None, "mp3": None}
     assert json.dumps(record)  # plain JSON all the way down
+
+
+@pytest.fixture(scope="module")
+def tight_web(settings):
+    """A second real web server on the same archive with tight clip limits: 4 cuts queued at
+    most, 12 encode seconds per client, a 2 s wait, anonymous video clips up to 3 s."""
+    from cli.services import free_port, wait_http, web_argv
+    from tests.conftest import stop_group
+
+    tight = settings.model_copy(
+        update={
+            "port": free_port(),
+            "clip_queue_max": 4,
+            "clip_budget_s": 12,
+            "clip_wait_s": 2,
+            "clip_anonymous_video_max_s": 3,
+        }
+    )
+    log = (settings.data_dir / "web-tight.log").open("wb")
+    proc = subprocess.Popen(
+        web_argv(tight), env=env_for_children(tight), stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{tight.port}"
+    wait_http(f"{base}/healthz", 60, proc)
+    yield base
+    stop_group(proc)
+
+
+def test_a_flood_of_clip_cuts_never_takes_the_site_down(
+    spoken, tight_web, worker, settings, staff_token
+):
+    """
+    GIVEN a real server (tight limits) and worker
+    WHEN 24 anonymous uncached cuts (20 ranges, 4 asked twice) are requested at once while
+    /search is asked again and again
+    THEN search keeps answering (no 5xx, p95 ≤ 2 s); every clip request ends within 30 s with
+    the file, a 202 with a status URL, or a 429/503 with Retry-After, and the limits refuse
+    some; ffmpeg runs at nice 19; a range asked twice is cut once; every 202 becomes the file;
+    a video clip over the anonymous length is for staff only
+    """
+    rec, _ = spoken
+    web = tight_web
+    long_video = {"start": 1, "end": 5}
+    refused = httpx.get(f"{web}/r/{rec.id}/clip.mp4", params=long_video, timeout=30)
+    assert refused.status_code == 403 and "signed-in staff" in refused.json()["detail"]
+    auth = {"Authorization": f"Bearer {staff_token}"}
+    staff_cut = until_cut(f"{web}/r/{rec.id}/clip.mp4", params=long_video, headers=auth)
+    assert staff_cut.status_code == 200
+    shutil.rmtree(clips_root(settings.data_dir) / "cache", ignore_errors=True)
+    log = settings.data_dir / "worker.log"
+    cuts_before = log.read_text().count("ashyq.cut_clip[")
+    formats = ("mp4", "webm", "m4a", "mp3")
+    # Long enough that the worker cannot keep up: some wait past the request, some find the
+    # queue full.
+    asked = [(formats[i % 4], round(0.3 * i, 1), round(0.3 * i + 3, 1)) for i in range(20)]
+    asked += asked[:4]
+    stop, searches, niceness = threading.Event(), [], set()
+
+    def search() -> None:
+        while not stop.is_set():
+            began = time.perf_counter()
+            status = httpx.get(f"{web}/search", params={"q": "railway budget"}, timeout=30)
+            searches.append((status.status_code, time.perf_counter() - began))
+
+    def watch_ffmpeg() -> None:
+        while not stop.is_set():
+            ps = subprocess.run(
+                ["ps", "-C", "ffmpeg", "-o", "sid=,ni="], capture_output=True, text=True
+            )  # the worker's own ffmpeg: it leads its session (other ffmpeg may run here)
+            rows = (line.split() for line in ps.stdout.splitlines())
+            niceness.update(int(ni) for sid, ni in rows if int(sid) == worker.pid)
+            time.sleep(0.1)
+
+    def clip(fmt: str, start: float, end: float) -> tuple[httpx.Response, float]:
+        began = time.perf_counter()
+        params = {"start": start, "end": end}
+        response = httpx.get(f"{web}/r/{rec.id}/clip.{fmt}", params=params, timeout=60)
+        return response, time.perf_counter() - began
+
+    helpers = [threading.Thread(target=f) for f in (search, search, watch_ffmpeg)]
+    for thread in helpers:
+        thread.start()
+    time.sleep(1)  # search answers before the flood, too
+    with ThreadPoolExecutor(len(asked)) as pool:
+        answers = list(pool.map(lambda a: clip(*a), asked))
+    stop.set()
+    for thread in helpers:
+        thread.join()
+
+    latencies = sorted(seconds for _, seconds in searches)
+    p95 = latencies[math.ceil(0.95 * len(latencies)) - 1]
+    statuses = [response.status_code for response, _ in answers]
+    print(f"search: {len(latencies)} requests, p95 {p95:.2f} s; clips: {sorted(statuses)}")
+    assert all(status < 500 for status, _ in searches)
+    assert p95 <= 2.0, latencies
+    for response, seconds in answers:
+        assert seconds <= 30, (response.status_code, seconds)
+        assert response.status_code in (200, 202, 429, 503), response.text
+        if response.status_code in (429, 503):
+            assert int(response.headers["retry-after"]) > 0
+        if response.status_code == 202:
+            assert response.headers["location"] == response.json()["status"]
+    assert niceness == {19}, niceness  # ffmpeg ran, and only at the lowest priority
+    assert {429, 503} & set(statuses) and {200, 202} & set(statuses)  # limits bit, some got in
+
+    for response, _ in answers:
+        if response.status_code == 202:
+            done = until_cut(response.json()["url"])
+            assert done.status_code == 200 and done.content
+            status = httpx.get(response.headers["location"], timeout=30).json()
+            assert status["state"] == "done" and status["sha256"] == done.headers["x-clip-sha256"]
+    cuts = log.read_text().count("ashyq.cut_clip[") - cuts_before
+    queued = {a for a, (r, _) in zip(asked, answers, strict=True) if r.status_code in (200, 202)}
+    assert cuts // 2 <= len(queued) < len(asked)  # "received" and "succeeded" lines per cut
+
+
+def test_the_clip_budget_counts_encode_seconds_per_client_in_a_window():
+    """
+    GIVEN a budget of 10 encode seconds an hour WHEN one client queues cuts of 4 s
+    THEN two fit, the third is refused with the time until the first leaves the window, another
+    client is not affected, and a refunded charge frees its room
+    """
+    budget = Budget()
+    assert budget.charge("ip:a", 4, 10, 3600) == 0
+    assert budget.charge("ip:a", 4, 10, 3600) == 0
+    wait = budget.charge("ip:a", 4, 10, 3600)
+    assert 3590 < wait <= 3600
+    assert budget.charge("ip:b", 4, 10, 3600) == 0
+    assert budget.charge("ip:a", 11, 10, 3600) == 3600  # dearer than the whole budget
+    budget.refund("ip:a", 4)
+    assert budget.charge("ip:a", 4, 10, 3600) == 0
+
+
+def test_the_clip_cache_evicts_the_least_recently_used_and_evicted_clips_still_verify(
+    spoken, settings
+):
+    """
+    GIVEN three cuts made by the worker's job function, the first served again since
+    WHEN the cache is bounded just below their total, then a fourth is cut with a bound of 0
+    THEN the least recently used (the second) goes first; the fourth, the one just made, stays
+    alone; every evicted clip still verifies, and re-cutting one gives the same bytes
+    """
+    rec, _ = spoken
+    with session_scope(settings.db_url) as session:
+        recording = session.get(Recording, rec.id)
+        session.expunge(recording)
+    shutil.rmtree(clips_root(settings.data_dir) / "cache", ignore_errors=True)
+
+    def make(start_ms: int, bound: int = 2**40) -> Path:
+        span = TimeRange(start_ms, start_ms + 1000)
+        job = ClipJob(rec.id, rec.sha256, span.start_ms, span.end_ms, "m4a", 1.0)
+        claim_job(settings.data_dir, job, 60)
+        tight = settings.model_copy(update={"clip_cache_max_bytes": bound})
+        clips.run_job(tight, rec.id, rec.sha256, span.start_ms, span.end_ms, "m4a")
+        return cache_path(settings.data_dir, rec.sha256, span, "m4a")
+
+    first, second, third = make(0), make(1000), make(2000)
+    digests = {path: path.with_name(path.name + ".sha256").read_text().strip() for path in
+               (first, second, third)}  # fmt: skip
+    now = time.time()
+    for age, path in ((300, first), (200, second), (100, third)):
+        os.utime(path.with_name(path.name + ".sha256"), (now - age, now - age))
+    touch(first)  # served again: now the most recently used
+    total = sum(path.stat().st_size for path in (first, second, third))
+    size = second.stat().st_size
+    assert evict(settings.data_dir, total - 1) == size
+    assert not second.exists() and first.exists() and third.exists()
+
+    fourth = make(3000, bound=0)
+    assert fourth.exists() and not first.exists() and not third.exists()
+    for path, digest in digests.items():
+        assert verify_digest(settings.data_dir, digest).verified, path
+    assert storage.sha256_file(make(1000)) == digests[second]

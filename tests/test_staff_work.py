@@ -96,7 +96,7 @@ def test_withdraw_publish_delete_restore_follow_at_once(editor, recording_id):
 
 
 def test_purge_is_admin_only_needs_deletion_first_and_removes_everything(
-    editor, admin, archive, recording_id
+    editor, admin, archive, recording_id, worker
 ):
     """
     GIVEN a recording with media in the store and documents in the index
