@@ -159,7 +159,7 @@ def test_a_dump_being_written_when_a_recording_is_withdrawn_never_publishes_it(
 def test_withdrawing_rewrites_every_kept_dump_before_the_request_returns(site, settings, admin):
     """
     GIVEN three kept dumps holding a public recording, the oldest made before manifests listed
-      the recordings they hold
+      the recordings they hold (and as one gzip stream, not one member a line)
     WHEN staff withdraw it, and later publish it again
     THEN when the withdraw request returns no kept dump holds it (data file or manifest), each
       still checks out, and the newest is byte for byte the dump made afresh without it;
@@ -169,11 +169,14 @@ def test_withdrawing_rewrites_every_kept_dump_before_the_request_returns(site, s
     shutil.rmtree(settings.dumps_dir, ignore_errors=True)
     for day in (25, 26, 27):
         dumps.make_dump(settings, night(day))
-    oldest = settings.dumps_dir / "20261125T030000Z" / dumps.MANIFEST
-    legacy = json.loads(oldest.read_text())
+    # The oldest as dumps were before: one gzip stream, no ids in the manifest.
+    oldest = settings.dumps_dir / "20261125T030000Z"
+    data = oldest / dumps.DATA_FILE
+    data.write_bytes(gzip.compress(gzip.decompress(data.read_bytes()), mtime=0))
+    legacy = json.loads((oldest / dumps.MANIFEST).read_text())
     del legacy["recording_ids"]
-    oldest.write_text(json.dumps(legacy))
-    assert dumps.held_ids(oldest.parent) == {r.id for r in CORPUS if r.published and not r.deleted}
+    (oldest / dumps.MANIFEST).write_text(json.dumps(legacy))
+    assert dumps.held_ids(oldest) == {r.id for r in CORPUS if r.published and not r.deleted}
     assert all(senate in dumps.held_ids(folder) for folder in dumps.list_dumps(settings))
 
     assert post(admin, f"/staff/recordings/{senate}/withdraw") == 303

@@ -2,7 +2,10 @@
 
 A dump is a folder ``<data_dir>/dumps/<UTC time>/`` holding ``transcripts.jsonl.gz`` (one
 recording a line, with its segments and word timings), ``SHA256SUMS`` (``sha256sum -c`` format)
-and ``manifest.json`` (which also lists the ids of the recordings it holds). It is written under
+and ``manifest.json`` (which also lists the ids of the recordings it holds). Each line is a gzip
+member of its own (a valid gzip file, read by any gzip reader as one stream), so taking a
+recording out copies the other members' bytes instead of compressing everything again (0.14 s
+against 4.9 s for 57 MB of JSON, ``bench.dump_rewrite``). It is written under
 a temporary name and renamed into place, so readers never see half a dump; the newest
 ``dumps_kept`` are kept. Only what the public may see goes in — and stays in: hiding or purging a
 recording rewrites every kept dump that holds it (``withhold_hidden``) before the staff request
@@ -18,11 +21,12 @@ import json
 import os
 import re
 import shutil
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -92,12 +96,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _gzip_writer(path: Path) -> Iterator[BinaryIO]:
-    """mtime=0 and no file name: the same lines always give the same bytes, so a dump rewritten
-    without a recording is byte-identical to one made afresh without it."""
-    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as out:
-        yield out  # type: ignore[misc]
+def _member(line: bytes) -> bytes:
+    """One line as a gzip member. mtime=0 and no file name: the same line always gives the same
+    bytes, so a dump rewritten without a recording is byte-identical to one made afresh without
+    it (one member a line costs ~5 % in size against a single stream)."""
+    return gzip.compress(line, compresslevel=9, mtime=0)
+
+
+def _members(path: Path) -> Iterator[tuple[bytes, bytes]]:
+    """Each gzip member of ``path`` as (its compressed bytes, its lines), read in 1 MiB blocks."""
+    with path.open("rb") as handle:
+        rest = b""
+        while block := rest or handle.read(1 << 20):
+            inflate, packed, plain = zlib.decompressobj(wbits=31), [], []
+            while True:
+                plain.append(inflate.decompress(block))
+                if inflate.eof:
+                    rest = inflate.unused_data
+                    packed.append(block[: len(block) - len(rest)])
+                    break
+                packed.append(block)
+                if not (block := handle.read(1 << 20)):
+                    raise EOFError(f"{path} ends inside a gzip member")
+            yield b"".join(packed), b"".join(plain)
 
 
 def _write_index(
@@ -158,10 +179,10 @@ def make_dump(settings: Settings, now: datetime | None = None) -> Path:
     ids: list[int] = []
     segments = 0
     data = temp / f".{DATA_FILE}"
-    with session_scope(settings.db_url) as session, _gzip_writer(data) as out:
+    with session_scope(settings.db_url) as session, data.open("wb") as out:
         for rec in _public_recordings(session):
             line = json.dumps(recording_record(settings, rec), ensure_ascii=False)
-            out.write(line.encode() + b"\n")
+            out.write(_member(line.encode() + b"\n"))
             ids.append(rec.id)
             segments += len(rec.segments)
     _write_index(temp, data, {"name": name, "created_at": now.isoformat()}, ids, segments)
@@ -228,18 +249,29 @@ def _ids_in(folder: Path, manifest: dict[str, Any]) -> set[int]:
 
 
 def _rewrite(folder: Path, manifest: dict[str, Any], drop: set[int]) -> None:
-    """The dump's data file without the lines of ``drop``, with new sums and manifest."""
+    """The dump's data file without the lines of ``drop``, with new sums and manifest.
+
+    A member holding no dropped line is copied as it is; only a member holding one (in dumps
+    made before lines had members of their own, all of them) is inflated and its other lines
+    compressed again, one member each.
+    """
     data = folder / f".{DATA_FILE}.{os.getpid()}"
     ids: list[int] = []
     segments = manifest["segments"]
-    with gzip.open(folder / DATA_FILE, "rb") as lines, _gzip_writer(data) as out:
-        for line in lines:
-            rid = _line_id(line)
-            if rid in drop:
-                segments -= len(json.loads(line)["segments"])
-            else:
-                out.write(line)
-                ids.append(rid)
+    with data.open("wb") as out:
+        for packed, plain in _members(folder / DATA_FILE):
+            lines = plain.splitlines(keepends=True)
+            held = [_line_id(line) for line in lines]
+            if len(lines) == 1 and held[0] not in drop:
+                out.write(packed)
+                ids.append(held[0])
+                continue
+            for rid, line in zip(held, lines, strict=True):
+                if rid in drop:
+                    segments -= len(json.loads(line)["segments"])
+                else:
+                    out.write(_member(line))
+                    ids.append(rid)
     _write_index(folder, data, manifest, ids, segments)
 
 
