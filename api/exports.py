@@ -89,7 +89,7 @@ def to_docx(q: Quote) -> bytes:
         line.add_run(f"[{vtt_time(seg.start)} – {vtt_time(seg.end)}] ").bold = True
         if seg.speaker is not None:
             line.add_run(seg.speaker.localized_name(current()) + ": ").italic = True
-        line.add_run(" ".join(seg.text.split()))
+        line.add_run(_("[unintelligible]") if seg.unintelligible else " ".join(seg.text.split()))
     doc.add_paragraph(
         _("Status: %(status)s. Model: %(model)s.")
         % {"status": _(STATUS[q.status]), "model": rec.transcript_model or "—"}

@@ -95,6 +95,7 @@ class Quote:
                 "language": seg.language,
                 "speaker": seg.speaker.localized_name(current()) if seg.speaker else None,
                 "reviewed": seg.reviewed,
+                "unintelligible": seg.unintelligible,
             }
             for seg in self.segments
         ]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -155,6 +156,8 @@ class Segment(Base):
     speaker_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id", ondelete="SET NULL"))
     # False while the text is Whisper's; True once staff reviewed (corrected or confirmed) it.
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Speech every decoding attempt turned into a repetition loop: timing kept, text "".
+    unintelligible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship(lazy="joined")

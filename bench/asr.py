@@ -24,6 +24,13 @@ restricted to kk/ru/en, gap repair), which is what a worker runs. Raw faster-whi
 ``multilingual=True`` (a language per 30 s window, as Ashyq needs); raw openai-whisper has no such
 mode and detects one language for the file from its first 30 s.
 
+Kazakh (``--languages kk --minutes 0.5``: each shared Kazakh clip once): Whisper base decoding
+several windows in one batch at temperature 0 fell into repetition loops there. The report counts,
+per configuration, the segments whose text loops (``workers.transcribe.is_loop``) and the ones
+Ashyq's engine marked unintelligible, and gives the CER beside the WER; the rows with "kk" decode
+with the language fixed to Kazakh (the raw library's best case), and "loops kept" is Ashyq's engine
+without its loop recovery (as before it), to show that recovery's cost side by side.
+
 Timings on a shared machine are noisy: compare rows within one run, not across runs.
 """
 
@@ -62,7 +69,11 @@ CPU_CONFIGS: dict[str, dict] = {
     f"{FW} fp32 beam5 words vad": _row("fw", compute="float32"),
     f"{FW} batched(8) int8 beam5 words vad": _row("fw-batched", batch=8),
     f"{FW} batched(8) int8 beam1 words vad": _row("fw-batched", batch=8, beam=1),
+    f"{FW} int8 beam5 words vad kk": _row("fw", language="kk"),
     "Ashyq engine: faster-whisper int8 beam5": _row("ashyq-fw", batch=8),
+    "Ashyq engine: faster-whisper int8 beam5 loops kept": _row(
+        "ashyq-fw", batch=8, loops_kept=True
+    ),
     "Ashyq engine: faster-whisper int8 beam5 batch1": _row("ashyq-fw", batch=1),
     "Ashyq engine: faster-whisper int8 beam1": _row("ashyq-fw", batch=8, beam=1),
     "Ashyq engine: openai-whisper fp32 beam5": _row("ashyq-ow", compute="float32"),
@@ -139,7 +150,11 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
         if threads:
             torch.set_num_threads(threads)
     if engine == "ashyq-fw":
+        import workers.transcribe
         from workers.transcribe import FasterWhisperEngine
+
+        if config.get("loops_kept"):  # the engine as it was before loop recovery
+            workers.transcribe.is_degenerate = lambda _segments: False
 
         runner = FasterWhisperEngine(
             model_path=model, device=device, compute_type=config["compute"],
@@ -187,7 +202,11 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
             options["batch_size"] = config["batch"]
         else:
             options["vad_filter"] = config["vad"]
-        segments, _info = runner.transcribe(samples, multilingual=True, **options)
+        if config.get("language"):
+            options["language"] = config["language"]
+        else:
+            options["multilingual"] = True
+        segments, _info = runner.transcribe(samples, **options)
         found = _segments_fw(segments)
     wall = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -199,8 +218,8 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
     return {"wall": wall, "load": load_s, "rss_mb": rss, "gpu_mb": gpu_mb, "segments": found}
 
 
-def word_error_rate(clips: list[dict], segments: list) -> float | None:
-    """WER over the clips, each segment's text given to the clip its middle falls in."""
+def error_rates(clips: list[dict], segments: list) -> tuple[float, float] | None:
+    """WER and CER over the clips, each segment's text given to the clip its middle falls in."""
     try:
         import jiwer
 
@@ -220,7 +239,15 @@ def word_error_rate(clips: list[dict], segments: list) -> float | None:
 
     ref = " ".join(normalise(clip["reference"]) for clip in clips)
     hyp = " ".join(normalise(text) for text in hyps)
-    return jiwer.wer(ref, hyp or "-")
+    return jiwer.wer(ref, hyp or "-"), jiwer.cer(ref, hyp or "-")
+
+
+def loops(segments: list) -> tuple[int, int]:
+    """Segments whose text is a repetition loop, and segments with no text (unintelligible)."""
+    from workers.transcribe import is_loop
+
+    texts = [text for _start, _end, text in segments]
+    return sum(is_loop(text) for text in texts), sum(not text for text in texts)
 
 
 def child(args: argparse.Namespace, audio: Path, model: str, name: str, threads: int) -> dict:
@@ -275,14 +302,15 @@ def report(args, configs, seconds, results, failed) -> str:
         f"{max(len(r) for r in results.values()) if results else 0} run(s) each, "
         "configurations alternated.",
         "",
-        "| configuration | real-time factor | runs | load s | peak RSS MB | WER | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| configuration | real-time factor | runs | load s | peak RSS MB | WER | CER "
+        "| loops / unintelligible | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     if args.device == "cuda":
         lines[2:4] = [
             "| configuration | real-time factor | runs | load s | peak RSS MB | GPU MB (torch) "
-            "| WER | load avg |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| WER | CER | loops / unintelligible | load avg |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
     clips = args.clips
     for name in configs:
@@ -293,13 +321,15 @@ def report(args, configs, seconds, results, failed) -> str:
         rtf = statistics.median(seconds / r["wall"] for r in runs)
         load = statistics.median(r["load"] for r in runs)
         rss = statistics.median(r["rss_mb"] for r in runs)
-        wer = word_error_rate(clips, runs[0]["segments"])
+        rates = error_rates(clips, runs[0]["segments"])
+        looping, unintelligible = loops(runs[0]["segments"])
         gpu = ""
         if args.device == "cuda":
             gpu = f" {statistics.median(r['gpu_mb'] for r in runs):.0f} |"
         cpu_load = statistics.median(r.get("load_avg", 0.0) for r in runs)
-        wer_text = f"{wer:.3f}" if wer is not None else "n/a"
-        cells = f"{rtf:.2f}× | {len(runs)} | {load:.1f} | {rss:.0f} |{gpu} {wer_text}"
+        rates_text = " | ".join(f"{x:.3f}" for x in rates) if rates is not None else "n/a | n/a"
+        cells = f"{rtf:.2f}× | {len(runs)} | {load:.1f} | {rss:.0f} |{gpu} {rates_text}"
+        cells += f" | {looping} / {unintelligible}"
         cells += f" | {cpu_load:.1f}"
         lines.append(f"| {name} | {cells} |")
     return "\n".join(lines) + "\n"

@@ -471,9 +471,13 @@ def eval_asr(
     ] = None,
     limit: Annotated[int | None, typer.Option(help="only the first N clips")] = None,
     output: Annotated[Path | None, typer.Option(help="also write the Markdown table here")] = None,
+    details: Annotated[
+        Path | None,
+        typer.Option(help="also write one JSON line per clip (reference, hypothesis, rates)"),
+    ] = None,
 ) -> None:
     """WER and CER per language over a manifest of clips, as a Markdown table."""
-    from workers.evaluation import evaluate, markdown
+    from workers.evaluation import evaluate, markdown, write_details
     from workers.pipeline import engine_for
 
     if engine not in ("faster-whisper", "openai-whisper"):
@@ -495,6 +499,8 @@ def eval_asr(
     table = markdown(results, speech.model_id)
     if output is not None:
         output.write_text(table, encoding="utf-8")
+    if details is not None:
+        write_details(results, details)
     print(table)
 
 

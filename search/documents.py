@@ -41,6 +41,12 @@ def text_forms(
     return {"text": text, "text_folded": folded, "text_stem": stem if stem != folded else ""}
 
 
+def is_searchable(segment: Segment) -> bool:
+    """Unintelligible segments (speech Whisper only turned into repetition loops) have no text to
+    find: left out of the index, so a search without words never lists them as moments."""
+    return not segment.unintelligible
+
+
 def segment_document(recording: Recording, segment: Segment, gen: int) -> dict[str, Any]:
     return {
         "id": segment.id,

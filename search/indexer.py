@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.models import Recording, Segment
 from archive.public import visible
 from search.client import IndexingFailed, add_documents, wait
-from search.documents import is_public, segment_document
+from search.documents import is_public, is_searchable, segment_document
 from search.schema import DOCUMENT_VERSION, ensure_index, mark_version, stored_version
 
 BATCH = 1000
@@ -42,7 +42,9 @@ def index_recording(client: meilisearch.Client, index_uid: str, recording: Recor
     """
     gen = new_generation()
     index = client.index(index_uid)
-    docs = [segment_document(recording, seg, gen) for seg in recording.segments]
+    docs = [
+        segment_document(recording, seg, gen) for seg in filter(is_searchable, recording.segments)
+    ]
     current = {doc["id"] for doc in docs}
     docs += [
         {"id": gone, "recording_id": recording.id, "published": False, "gen": gen - 1}
@@ -90,10 +92,12 @@ def index_segments(
         return 0
     index = client.index(index_uid)
     gen = new_generation()
-    docs = [segment_document(recording, seg, gen) for seg in segments]
+    docs = [segment_document(recording, seg, gen) for seg in filter(is_searchable, segments)]
     if docs:
         wait(client, add_documents(index, docs))
-    for gone in gone_ids or []:  # one or two after a split or merge
+    # one or two after a split or merge; a segment that is unintelligible again after a revert
+    gone_ids = [*(gone_ids or []), *(seg.id for seg in segments if not is_searchable(seg))]
+    for gone in gone_ids:
         wait(client, index.delete_document(gone))
     return len(docs)
 
@@ -124,7 +128,7 @@ def rebuild(client: meilisearch.Client, index_uid: str, session: Session) -> int
     # one by one while this process sat idle, and then built documents while it sat idle.
     in_flight: deque[Any] = deque()
     for recording in _ready_recordings(session):
-        for seg in recording.segments:
+        for seg in filter(is_searchable, recording.segments):
             batch.append(segment_document(recording, seg, gen))
             if len(batch) >= BATCH:
                 if len(in_flight) >= IN_FLIGHT:

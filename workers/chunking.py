@@ -94,6 +94,7 @@ def _shift(seg: TranscribedSegment, offset: float) -> TranscribedSegment:
             for w in seg.words
         ],
         avg_logprob=seg.avg_logprob,
+        unintelligible=seg.unintelligible,
     )
 
 

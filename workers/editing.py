@@ -20,7 +20,12 @@ from archive.settings import Settings
 from search.client import master_client
 from search.indexer import index_segments
 
-FIELDS = ("start", "end", "text", "language", "words", "avg_logprob", "speaker_id", "reviewed")
+FIELDS = (
+    "start", "end", "text", "language", "words", "avg_logprob", "speaker_id", "reviewed",
+    "unintelligible",
+)  # fmt: skip
+# Revisions stored before a field existed lack it: its value then.
+SINCE = {"unintelligible": False}
 # Segments may end a little after the media's reported duration (container rounding).
 TOLERANCE_S = 0.5
 SHOWN_PRECISION_S = 0.006
@@ -44,7 +49,7 @@ def _segments(session: Session, recording_id: int) -> list[Segment]:
 
 def _check(recording: Recording, rows: list[dict[str, Any]]) -> None:
     for row in rows:
-        if not str(row["text"]).strip():
+        if not str(row["text"]).strip() and not row.get("unintelligible"):
             raise EditRefused("a segment's text must not be empty")
         start, end = float(row["start"]), float(row["end"])
         if not 0 <= start < end:
@@ -72,7 +77,7 @@ def _replace(
         touched = current[idx_from : idx_from + count]
         for segment, row in zip(touched, rows, strict=True):
             for name in FIELDS:
-                setattr(segment, name, row[name])
+                setattr(segment, name, {**SINCE, **row}[name])
         gone: list[str] = []
     else:
         for segment in current[idx_from:]:
@@ -86,7 +91,7 @@ def _replace(
             idx = idx_from + offset
             segment = Segment(id=segment_id(recording.id, idx), recording_id=recording.id, idx=idx)
             for name in FIELDS:
-                setattr(segment, name, row[name])
+                setattr(segment, name, {**SINCE, **row}[name])
             session.add(segment)
             touched.append(segment)
         new_total = idx_from + len(rows) + len(tail)
@@ -155,6 +160,8 @@ def update_segment(
     new = dict(row)
     if text is not None:
         new["text"] = " ".join(text.split())
+        # Staff typing what an unintelligible stretch says makes it an ordinary segment.
+        new["unintelligible"] = row["unintelligible"] and not new["text"]
     # The form shows times to the hundredth: a value within that of the stored one is unchanged.
     if start is not None and abs(float(start) - row["start"]) > SHOWN_PRECISION_S:
         new["start"] = round(float(start), 3)
@@ -221,6 +228,7 @@ def merge_with_next(
         "words": [*(a["words"] or []), *(b["words"] or [])],
         "reviewed": a["reviewed"] and b["reviewed"],
         "language": a["language"] or b["language"],
+        "unintelligible": a["unintelligible"] and b["unintelligible"],
     }
     return _revise(settings, session, recording, user, "merge", idx, 2, [merged])
 

@@ -10,6 +10,7 @@ references need (they mix ё/е freely and annotate disfluencies in brackets).
 from __future__ import annotations
 
 import csv
+import json
 import re
 import time
 import unicodedata
@@ -42,6 +43,7 @@ class ClipResult:
     hypothesis: str
     wer: float
     cer: float
+    written: str = ""  # the engine's text before normalising, as a reader would see it
 
 
 def read_manifest(path: Path, limit: int | None = None) -> list[dict[str, str]]:
@@ -63,7 +65,7 @@ def evaluate(
     for row in read_manifest(manifest, limit):
         audio = manifest.parent / row["file"]
         start = time.monotonic()
-        hypothesis = " ".join(seg.text for seg in engine.transcribe(audio))
+        hypothesis = " ".join(seg.text for seg in engine.transcribe(audio) if seg.text)
         reference = normalise(row["transcript"])
         hyp = normalise(hypothesis)
         result = ClipResult(
@@ -74,11 +76,30 @@ def evaluate(
             hypothesis=hyp,
             wer=jiwer.wer(reference, hyp) if reference else float(bool(hyp)),
             cer=jiwer.cer(reference, hyp) if reference else float(bool(hyp)),
+            written=hypothesis,
         )
         results.append(result)
         if on_clip is not None:
             on_clip(result)
     return results
+
+
+def write_details(results: list[ClipResult], path: Path) -> None:
+    """One JSON line per clip — what was said and what was written, both as scored, with the
+    clip's rates — so a figure can be read back to the text behind it (a WER above 1 is a
+    transcript longer than the speech: a repetition loop shows at once)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for r in results:
+            row = {
+                "file": r.file,
+                "language": r.language,
+                "reference": r.reference,
+                "hypothesis": r.hypothesis,
+                "wer": round(r.wer, 4),
+                "cer": round(r.cer, 4),
+                "written": r.written,
+            }
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def by_language(results: list[ClipResult]) -> dict[str, tuple[int, float, float]]:

@@ -428,6 +428,7 @@ def _store(
                 language=seg.language,
                 words=[[w.start, w.end, w.word, w.probability] for w in seg.words],
                 avg_logprob=seg.avg_logprob,
+                unintelligible=seg.unintelligible,
             )
         )
     recording.languages = sorted({s.language for s in segments if s.language})

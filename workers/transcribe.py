@@ -22,6 +22,13 @@ have their own language told; one decoded in the wrong language shows it in its 
 speech decoded as Russian comes out in Latin letters). Those are decoded again in their language,
 together. Then speech that VAD hears but no word covers is transcribed once more, all such
 stretches of a language together, keeping only confident output ("gap repair").
+Every decoded window, and every segment, is checked for a degenerate decode — a repetition
+loop ("оңдай, оңдай, оңдай, …" for a whole window on real Kazakh speech, where batched windows
+decode at temperature 0 without Whisper's fallbacks): its text compresses too well (Whisper's own
+compression-ratio test), or a word or phrase repeats over and over. Only such a stretch is decoded
+again, sequentially, with CTranslate2's repetition controls, then also with Whisper's temperature
+fallbacks; where every attempt still loops, the stretch keeps its timing, is marked unintelligible
+and stores no text (``_recovered``).
 ``bench/asr.py`` measures all this against the raw library.
 """
 
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -38,7 +46,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3  # 3: repetition loops detected, decoded again, else marked unintelligible
 SAMPLE_RATE = 16000
 REGION_MIN_PAUSE_MS = 300  # a pause this long parts two regions of speech (language may change)
 DETECT_MIN_S = 1.5  # regions shorter than this take their neighbour's language (1 s: p ≈ 0.1)
@@ -64,6 +72,27 @@ SCRIPTS = {
 # ("You", "Thank you."): keep only confident output.
 REPAIR_MAX_NO_SPEECH = 0.6
 REPAIR_MIN_LOGPROB = -1.0
+# A degenerate decode. Whisper's own test is the zlib compression ratio of a window's text
+# (``compression_ratio_threshold``, 2.4); a short loop ("дай, дай, дай, дай, дай, дай, дай" on a
+# 0.8 s burst of noise) compresses too little to cross it, so a word n-gram said ``LOOP_REPEATS``
+# times in a row counts too. Real speech does repeat a word: "some more words, words, words,
+# words" in the shared en/mfa/acoustic_corpus clip came out with five.
+MAX_COMPRESSION_RATIO = 2.4
+LOOP_REPEATS = 6
+LOOP_MAX_NGRAM = 4
+# Recovery decodes a degenerate stretch on its own, sequentially, with CTranslate2's repetition
+# controls (never used on clean speech: they forbid real repeats too): first one beam search at
+# temperature 0, then, where that still loops, Whisper's temperature fallbacks (sampling while
+# the text compresses too well or its average log-probability is below -1). On the shared Kazakh
+# clips this order reached CER 0.41 with the first attempt usually enough; the fallbacks first
+# cost twice the time for CER 0.45 (best of 5 samples at each of up to 6 temperatures).
+FALLBACK_TEMPERATURES = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+_REPETITION_CONTROLS = {"no_repeat_ngram_size": 3, "repetition_penalty": 1.2}
+RECOVERY_ATTEMPTS: tuple[dict[str, Any], ...] = (
+    {"temperature": 0.0, **_REPETITION_CONTROLS},
+    {"temperature": FALLBACK_TEMPERATURES, **_REPETITION_CONTROLS},
+)
+_WORDS = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -83,6 +112,8 @@ class TranscribedSegment:
     words: list[Word] = field(default_factory=list)
     avg_logprob: float | None = None
     window: int = 0  # which decoding window produced it (internal; not stored)
+    # Speech every decoding attempt turned into a repetition loop: timing kept, text "".
+    unintelligible: bool = False
 
 
 class Engine(Protocol):
@@ -385,6 +416,9 @@ class FasterWhisperEngine:
         ):
             if on_progress is not None and total > 0:
                 on_progress(min(0.95, (done + seg.end) / total))
+            if seg.unintelligible:
+                result.extend(_unintelligible_parts(placed, seg))
+                continue
             words = seg.words or [Word(seg.start, seg.end, seg.text, 1.0)]
             parts: dict[int, list[Word]] = {}
             for w in words:
@@ -431,6 +465,12 @@ class FasterWhisperEngine:
         language: str | None = None,
         clips: list[dict[str, float]] | None = None,
     ) -> Iterator[TranscribedSegment]:
+        """Decode ``audio``; a window or segment that loops is decoded again (``_recovered``).
+
+        ``strict`` (gap repair, on audio the main pass found nothing in) keeps only confident
+        output and drops a stretch that still loops rather than marking it: there a loop is
+        more likely Whisper's hallucination on noise than speech it cannot read.
+        """
         fixed = language or self.language
         options: dict[str, Any] = {
             "beam_size": self.beam_size,
@@ -438,10 +478,37 @@ class FasterWhisperEngine:
             "multilingual": fixed is None,
             "language": fixed,
         }
+        for start, end, window_language, window, group in self._windows_decoded(
+            model, audio, vad=vad, options=options, clips=clips
+        ):
+            if on_progress is not None and duration > 0:
+                on_progress(min(0.95, end / duration))
+            language = fixed or window_language
+            if is_degenerate(group):
+                yield from self._recovered(
+                    model, _clip(audio, start, end), offset + start, language, strict=strict
+                )
+                continue
+            for segment in group:
+                found = _converted(segment, offset, language, window, strict=strict)
+                if found is not None:
+                    yield found
+
+    def _windows_decoded(
+        self,
+        model: Any,
+        audio: Any,
+        *,
+        vad: bool,
+        options: dict[str, Any],
+        clips: list[dict[str, float]] | None,
+    ) -> Iterator[tuple[float, float, str | None, int, list[Any]]]:
+        """faster-whisper's segments grouped by the window that decoded them: the window's span
+        (seconds of ``audio``), its language where known, its index, and its segments."""
         if clips and self.batch_size > 1:
             # The given windows decoded several at a time: ~1.6x the sequential speed on
             # 2 cores (bench/asr.py). Timestamp tokens stay on, or a whole window would be one
-            # segment.
+            # segment. The batched pipeline does not tell a window's language (multilingual).
             segments, _info = _batched(model).transcribe(
                 audio,
                 batch_size=self.batch_size,
@@ -449,38 +516,130 @@ class FasterWhisperEngine:
                 clip_timestamps=clips,
                 **options,
             )
+            tagged = ((seg, None, 0) for seg in segments)
         else:
             segments, _info = model.transcribe(audio, vad_filter=vad, **options)
-        for segment in segments:
-            language = fixed or getattr(model, "_window_language", None)
-            window = getattr(model, "_window_index", 0)
-            if on_progress is not None and duration > 0:
-                on_progress(min(0.95, segment.end / duration))
-            text = segment.text.strip()
-            if not text:
-                continue
-            if strict and (
-                segment.no_speech_prob > REPAIR_MAX_NO_SPEECH
-                or segment.avg_logprob < REPAIR_MIN_LOGPROB
-            ):
-                continue
-            yield TranscribedSegment(
-                start=round(offset + segment.start, 3),
-                end=round(offset + segment.end, 3),
-                text=text,
-                language=language,
-                words=[
-                    Word(
-                        round(offset + w.start, 3),
-                        round(offset + w.end, 3),
-                        w.word,
-                        round(w.probability, 4),
-                    )
-                    for w in (segment.words or [])
-                ],
-                avg_logprob=segment.avg_logprob,
-                window=window,
+            # Read as each segment comes out: the next window's decoding overwrites them.
+            tagged = (
+                (seg, getattr(model, "_window_language", None), getattr(model, "_window_index", 0))
+                for seg in segments
             )
+        for _seek, grouped in itertools.groupby(tagged, key=lambda item: item[0].seek):
+            items = list(grouped)
+            group = [seg for seg, _language, _window in items]
+            start, end = group[0].start, group[-1].end
+            for clip in clips or []:
+                if clip["start"] <= (start + end) / 2 < clip["end"]:
+                    start, end = clip["start"], clip["end"]
+                    break
+            yield start, end, items[0][1], items[0][2], group
+
+    def _recovered(
+        self, model: Any, samples: Any, offset: float, language: str | None, *, strict: bool
+    ) -> list[TranscribedSegment]:
+        """A stretch that decoded into a loop, decoded again on its own, sequentially.
+
+        Each of ``RECOVERY_ATTEMPTS`` in turn until one does not loop (``is_degenerate``).
+        Where the last still loops, its looping segments keep their timing and lose their text
+        (``unintelligible``); the rest of the stretch is kept.
+        """
+        group: list[Any] = []
+        for extra in RECOVERY_ATTEMPTS:
+            segments, info = model.transcribe(
+                samples,
+                language=language,
+                beam_size=self.beam_size,
+                word_timestamps=True,
+                condition_on_previous_text=False,
+                vad_filter=False,
+                **extra,
+            )
+            group = [seg for seg in segments if seg.text.strip()]
+            language = language or info.language
+            if not is_degenerate(group):
+                break
+        window = getattr(model, "_window_index", 0)
+        found: list[TranscribedSegment] = []
+        looping = [is_loop(seg.text) for seg in group]
+        if is_degenerate(group) and not any(looping):
+            looping = [True] * len(group)  # the loop runs across segments: none can be kept
+        for segment, loops in zip(group, looping, strict=True):
+            if not loops:
+                kept = _converted(segment, offset, language, window, strict=strict)
+                found.extend([kept] if kept is not None else [])
+            elif not strict:
+                found.append(
+                    TranscribedSegment(
+                        start=round(offset + segment.start, 3),
+                        end=round(offset + segment.end, 3),
+                        text="",
+                        language=language,
+                        window=window,
+                        unintelligible=True,
+                    )
+                )
+        return found
+
+
+def is_loop(text: str) -> bool:
+    """Whether ``text`` is a repetition loop: it compresses better than Whisper accepts
+    (faster-whisper's ``get_compression_ratio``, zlib), or a word or a phrase of up to
+    ``LOOP_MAX_NGRAM`` words comes ``LOOP_REPEATS`` times in a row."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    text = text.strip()
+    if not text:
+        return False
+    if get_compression_ratio(text) > MAX_COMPRESSION_RATIO:
+        return True
+    words = _WORDS.findall(text.lower())
+    for n in range(1, LOOP_MAX_NGRAM + 1):
+        for first in range(len(words) - n * LOOP_REPEATS + 1):
+            gram = words[first : first + n]
+            if all(
+                words[first + k * n : first + (k + 1) * n] == gram for k in range(1, LOOP_REPEATS)
+            ):
+                return True
+    return False
+
+
+def is_degenerate(segments: list[Any]) -> bool:
+    """Whether a window's decode loops, in one of its segments or across them (the window's
+    whole text: Whisper's own test is per window)."""
+    return any(is_loop(seg.text) for seg in segments) or is_loop(
+        " ".join(seg.text.strip() for seg in segments)
+    )
+
+
+def _converted(
+    segment: Any, offset: float, language: str | None, window: int, *, strict: bool
+) -> TranscribedSegment | None:
+    """One of faster-whisper's segments on the file's timeline, or None when it holds no text
+    (or, ``strict``, when Whisper is unsure it heard speech)."""
+    text = segment.text.strip()
+    if not text:
+        return None
+    if strict and (
+        segment.no_speech_prob > REPAIR_MAX_NO_SPEECH or segment.avg_logprob < REPAIR_MIN_LOGPROB
+    ):
+        return None
+    return TranscribedSegment(
+        start=round(offset + segment.start, 3),
+        end=round(offset + segment.end, 3),
+        text=text,
+        language=language,
+        words=[
+            Word(
+                round(offset + w.start, 3),
+                round(offset + w.end, 3),
+                w.word,
+                round(w.probability, 4),
+            )
+            for w in (segment.words or [])
+        ],
+        avg_logprob=segment.avg_logprob,
+        window=window,
+    )
 
 
 def _streams(
@@ -616,6 +775,20 @@ def _sane_runs(words: list[Word]) -> list[list[Word]]:
         else:
             runs.append([w])
     return runs
+
+
+def _unintelligible_parts(
+    placed: list[tuple[float, float, float]], seg: TranscribedSegment
+) -> list[TranscribedSegment]:
+    """An unintelligible stretch of the joined stream, as the stretch of each span it covers on
+    the file's timeline (it has no words to place one by one)."""
+    parts = []
+    for joined_at, original, length in placed:
+        lo, hi = max(seg.start, joined_at), min(seg.end, joined_at + length)
+        if hi - lo > 0.05:
+            start = round(original + lo - joined_at, 3)
+            parts.append(replace(seg, start=start, end=round(original + hi - joined_at, 3)))
+    return parts
 
 
 def _span_index(placed: list[tuple[float, float, float]], t: float) -> int:
