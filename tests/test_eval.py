@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -22,7 +23,8 @@ def test_eval_command_matches_jiwer_on_a_two_clip_manifest(model_dir, tmp_path):
     GIVEN a manifest of two real clips (English, Russian) with references
     WHEN `ashyq eval asr` runs on it
     THEN its Markdown table shows, per language, the WER and CER that jiwer gives on the same
-    transcripts normalised independently here
+    transcripts normalised independently here, and its --details file holds one JSON line per
+    clip with that reference, hypothesis and those rates
     """
     speech = need_shared()
     for name in ("jfk.wav", "ru.wav"):
@@ -36,10 +38,11 @@ def test_eval_command_matches_jiwer_on_a_two_clip_manifest(model_dir, tmp_path):
         "ru.wav\tru\t5.7\t[noise] Бедняга! Ребят, на его месте должен был быть я.\n",
         encoding="utf-8",
     )
-    table = tmp_path / "eval.md"
+    table, details = tmp_path / "eval.md", tmp_path / "details.jsonl"
     env = {"ASHYQ_WHISPER_MODEL": model_dir, "ASHYQ_WHISPER_CPU_THREADS": "2", "PATH": "/usr/bin"}
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "eval", "asr", str(manifest), "--output", str(table)],
+        [sys.executable, "-m", "cli.main", "eval", "asr", str(manifest), "--output", str(table),
+         "--details", str(details)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -50,6 +53,8 @@ def test_eval_command_matches_jiwer_on_a_two_clip_manifest(model_dir, tmp_path):
         text = re.sub(r"\[[^\]]*\]", " ", text.lower().replace("ё", "е"))
         return " ".join(re.findall(r"\w+", text))
 
+    lines = [json.loads(line) for line in details.read_text(encoding="utf-8").splitlines()]
+    assert [(d["file"], d["language"]) for d in lines] == [("jfk.wav", "en"), ("ru.wav", "ru")]
     rows: dict[str, tuple[float, float]] = {}
     for line in table.read_text().splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
@@ -63,4 +68,7 @@ def test_eval_command_matches_jiwer_on_a_two_clip_manifest(model_dir, tmp_path):
         wer = jiwer.wer(mine(reference), mine(hypothesis))
         cer = jiwer.cer(mine(reference), mine(hypothesis))
         assert rows[language] == (round(wer, 3), round(cer, 3)), (language, hypothesis)
+        line = next(d for d in lines if d["language"] == language)
+        assert (line["reference"], line["hypothesis"]) == (mine(reference), mine(hypothesis))
+        assert (line["wer"], line["cer"]) == (round(wer, 4), round(cer, 4))
         assert mine(reference) == normalise(reference)
