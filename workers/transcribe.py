@@ -84,8 +84,9 @@ LOOP_MAX_NGRAM = 4
 # controls (never used on clean speech: they forbid real repeats too): first one beam search at
 # temperature 0, then, where that still loops, Whisper's temperature fallbacks (sampling while
 # the text compresses too well or its average log-probability is below -1). On the shared Kazakh
-# clips this order reached CER 0.41 with the first attempt usually enough; the fallbacks first
-# cost twice the time for CER 0.45 (best of 5 samples at each of up to 6 temperatures).
+# clips (one run, shared machine) this order reached CER 0.41, the first attempt mostly enough;
+# the fallbacks first (as the raw library decodes; best of 5 samples at each of up to 6
+# temperatures) reached 0.43 and spent more time, often sampling at every temperature.
 FALLBACK_TEMPERATURES = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
 _REPETITION_CONTROLS = {"no_repeat_ngram_size": 3, "repetition_penalty": 1.2}
 RECOVERY_ATTEMPTS: tuple[dict[str, Any], ...] = (
