@@ -21,6 +21,7 @@ from archive.models import Body, LiveSession, LiveState, utcnow
 from archive.settings import Settings
 from workers.celery_app import send_live
 from workers.errors import PermanentError
+from workers.hls import is_hls
 from workers.netguard import ForbiddenTarget, _permitted, check_url
 from workers.submit import SLUG, InvalidRequest
 
@@ -66,6 +67,13 @@ def _body(session: Session, slug: str) -> Body:
     return body
 
 
+def is_direct_stream(url: str) -> bool:
+    """A stream address (HLS playlist, RTMP, RTSP) rather than a page that embeds one: such an
+    address may carry the broadcaster's stream key, so it is never published."""
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return scheme in ("rtmp", "rtmps", "rtsp", "rtsps") or is_hls(url)
+
+
 def _page_url(url: str | None) -> str | None:
     """Only a link for readers (never fetched), so any http(s) address will do."""
     url = (url or "").strip() or None
@@ -90,7 +98,8 @@ def start_live(
     """Register a capture: now (``starts_at`` absent or past) or at ``starts_at``.
 
     ``page_url`` is the broadcaster's page for it, published as the recording's source; the
-    stream ``url`` (which may carry a stream key) stays with staff."""
+    stream ``url`` (which may carry a stream key) stays with staff. A ``url`` that is itself a
+    page (yt-dlp finds the stream in it) is its own page URL."""
     from archive.models import EVENT_TYPES
 
     if not title.strip():
@@ -111,7 +120,8 @@ def start_live(
     if not 3 <= chunk <= 120:
         raise InvalidRequest("chunks must be 3 to 120 seconds long")
     check_live_url(url, settings.fetch_allowed_hosts)
-    page_url = _page_url(page_url)
+    # A page that embeds the stream (resolved by yt-dlp at capture) is itself the public source.
+    page_url = _page_url(page_url) or (None if is_direct_stream(url) else _page_url(url))
     now = utcnow()
     with session_scope(settings.db_url) as session:
         live = LiveSession(
