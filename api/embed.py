@@ -69,7 +69,11 @@ def embed_page(
     return templates.TemplateResponse(request, "embed.html", context)
 
 
-@router.get("/oembed", tags=["embed"])
+@router.get(
+    "/oembed",
+    tags=["embed"],
+    responses={501: {"description": "a format other than json (oEmbed 2.3.4)"}},
+)
 def oembed(
     session: SessionDep,
     settings: SettingsDep,

@@ -109,7 +109,9 @@ def live_segment(
 def live_transcript(
     recording_id: int,
     session: SessionDep,
-    after: Annotated[int, Query(ge=-1, description="return segments after this index")] = -1,
+    after: Annotated[
+        int, Query(ge=-1, le=2**31 - 1, description="return segments after this index")
+    ] = -1,
 ) -> dict[str, Any]:
     """The segments transcribed since ``after``, the gaps, and whether it is still live."""
     recording = public_recording(session, recording_id)
