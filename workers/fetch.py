@@ -1,9 +1,10 @@
 """Fetching media from URLs with yt-dlp: anything it supports, plain links, HLS/DASH VOD.
 
-Every network call runs inside ``netguard.guarded`` (SSRF), with timeouts and limits from
-settings. yt-dlp's errors are sorted into transient (timeouts, resets, 5xx, 429: retried by the
-task with backoff; a partial download resumes) and permanent (404, removed or private, unsupported
-URL, not media, over a limit: the job fails at once).
+Every network call runs inside ``netguard.guarded`` (SSRF) and, for a download, through the
+guarded proxy that also holds yt-dlp's ffmpeg, with timeouts and limits from settings. yt-dlp's
+errors are sorted into transient (timeouts, resets, 5xx, 429: retried by the task with backoff; a
+partial download resumes) and permanent (404, removed or private, unsupported URL, not media, over
+a limit: the job fails at once).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from urllib.parse import urlsplit
 
 from archive.settings import Settings
 from workers.errors import PermanentError, TransientError
-from workers.netguard import ForbiddenTarget, check_url, guarded
+from workers.netguard import (
+    ForbiddenTarget,
+    GuardedProxy,
+    check_url,
+    ffmpeg_input_guard,
+    guarded,
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,15 @@ def _options(settings: Settings, **extra: Any) -> dict[str, Any]:
         "logger": extra.pop("logger", None) or _QuietLogger(),
         **extra,
     }
+
+
+def _through(proxy: GuardedProxy, options: dict[str, Any]) -> dict[str, Any]:
+    """yt-dlp hands live and unusual HLS to ffmpeg, a process the audit hook cannot see: with
+    ``proxy`` set, yt-dlp starts ffmpeg with ``http_proxy`` pointing at the guarded proxy, and
+    the input options keep ffmpeg to web protocols and media formats (``netguard``). yt-dlp's
+    own requests take the proxy too, still under the audit hook."""
+    ffmpeg_args = ffmpeg_input_guard("https://")
+    return {**options, "proxy": proxy.url, "external_downloader_args": {"ffmpeg_i": ffmpeg_args}}
 
 
 class _QuietLogger:
@@ -205,8 +221,9 @@ def download(
     )
     try:
         with (
+            GuardedProxy(settings.fetch_allowed_hosts) as proxy,
             guarded(settings.fetch_allowed_hosts),
-            yt_dlp.YoutubeDL(options) as ydl,
+            yt_dlp.YoutubeDL(_through(proxy, options)) as ydl,
             contextlib.redirect_stderr(io.StringIO()),
         ):
             info = ydl.extract_info(url, download=True)

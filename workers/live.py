@@ -7,8 +7,6 @@ rules. A live URL may also be any page yt-dlp resolves to a live stream (YouTube
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -22,32 +20,15 @@ from archive.settings import Settings
 from workers.celery_app import send_live
 from workers.errors import PermanentError
 from workers.hls import is_hls
-from workers.netguard import ForbiddenTarget, _permitted, check_url
+from workers.netguard import STREAM_SCHEMES, check_url
 from workers.submit import SLUG, InvalidRequest
-
-STREAM_SCHEMES = ("rtmp", "rtmps", "rtsp")
 
 
 def check_live_url(url: str, allowed: list[str]) -> None:
-    """Refuse a URL the archive must not connect to (raises ``InvalidRequest``)."""
-    parts = urlsplit(url.strip())
+    """Refuse a URL the archive must not connect to (raises ``InvalidRequest``); the capture
+    checks it again at every connection (``workers.live_capture.resolve``)."""
     try:
-        if parts.scheme not in STREAM_SCHEMES:
-            check_url(url, allowed)
-            return
-        if not parts.hostname:
-            raise ForbiddenTarget("the URL has no host")
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 1935)
-        except socket.gaierror as exc:
-            raise ForbiddenTarget(f"the host {parts.hostname} does not resolve: {exc}") from exc
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%")[0])
-            if not _permitted(address, allowed):
-                raise ForbiddenTarget(
-                    f"refusing to connect to {parts.hostname}: it resolves to {address}, "
-                    "a loopback, private, link-local or multicast address"
-                )
+        check_url(url, allowed, STREAM_SCHEMES)
     except PermanentError as exc:
         raise InvalidRequest(str(exc)) from exc
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import ctypes
 import logging
+import os
 import random
 import signal
 import subprocess
@@ -56,6 +57,15 @@ from search.schema import ensure_index
 from workers import hls
 from workers.errors import PermanentError
 from workers.live_text import Border, ChunkAudio, transcribe_chunk
+from workers.netguard import (
+    STREAM_SCHEMES,
+    GuardedProxy,
+    UnresolvedHost,
+    check_url,
+    ffmpeg_env,
+    ffmpeg_input_guard,
+    guarded,
+)
 from workers.transcribe import Engine, TranscribedSegment
 
 log = logging.getLogger(__name__)
@@ -109,15 +119,20 @@ def ffmpeg_argv(
     """Record the stream as .ts segments and cut its audio into closed WAV chunks.
 
     RTSP is read over TCP (RTP interleaved: no loss, no NAT trouble) unless the server refused
-    it, in which case the capture asks again with ``rtsp_transport="udp"``."""
+    it, in which case the capture asks again with ``rtsp_transport="udp"``. ffmpeg may only use
+    the protocols and formats the scheme needs (``netguard.ffmpeg_input_guard``); its web
+    connections go through the capture's ``GuardedProxy`` (its environment, ``_start_run``)."""
     scheme = url.split(":", 1)[0].lower()
-    source: list[str] = []
+    source: list[str] = ffmpeg_input_guard(url)
     if hls.is_hls(url):
         source += [
             "-m3u8_hold_counters",
             str(hold),
             "-live_start_index",
             "0" if from_start else "-1",
+            # one connection per request: each segment's host is checked by the proxy
+            "-http_persistent",
+            "0",
         ]
         source += ["-rw_timeout", "15000000"]
     elif scheme == "rtsp":
@@ -139,13 +154,15 @@ def ffmpeg_argv(
 def resolve(settings: Settings, url: str) -> tuple[str, str | None]:
     """The media URL to record and yt-dlp's live status, for a page (YouTube live, …).
 
-    Direct stream URLs (HLS, RTMP, RTSP) are recorded as given."""
+    Direct stream URLs (HLS, RTMP, RTSP) are recorded as given. Both are checked here, at every
+    connection: hours may pass between registering a capture and its start, and the stream URL
+    yt-dlp finds in a page is anybody's choice (ForbiddenTarget, a PermanentError)."""
+    check_url(url, settings.fetch_allowed_hosts, STREAM_SCHEMES)
     if hls.is_hls(url) or url.split(":", 1)[0].lower() in ("rtmp", "rtmps", "rtsp"):
         return url, None
     import yt_dlp
 
     from workers.fetch import _options, classify
-    from workers.netguard import guarded
 
     try:
         with (
@@ -160,6 +177,7 @@ def resolve(settings: Settings, url: str) -> tuple[str, str | None]:
     )
     if not media:
         raise PermanentError("yt-dlp found no stream at this URL")
+    check_url(media, settings.fetch_allowed_hosts, STREAM_SCHEMES)
     return media, info.get("live_status")
 
 
@@ -198,7 +216,8 @@ def capture(settings: Settings, session_id: int, engine: Engine | None = None) -
         beat = _Heartbeat(settings, live)
         beat.start()
         try:
-            Capture(settings, db, live, engine or live_engine(settings), beat).run()
+            with GuardedProxy(settings.fetch_allowed_hosts) as proxy:
+                Capture(settings, db, live, engine or live_engine(settings), beat, proxy).run()
         except PermanentError as exc:
             db.rollback()
             log.warning("live %s: cannot capture: %s", session_id, exc)
@@ -244,6 +263,7 @@ class Capture:
     live: LiveSession
     engine: Engine
     beat: _Heartbeat
+    proxy: GuardedProxy | None = None  # ffmpeg's web connections go through it (netguard)
     proc: subprocess.Popen | None = None
     run_no: int = -1
     ending: str | None = None
@@ -374,6 +394,9 @@ class Capture:
                 if playlist.fingerprint == self.last_fingerprint:
                     raise ConnectionError("the source playlist has not changed (still stalled)")
                 self.last_fingerprint = playlist.fingerprint
+        except UnresolvedHost as exc:
+            self._backoff(f"source unreachable: {exc}")
+            return
         except PermanentError:
             raise
         except Exception as exc:
@@ -392,6 +415,8 @@ class Capture:
         log.info("live %s: %s; next try in %.1f s", self.live.id, why, delay)
 
     def _start_run(self, media: str) -> None:
+        if self.proxy is None:
+            raise RuntimeError("ffmpeg is never started without the network guard's proxy")
         runs = list(self.live.runs)
         number = len(runs)
         offset = sum(r.get("duration_s", 0.0) for r in runs)
@@ -413,6 +438,7 @@ class Capture:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=(folder / "ffmpeg.log").open("ab"),
+            env=ffmpeg_env(self.proxy, dict(os.environ)),
             preexec_fn=_die_with_parent,  # prctl only, no Python state
         )
         self.run_no, self.run_has_data, self.killed_for_stall = number, False, False

@@ -1,0 +1,99 @@
+"""The network guard: what counts as public, and ffmpeg kept inside it (live capture)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.media_factory import ffmpeg
+from tests.webserver import Site, serve
+from workers.live_capture import ffmpeg_argv
+from workers.netguard import GuardedProxy, ffmpeg_env, is_public
+
+ALLOWED = ["127.0.0.2"]  # as in the test settings (tests/conftest.py)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("100.100.100.200", False),  # carrier-grade NAT: a cloud metadata address lives here
+        ("192.0.0.8", False),  # IETF protocol assignments
+        ("169.254.169.254", False),
+        ("224.0.0.1", False),  # multicast is "global" to ipaddress, never a server
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("::ffff:10.0.0.1", False),
+        ("8.8.8.8", True),
+        ("2002:808:808::1", True),  # 6to4 of a public address
+        ("2a00:1450:4001::1", True),
+    ],
+)
+def test_only_globally_routable_unicast_addresses_are_public(address: str, public: bool) -> None:
+    """
+    GIVEN addresses the old hand list let through (shared, protocol-assignment, 6to4, NAT64)
+    and public ones
+    WHEN judged THEN only globally routable unicast ones are public, an IPv6 address carrying an
+    IPv4 one being judged by that IPv4 address
+    """
+    assert is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.fixture()
+def two_hosts(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
+    """A playlist host on 127.0.0.2 (the one address the test settings allow, standing for a
+    public server) and a second server on 127.0.0.3, standing for an internal one."""
+    public, internal = (
+        Site(tmp_path / "public", "127.0.0.2"),
+        Site(tmp_path / "internal", "127.0.0.3"),
+    )
+    servers = []
+    for site in (public, internal):
+        site.root.mkdir()
+        servers.append(serve(site))
+    yield public, internal
+    for server in servers:
+        server.shutdown()
+
+
+def test_ffmpeg_is_refused_a_loopback_segment_listed_by_a_public_playlist(
+    two_hosts: tuple[Site, Site], tmp_path: Path
+) -> None:
+    """
+    GIVEN a playlist on the allowed host (127.0.0.2, standing for a public server: one machine
+    has only loopback addresses, so the test allows one of them and forbids the rest, as
+    production forbids all of them) listing its own segment, a segment on 127.0.0.3 (an internal
+    server) and a ``file:`` segment
+    WHEN the live capture's ffmpeg records it through the capture's guarded proxy
+    THEN the allowed segment is recorded, the proxy refuses 127.0.0.3 before any connection
+    (its server never sees one) and ffmpeg's protocol whitelist refuses the local file
+    """
+    public, internal = two_hosts
+    secret = tmp_path / "secret.ts"
+    for name, folder in (("a.ts", public.root), ("b.ts", internal.root), ("secret.ts", tmp_path)):
+        ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ar", "16000",
+               "-c:a", "aac", "-f", "mpegts", str(folder / name))  # fmt: skip
+    (public.root / "live.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        f"#EXTINF:2.0,\na.ts\n#EXTINF:2.0,\n{internal.base}/b.ts\n"
+        f"#EXTINF:2.0,\nfile://{secret}\n#EXT-X-ENDLIST\n"
+    )
+    out = tmp_path / "run"
+    (out / "audio").mkdir(parents=True)
+    argv = ffmpeg_argv(f"{public.base}/live.m3u8", out, 1, hold=2, from_start=True)
+    with GuardedProxy(ALLOWED) as proxy:
+        done = subprocess.run(
+            argv, env=ffmpeg_env(proxy, dict(os.environ)),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    recorded = sum(float(row.split(",")[2]) - float(row.split(",")[1])
+                   for row in (out / "audio" / "chunks.csv").read_text().splitlines())  # fmt: skip
+    assert 1.5 <= recorded <= 2.5, (recorded, done.stderr)
+    assert internal.connections == 0
+    assert proxy.refused and set(proxy.refused) == {f"127.0.0.3:{internal.port}"}  # and retried
+    assert "403" in done.stderr
+    assert "Protocol 'file' not on whitelist" in done.stderr, done.stderr
