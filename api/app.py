@@ -37,6 +37,7 @@ from api import (
     v1_catalog,
 )
 from api.auth import LoginRequired, login_url
+from api.body_limit import BodyLimitMiddleware
 from api.framing import FramingMiddleware
 from api.media_origin import MediaOriginMiddleware
 from api.ratelimit import RateLimitMiddleware
@@ -51,6 +52,7 @@ ERROR_CODES = {
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    413: "too_large",
     429: "rate_limited",
     503: "unavailable",
 }
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     app.state.search_client = None
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(FramingMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=app.state.settings.verify_max_bytes)
     app.add_middleware(RateLimitMiddleware, settings=app.state.settings)
     if app.state.settings.media_url:
         app.add_middleware(MediaOriginMiddleware, media_url=app.state.settings.media_url)

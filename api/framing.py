@@ -1,13 +1,16 @@
 """Who may put our pages in a frame: nobody, except the embed player.
 
 Every response says ``X-Frame-Options: DENY`` and CSP ``frame-ancestors 'none'`` (clickjacking),
-except ``/embed/…``, which exists to be framed by any site (``frame-ancestors *``).
+except ``/embed/…``, which exists to be framed by any site (``frame-ancestors *``). The other
+security headers (``api.security_headers``) are added here too, before ``frame-ancestors``.
 """
 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
 from typing import Any
+
+from api.security_headers import secure_headers
 
 EMBED_PREFIX = "/embed/"
 
@@ -41,10 +44,12 @@ class FramingMiddleware:
             await self.app(scope, receive, send)
             return
         embed = scope.get("path", "").startswith(EMBED_PREFIX)
+        https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = _with_frame_ancestors(list(message.get("headers", [])), embed)
+                headers = secure_headers(list(message.get("headers", [])), https)
+                message["headers"] = _with_frame_ancestors(headers, embed)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

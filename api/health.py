@@ -1,17 +1,25 @@
-"""``/healthz``: is each component this process depends on reachable?"""
+"""``/healthz``: is each component this process depends on reachable?
+
+Anyone gets ``{"status": "ok"}`` or ``{"status": "failing"}`` (200 or 503), enough for a load
+balancer or an uptime check. The details (each component's backend and error, watched sources with
+their URLs and last errors) name internal hosts and paths, so only a signed-in staff member or a
+client on this machine (loopback, not relayed by a proxy) gets them.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Any
 
 import redis
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from meilisearch.errors import MeilisearchApiError
 from sqlalchemy import select, text
 
-from api.deps import SettingsDep
+from api.auth import current_principal
+from api.deps import SessionDep, SettingsDep
 from archive.db import get_engine, session_scope
 from archive.models import Source
 from archive.settings import Settings
@@ -28,9 +36,32 @@ def _check(fn: Any) -> dict[str, Any]:
     return {"ok": True, **(detail or {})}
 
 
+# Headers a reverse proxy adds: with one of them a loopback peer is relaying someone else.
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def _is_local(request: Request) -> bool:
+    if any(name in request.headers for name in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host if request.client else "").is_loopback
+    except ValueError:
+        return False
+
+
+def _may_see_details(request: Request, db: Any) -> bool:
+    if _is_local(request):
+        return True
+    try:  # the database may be the component that is down
+        return current_principal(request, db) is not None
+    except Exception:
+        return False
+
+
 @router.get("/healthz")
-def healthz(settings: SettingsDep) -> JSONResponse:
-    """Database, broker and Meilisearch status; 503 when any is down."""
+def healthz(request: Request, settings: SettingsDep, db: SessionDep) -> JSONResponse:
+    """Database, broker and Meilisearch status; 503 when any is down. Details for staff and
+    local clients only (see the module docstring)."""
 
     def database() -> dict[str, Any]:
         engine = get_engine(settings.db_url)
@@ -61,9 +92,12 @@ def healthz(settings: SettingsDep) -> JSONResponse:
 
     checks = {"database": _check(database), "broker": _check(broker), "search": _check(search)}
     healthy = all(check["ok"] for check in checks.values())
+    status_code = 200 if healthy else 503
+    if not _may_see_details(request, db):
+        return JSONResponse({"status": "ok" if healthy else "failing"}, status_code=status_code)
     return JSONResponse(
         {"status": "ok" if healthy else "degraded", **checks, "sources": _sources(settings)},
-        status_code=200 if healthy else 503,
+        status_code=status_code,
     )
 
 

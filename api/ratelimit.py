@@ -1,9 +1,16 @@
-"""Per-client rate limits for the public machine-facing endpoints (JSON API, feeds, clips).
+"""Per-client rate limits for the public endpoints that cost the server: the JSON API, feeds,
+search (HTML and Atom), recording pages with their exports and clips, media, oEmbed, alerts and
+the staff login form.
 
 A fixed one-minute window per client: ``ASHYQ_RATE_LIMIT_PER_MINUTE`` requests for a client known
 by its address, an API key's own limit for a request with ``X-API-Key``. Over the limit the answer
 is 429 with ``Retry-After`` (seconds to the next window); every limited answer carries
 ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset``.
+
+An ``X-API-Key`` is looked up once and remembered (unknown keys too) for ``KEY_CACHE_S`` in a
+cache of at most ``KEY_CACHE_MAX`` keys; lookups are counted per address against the address's
+limit, so a stream of made-up keys costs no database query each beyond that; and a request with an
+unknown key counts against its address, so it cannot skip the limit either.
 
 Counters live in the web process's memory: with several web processes each counts on its own,
 so the documented limit holds per process.
@@ -16,6 +23,7 @@ import json
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,11 +36,21 @@ from archive.models import ApiKey
 from archive.settings import Settings
 
 WINDOW_S = 60
-LIMITED_PREFIXES = ("/api/", "/feeds/", "/search.atom", "/alerts")
-# Clip files, records, pages and status (/r/{id}/clip…): each may queue an encode.
-CLIP_PATH = re.compile(r"^/r/\d+/clip")
+LIMITED_PREFIXES = (
+    "/api/",
+    "/feeds/",
+    "/search.atom",
+    "/alerts",
+    "/media/",
+    "/oembed",
+    "/staff/login",
+    "/r/",  # recording pages, captions, transcript exports, clips (each may queue an encode)
+)
+# The HTML search (/search, /search?q=…) but not its static help page.
+SEARCH_PAGE = re.compile(r"^/search/?$")
 KEY_HEADER = "x-api-key"
 KEY_CACHE_S = 60.0
+KEY_CACHE_MAX = 10_000
 
 Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -70,6 +88,36 @@ class RateLimiter:
         return True, limit - window.count, reset
 
 
+def is_limited(path: str) -> bool:
+    return path.startswith(LIMITED_PREFIXES) or SEARCH_PAGE.match(path) is not None
+
+
+class KeyCache:
+    """Key digest -> (when looked up, per-minute limit or None): least recently used out first,
+    so neither many clients nor made-up keys grow it past ``size``."""
+
+    def __init__(self, size: int = KEY_CACHE_MAX, ttl_s: float = KEY_CACHE_S) -> None:
+        self.size, self.ttl_s = size, ttl_s
+        self._rows: OrderedDict[str, tuple[float, int | None]] = OrderedDict()
+
+    def get(self, digest: str) -> tuple[bool, int | None]:
+        """(known, limit): ``known`` is False when never looked up or looked up too long ago."""
+        row = self._rows.get(digest)
+        if row is None or time.monotonic() - row[0] >= self.ttl_s:
+            return False, None
+        self._rows.move_to_end(digest)
+        return True, row[1]
+
+    def put(self, digest: str, limit: int | None) -> None:
+        self._rows[digest] = (time.monotonic(), limit)
+        self._rows.move_to_end(digest)
+        while len(self._rows) > self.size:
+            self._rows.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 class RateLimitMiddleware:
     """ASGI middleware applying ``RateLimiter`` to the limited paths."""
 
@@ -77,26 +125,22 @@ class RateLimitMiddleware:
         self.app = app
         self.settings = settings
         self.limiter = RateLimiter()
-        self._keys: dict[str, tuple[float, int | None]] = {}
+        self.keys = KeyCache()
+        self.key_lookups = 0  # database queries made for keys (read by the tests)
 
-    def _key_limit(self, key: str) -> int | None:
-        """The key's per-minute limit, None for an unknown or revoked key (cached briefly)."""
-        digest = hash_key(key)
-        cached = self._keys.get(digest)
-        if cached and time.monotonic() - cached[0] < KEY_CACHE_S:
-            return cached[1]
+    def _lookup(self, digest: str) -> int | None:
+        """The key's per-minute limit from the database, None for an unknown or revoked key."""
+        self.key_lookups += 1
         with session_scope(self.settings.db_url) as session:
             row = session.scalar(
                 select(ApiKey).where(ApiKey.key_sha256 == digest, ApiKey.revoked_at.is_(None))
             )
             limit = row.per_minute if row is not None else None
-        self._keys[digest] = (time.monotonic(), limit)
+        self.keys.put(digest, limit)
         return limit
 
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
-        path = scope.get("path", "")
-        limited = path.startswith(LIMITED_PREFIXES) or CLIP_PATH.match(path)
-        if scope["type"] != "http" or not limited:
+        if scope["type"] != "http" or not is_limited(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         if scope.get("method") == "OPTIONS":  # CORS preflight
@@ -104,25 +148,34 @@ class RateLimitMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         key = headers.get(KEY_HEADER)
+        by_address = f"ip:{(scope.get('client') or ('unknown', 0))[0]}"
+        address_limit = self.settings.rate_limit_per_minute
         if key:
-            limit = await run_in_threadpool(self._key_limit, key)
+            digest = hash_key(key)
+            known, limit = self.keys.get(digest)
+            if not known:
+                # Lookups are limited per address like requests, so made-up keys cannot make one
+                # database query each without bound.
+                allowed, _, reset = self.limiter.hit(f"lookup:{by_address}", address_limit)
+                if not allowed:
+                    await _over(send, address_limit, reset)
+                    return
+                limit = await run_in_threadpool(self._lookup, digest)
             if limit is None:
+                # An unknown key is the address's request: it counts, then is refused.
+                allowed, _, reset = self.limiter.hit(by_address, address_limit)
+                if not allowed:
+                    await _over(send, address_limit, reset)
+                    return
                 await _json(send, 401, "invalid_api_key", "the X-API-Key is unknown or revoked")
                 return
-            client = f"key:{hash_key(key)}"
+            client = f"key:{digest}"
         else:
-            limit = self.settings.rate_limit_per_minute
-            client = f"ip:{(scope.get('client') or ('unknown', 0))[0]}"
+            limit, client = address_limit, by_address
         allowed, remaining, reset = self.limiter.hit(client, limit)
-        extra = [
-            (b"x-ratelimit-limit", str(limit).encode()),
-            (b"x-ratelimit-remaining", str(remaining).encode()),
-            (b"x-ratelimit-reset", str(math.ceil(reset)).encode()),
-        ]
+        extra = _limit_headers(limit, remaining, reset)
         if not allowed:
-            detail = f"over {limit} requests a minute; try again in {math.ceil(reset)} s"
-            retry = [(b"retry-after", str(math.ceil(reset)).encode()), *extra]
-            await _json(send, 429, "rate_limited", detail, retry)
+            await _over(send, limit, reset)
             return
 
         async def send_with_headers(message: MutableMapping[str, Any]) -> None:
@@ -131,6 +184,20 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _limit_headers(limit: int, remaining: int, reset: float) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"x-ratelimit-limit", str(limit).encode()),
+        (b"x-ratelimit-remaining", str(remaining).encode()),
+        (b"x-ratelimit-reset", str(math.ceil(reset)).encode()),
+    ]
+
+
+async def _over(send: Send, limit: int, reset: float) -> None:
+    detail = f"over {limit} requests a minute; try again in {math.ceil(reset)} s"
+    retry = [(b"retry-after", str(math.ceil(reset)).encode()), *_limit_headers(limit, 0, reset)]
+    await _json(send, 429, "rate_limited", detail, retry)
 
 
 async def _json(

@@ -49,7 +49,12 @@ def parse_time(text: str | float | None) -> float | None:
             hours, minutes, seconds = clock.groups()
             if int(minutes) >= 60 and hours is not None:
                 raise RangeError(f"not a time: {text!r} (minutes must be below 60)")
-            value = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds.replace(",", "."))
+            try:  # thousands of digits: past int()'s digit limit or float's range
+                value = (
+                    int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds.replace(",", "."))
+                )
+            except (ValueError, OverflowError):
+                raise RangeError(f"not a time: {text[:40]!r}…") from None
         else:
             try:
                 value = float(text)

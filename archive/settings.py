@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # The clip cache is kept under this size, least recently used cuts removed first (the
     # registry that verify reads is kept).
     clip_cache_max_bytes: int = 2 * 1024**3
+    # Largest upload POST /api/v1/verify reads (413 beyond): the biggest clip the archive cuts, a
+    # clip_max_s video at CRF 23 from a 1080p original (~6 Mbit/s), with room to spare.
+    verify_max_bytes: int = Field(default=512 * 1024**2, ge=1)
 
     # Email alerts (saved searches). Unset host: subscribing answers "alerts are not configured".
     smtp_host: str | None = None
