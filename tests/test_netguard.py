@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_factory import ffmpeg
+from archive.settings import Settings
+from tests.media_factory import duration, ffmpeg
 from tests.webserver import Site, serve
+from workers.fetch import download
 from workers.live_capture import ffmpeg_argv
 from workers.netguard import GuardedProxy, ffmpeg_env, is_public
 
@@ -97,3 +99,31 @@ def test_ffmpeg_is_refused_a_loopback_segment_listed_by_a_public_playlist(
     assert proxy.refused and set(proxy.refused) == {f"127.0.0.3:{internal.port}"}  # and retried
     assert "403" in done.stderr
     assert "Protocol 'file' not on whitelist" in done.stderr, done.stderr
+
+
+def test_the_ffmpeg_yt_dlp_hands_an_unusual_playlist_to_never_reaches_a_loopback_host(
+    two_hosts: tuple[Site, Site], tmp_path: Path
+) -> None:
+    """
+    GIVEN a VOD playlist on the allowed host (127.0.0.2, as above) encrypted with SAMPLE-AES,
+    which yt-dlp's own HLS downloader declines and hands to ffmpeg, with its key and second
+    segment on 127.0.0.3 (without the guard that ffmpeg connects there twice: the audit hook
+    does not see another process)
+    WHEN it is downloaded as a fetch job does THEN the download keeps the allowed segment and
+    the internal server never sees a connection
+    """
+    public, internal = two_hosts
+    for name, folder in (("a.ts", public.root), ("b.ts", internal.root)):
+        ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ar", "16000",
+               "-c:a", "aac", "-f", "mpegts", str(folder / name))  # fmt: skip
+    (internal.root / "key").write_bytes(b"0123456789abcdef")
+    (public.root / "vod.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        f'#EXT-X-KEY:METHOD=SAMPLE-AES,URI="{internal.base}/key"\n'
+        f"#EXTINF:2.0,\na.ts\n#EXTINF:2.0,\n{internal.base}/b.ts\n#EXT-X-ENDLIST\n"
+    )
+    settings = Settings(data_dir=tmp_path / "data", fetch_allowed_hosts=ALLOWED)
+    downloaded = download(settings, f"{public.base}/vod.m3u8", tmp_path / "out")
+    assert 1.5 <= duration(downloaded.path) <= 2.5
+    assert any(line.startswith("a.ts") for line in public.ranges)
+    assert internal.connections == 0
