@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,3 +128,49 @@ def test_the_ffmpeg_yt_dlp_hands_an_unusual_playlist_to_never_reaches_a_loopback
     assert 1.5 <= duration(downloaded.path) <= 2.5
     assert any(line.startswith("a.ts") for line in public.ranges)
     assert internal.connections == 0
+
+
+def test_ffmpeg_reaches_https_through_the_proxy_tunnel_and_never_an_internal_https_host(
+    two_hosts: tuple[Site, Site], tmp_path: Path
+) -> None:
+    """
+    GIVEN the playlist of the first test served over HTTPS on the allowed host (a self-signed
+    certificate: ffmpeg does not verify by default) and its second segment an https URL on
+    127.0.0.3 (a plain server there counts any TCP connection, TLS or not)
+    WHEN the live capture's ffmpeg records it THEN its TLS goes through the proxy as CONNECT
+    tunnels (the allowed segment is recorded) and the proxy refuses 127.0.0.3 before it is
+    connected to
+    """
+    public, internal = two_hosts
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.2", "-keyout", str(tmp_path / "key.pem"),
+         "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    secure = Site(public.root, "127.0.0.2", scheme="https")
+    server = serve(secure, tls)
+    try:
+        ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ar", "16000",
+               "-c:a", "aac", "-f", "mpegts", str(public.root / "a.ts"))  # fmt: skip
+        (public.root / "live.m3u8").write_text(
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            f"#EXTINF:2.0,\na.ts\n#EXTINF:2.0,\nhttps://127.0.0.3:{internal.port}/b.ts\n"
+            "#EXT-X-ENDLIST\n"
+        )
+        out = tmp_path / "run"
+        (out / "audio").mkdir(parents=True)
+        argv = ffmpeg_argv(f"{secure.base}/live.m3u8", out, 1, hold=2, from_start=True)
+        with GuardedProxy(ALLOWED) as proxy:
+            done = subprocess.run(
+                argv, env=ffmpeg_env(proxy, dict(os.environ)),
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert duration(out / "audio" / "a00000.wav") >= 0.9, done.stderr
+    assert any(line.startswith("a.ts") for line in secure.ranges)
+    assert internal.connections == 0
+    assert proxy.refused and set(proxy.refused) == {f"127.0.0.3:{internal.port}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,10 +21,11 @@ class Site:
     ranges: list[str] = field(default_factory=list)
     redirect_to: str = ""
     content_types: dict[str, str] = field(default_factory=dict)  # path -> a type that lies
+    scheme: str = "http"  # "https" when served with a TLS context
 
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def feed(self) -> bytes:
         items = "".join(
@@ -38,7 +40,9 @@ class Site:
         ).encode()
 
 
-def serve(site: Site) -> ThreadingHTTPServer:
+def serve(site: Site, tls: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
+    """Serve ``site`` (over HTTPS with ``tls``, a server context) until ``shutdown()``."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -120,6 +124,8 @@ def serve(site: Site) -> ThreadingHTTPServer:
             """Clients that hang up (yt-dlp after sniffing a file) are normal here."""
 
     server = Server((site.host, site.port), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     site.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
