@@ -1,17 +1,21 @@
 """Alert pages: subscribe to a search by email, confirm from the mail, unsubscribe in one click.
 
 No login anywhere: the secret token in each link names the alert. Subscribing only queues the
-confirmation in the outbox (double opt-in); nothing else is mailed until its link is opened.
+confirmation in the outbox (double opt-in); nothing else is mailed until its link is opened and
+its button pressed (a GET changes nothing: mail scanners open links).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
+from api.auth import client_ip
 from api.deps import SessionDep, SettingsDep
 from api.search_params import SearchParamsDep
 from archive import alerts as subscriptions
@@ -29,6 +33,26 @@ router = APIRouter(tags=["alerts"], include_in_schema=False)
 def _message(request: Request, title: str, message: str, status: int = 200) -> HTMLResponse:
     context = {"title": title, "message": message}
     return templates.TemplateResponse(request, "alert_message.html", context, status_code=status)
+
+
+def client_bucket(ip: str) -> str:
+    """The client a sign-up is counted against: its IPv4 address, or its IPv6 /64 (one host
+    usually holds a whole /64, so single IPv6 addresses would make the per-client cap moot)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _button_page(request: Request, session: Session, token: str, template: str) -> HTMLResponse:
+    """The page a mailed link opens: it changes nothing, its one button POSTs the change."""
+    alert = subscriptions.by_token(session, token)
+    if alert is None:
+        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+    return templates.TemplateResponse(request, template, {"alert": alert, "token": token})
 
 
 def _unavailable(request: Request) -> HTMLResponse:
@@ -60,7 +84,7 @@ def create_alert(
     """The search comes in the URL's query (as on /search), the address in the form body."""
     if not settings.smtp_host:
         return _unavailable(request)
-    error = None
+    error, status = None, 400
     if frequency not in AlertFrequency.__members__:
         error = _("Choose how often to be told.")
     if not params.q:
@@ -75,12 +99,16 @@ def create_alert(
                 filters=filters_json(params.filters),
                 frequency=AlertFrequency(frequency),
                 lang=current(),
+                caps=subscriptions.SignUpCaps.of(settings),
+                client=client_bucket(client_ip(request)),
             )
+        except subscriptions.TooManySignUps:
+            error, status = _("Too many sign-ups just now. Please try again in an hour."), 429
         except subscriptions.InvalidAlert:
             error = _("Enter a valid email address.")
     if error is not None:
         context = {"params": params, "query": params.q, "error": error, "email": email}
-        return templates.TemplateResponse(request, "alert_new.html", context, status_code=400)
+        return templates.TemplateResponse(request, "alert_new.html", context, status_code=status)
     session.commit()
     if message is not None:
         try:
@@ -99,7 +127,16 @@ def create_alert(
 
 
 @router.get("/alerts/confirm/{token}", response_class=HTMLResponse)
+def confirm_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    """A page with one button: mail scanners that open links must not confirm for anyone, so
+    only the button's POST (a person) starts the alert."""
+    return _button_page(request, session, token, "alert_confirm.html")
+
+
+@router.post("/alerts/confirm/{token}", response_class=HTMLResponse)
 def confirm_alert(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    """The button above. No CSRF token is needed: the secret token in the URL is the proof, and a
+    forged POST could only confirm an alert whose link its sender already holds."""
     alert = subscriptions.confirm(session, token)
     session.commit()
     if alert is None:
@@ -119,11 +156,7 @@ def confirm_alert(request: Request, session: SessionDep, token: str) -> HTMLResp
 @router.get("/alerts/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
     """A page with one button: mail scanners that open links must not unsubscribe anyone."""
-    alert = subscriptions.by_token(session, token)
-    if alert is None:
-        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
-    context = {"alert": alert, "token": token}
-    return templates.TemplateResponse(request, "alert_unsubscribe.html", context)
+    return _button_page(request, session, token, "alert_unsubscribe.html")
 
 
 @router.post("/alerts/unsubscribe/{token}", response_class=HTMLResponse)

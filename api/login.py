@@ -2,8 +2,10 @@
 
 The login form is the one staff form an anonymous browser posts, so its CSRF proof is a
 double-submit token: a random value in a SameSite=Strict cookie that the form must repeat.
-Failed attempts are counted per e-mail and per client address; over the limit, even a right
-password is refused until the window passes (so guessing cannot continue behind a success).
+Failed attempts are counted per (e-mail, client address), per client address and, as a slower
+backstop, per e-mail (archive.accounts.LoginLimits); over a limit, even a right password is
+refused until the window passes (so guessing cannot continue behind a success). A throttled
+client is written to the audit log once per window, not once per request.
 """
 
 from __future__ import annotations
@@ -87,15 +89,11 @@ def login(
         message = _("The form expired or cookies are off. Please try again.")
         return _form(request, target, message, 403)
     ip = client_ip(request)
-    if accounts.too_many_attempts(
-        db,
-        email,
-        ip,
-        per_email=settings.login_max_failures,
-        per_ip=settings.login_max_failures_per_ip,
-        window_s=settings.login_window_s,
-    ):
-        audit.record(db, None, "login_throttled", "user", None, ip=ip, email=email[:320])
+    limits = accounts.LoginLimits.of(settings)
+    if accounts.too_many_attempts(db, email, ip, limits):
+        audit.record_once(
+            db, "login_throttled", limits.window_s, ip=ip, email=accounts.normalize_email(email)
+        )
         db.commit()
         minutes = max(1, settings.login_window_s // 60)
         message = _("Too many failed attempts. Try again in %(minutes)s minutes.") % {
@@ -104,11 +102,11 @@ def login(
         return _form(request, target, message, 429)
     user = accounts.authenticate(db, email, password)
     if user is None:
-        accounts.record_failure(db, email, ip, settings.login_window_s)
+        accounts.record_failure(db, email, ip, limits)
         audit.record(db, None, "login_failed", "user", None, ip=ip, email=email[:320])
         db.commit()
         return _form(request, target, _("Wrong e-mail or password."), 401)
-    accounts.clear_failures(db, email)
+    accounts.clear_failures(db, email, ip)
     secret, _row = accounts.start_session(db, user, settings.session_lifetime_s)
     audit.record(db, user, "login", "user", user.id, ip=ip)
     db.commit()

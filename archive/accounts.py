@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from archive.models import ROLES, ApiToken, LoginAttempt, User, UserSession, utcnow
+from archive.settings import Settings
 
 TOKEN_PREFIX = "ashyq_"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -85,34 +87,68 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 # Rate limit ---------------------------------------------------------------------------------------
 
 
-def too_many_attempts(
-    session: Session, email: str, ip: str, *, per_email: int, per_ip: int, window_s: int
-) -> bool:
-    """True when recent failures for this e-mail or this address reached their limit."""
+@dataclass(frozen=True)
+class LoginLimits:
+    """How many failed logins within which window stop further attempts.
+
+    Counted per (e-mail, client address), so a stranger's guesses lock only the stranger out, not
+    the editor at their own desk; per client address over all e-mails, so one client cannot try
+    many accounts; and per e-mail over all clients, with more failures over a longer window, a
+    backstop against guessing one password from many addresses. Failed logins are kept in the
+    database, so every web process counts the same and a restart forgets nothing.
+    """
+
+    per_pair: int
+    per_client: int
+    window_s: int
+    per_account: int
+    account_window_s: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> LoginLimits:
+        return cls(
+            settings.login_max_failures,
+            settings.login_max_failures_per_ip,
+            settings.login_window_s,
+            settings.login_max_failures_per_account,
+            settings.login_account_window_s,
+        )
+
+
+def _failures(session: Session, window_s: int, *where: ColumnElement[bool]) -> int:
     since = utcnow() - timedelta(seconds=window_s)
-    by_email = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email == normalize_email(email), LoginAttempt.at >= since)
-    )
-    by_ip = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.ip == ip, LoginAttempt.at >= since)
-    )
-    return (by_email or 0) >= per_email or (by_ip or 0) >= per_ip
+    query = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at >= since, *where)
+    return session.scalar(query) or 0
 
 
-def record_failure(session: Session, email: str, ip: str, window_s: int) -> None:
+def too_many_attempts(session: Session, email: str, ip: str, limits: LoginLimits) -> bool:
+    """True when recent failures of this e-mail from this client, of this client, or of this
+    e-mail from anywhere reached their limit."""
+    account, client = LoginAttempt.email == normalize_email(email), LoginAttempt.ip == ip[:64]
+    return (
+        _failures(session, limits.window_s, account, client) >= limits.per_pair
+        or _failures(session, limits.window_s, client) >= limits.per_client
+        or _failures(session, limits.account_window_s, account) >= limits.per_account
+    )
+
+
+def record_failure(session: Session, email: str, ip: str, limits: LoginLimits) -> None:
     session.add(LoginAttempt(email=normalize_email(email)[:320], ip=ip[:64]))
-    # Old rows are useless to the limit; drop them as we go so the table stays small.
+    # Old rows are useless to the limits; drop them as we go so the table stays small.
+    keep_s = max(limits.window_s, limits.account_window_s) * 2
     session.execute(
-        delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(seconds=window_s * 4))
+        delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(seconds=keep_s))
     )
 
 
-def clear_failures(session: Session, email: str) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == normalize_email(email)))
+def clear_failures(session: Session, email: str, ip: str) -> None:
+    """A right password from this client forgets this client's failures for the account, and
+    only those: a success must not wipe the count of someone guessing from elsewhere."""
+    session.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.email == normalize_email(email), LoginAttempt.ip == ip[:64]
+        )
+    )
 
 
 # Sessions -----------------------------------------------------------------------------------------

@@ -8,22 +8,52 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Alert, AlertFrequency, OutboxMessage, utcnow
+from archive.settings import Settings
 
-# Confirmation mails one address may be sent in an hour: subscribing someone else's address over
-# and over must not turn the archive into a mail bomb.
-CONFIRMATIONS_PER_HOUR = 3
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+# Providers that ignore dots in the local part (and answer to both domains).
+DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+CAP_WINDOW = timedelta(hours=1)
 
 
 class InvalidAlert(ValueError):
     """The subscription cannot be made as given; the message says why."""
+
+
+class TooManySignUps(InvalidAlert):
+    """This client, or everyone together, asked for too many confirmation mails this hour."""
+
+
+@dataclass(frozen=True)
+class SignUpCaps:
+    """Confirmation mails allowed within ``CAP_WINDOW``: per mailbox, per client, in all.
+
+    Subscribing someone else's address over and over must not turn the archive into a mail bomb:
+    the per-mailbox cap stops that for one victim, the per-client cap stops one client spraying
+    many victims, and the overall cap bounds what many clients together can make it send. The
+    counts are the outbox rows themselves (the record of what was mailed), so every web process
+    sees the same numbers and a restart forgets nothing.
+    """
+
+    per_address: int
+    per_client: int
+    overall: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> SignUpCaps:
+        return cls(
+            settings.alert_confirmations_per_address,
+            settings.alert_confirmations_per_client,
+            settings.alert_confirmations_per_hour,
+        )
 
 
 def normalize_email(email: str) -> str:
@@ -34,6 +64,17 @@ def normalize_email(email: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def mailbox(address: str) -> str:
+    """The mailbox an address reaches: letter case and a ``+tag`` make no other mailbox (nor
+    dots at Gmail), so the per-address cap counts this, not the address as typed."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0] or local
+    domain = DOTLESS.get(domain, domain)
+    if domain == "gmail.com":
+        local = local.replace(".", "")
+    return f"{local}@{domain}"[:320]
+
+
 def subscribe(
     session: Session,
     *,
@@ -42,16 +83,47 @@ def subscribe(
     filters: dict[str, Any],
     frequency: AlertFrequency,
     lang: str,
+    caps: SignUpCaps,
+    client: str,
 ) -> tuple[Alert, OutboxMessage | None]:
     """A pending alert and its confirmation message (queued in the outbox, not yet sent).
 
     Subscribing again to the same search while still unconfirmed sends the confirmation again
     rather than making a second alert; an identical confirmed alert is left as it is (None), and
-    an address sent CONFIRMATIONS_PER_HOUR confirmations in the last hour gets no more (None).
+    a mailbox sent ``caps.per_address`` confirmations in the last hour gets no more (None, as
+    for a confirmed one, so the answer tells a stranger nothing about the mailbox). Over the
+    client's or the overall cap it raises TooManySignUps and saves nothing.
     """
     address = normalize_email(email)
     if not query.strip():
         raise InvalidAlert("an alert needs words to find")
+    box = mailbox(address)
+    client = client[:64]
+    if _recent(session, OutboxMessage.client == client) >= caps.per_client:
+        raise TooManySignUps("too many sign-ups from this client this hour")
+    if _recent(session) >= caps.overall:
+        raise TooManySignUps("too many sign-ups this hour")
+    alert = _pending(session, address, query, filters, frequency, lang)
+    if alert.confirmed_at is not None:
+        return alert, None
+    if _recent(session, OutboxMessage.recipient == box) >= caps.per_address:
+        return alert, None
+    message = OutboxMessage(kind="confirm", alert_id=alert.id, recipient=box, client=client)
+    session.add(message)
+    session.flush()
+    return alert, message
+
+
+def _pending(
+    session: Session,
+    address: str,
+    query: str,
+    filters: dict[str, Any],
+    frequency: AlertFrequency,
+    lang: str,
+) -> Alert:
+    """The live alert of this address for this search (a confirmed one gets the new frequency
+    and language), or a new unconfirmed one."""
     clean = {k: v for k, v in filters.items() if v not in (None, "")}
     same = session.scalars(
         select(Alert).where(
@@ -61,43 +133,32 @@ def subscribe(
         )
     )
     alert = next((a for a in same if a.filters == clean), None)
-    if alert is not None and alert.confirmed_at is not None:
-        alert.frequency, alert.lang = frequency, lang
-        return alert, None
-    if alert is None:
-        alert = Alert(
-            email=address,
-            query=query,
-            filters=clean,
-            frequency=frequency,
-            lang=lang,
-            token=secrets.token_urlsafe(32),
-        )
-        session.add(alert)
-        session.flush()
-    if _recent_confirmations(session, address) >= CONFIRMATIONS_PER_HOUR:
-        return alert, None
-    message = OutboxMessage(kind="confirm", alert_id=alert.id)
-    session.add(message)
-    session.flush()
-    return alert, message
-
-
-def _recent_confirmations(session: Session, address: str) -> int:
-    since = utcnow() - timedelta(hours=1)
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .join(Alert, OutboxMessage.alert_id == Alert.id)
-            .where(
-                Alert.email == address,
-                OutboxMessage.kind == "confirm",
-                OutboxMessage.created_at >= since,
-            )
-        )
-        or 0
+    if alert is not None:
+        if alert.confirmed_at is not None:
+            alert.frequency, alert.lang = frequency, lang
+        return alert
+    alert = Alert(
+        email=address,
+        query=query,
+        filters=clean,
+        frequency=frequency,
+        lang=lang,
+        token=secrets.token_urlsafe(32),
     )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def _recent(session: Session, *where: ColumnElement[bool]) -> int:
+    """Confirmation mails queued within the cap window (narrowed by ``where``)."""
+    since = utcnow() - CAP_WINDOW
+    query = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.kind == "confirm", OutboxMessage.created_at >= since, *where)
+    )
+    return session.scalar(query) or 0
 
 
 def by_token(session: Session, token: str) -> Alert | None:
@@ -171,10 +232,9 @@ def subscribe_own(
     """An alert for a staff member's own account address, active at once: the account's
     address was given by an administrator and its owner is signed in, so there is nothing to
     confirm by mail."""
-    alert, _message = subscribe(
-        session, email=email, query=query, filters={}, frequency=frequency, lang=lang
-    )
-    if _message is not None:
-        session.delete(_message)
+    address = normalize_email(email)
+    if not query.strip():
+        raise InvalidAlert("an alert needs words to find")
+    alert = _pending(session, address, query, {}, frequency, lang)
     alert.confirmed_at = alert.confirmed_at or utcnow()
     return alert

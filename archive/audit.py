@@ -3,13 +3,13 @@ action itself, so an action that rolls back leaves no entry and an entry never l
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import AuditEntry, User
+from archive.models import AuditEntry, User, utcnow
 
 
 def record(
@@ -34,6 +34,28 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_once(
+    session: Session, action: str, window_s: int, *, ip: str, email: str
+) -> AuditEntry | None:
+    """Record an anonymous ``action`` unless the same one from this address for this e-mail is
+    already in the log within the last ``window_s`` seconds: a client hammering a refused
+    form must not grow the log one row per request. None when it was already there."""
+    since = utcnow() - timedelta(seconds=window_s)
+    seen = session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.action == action,
+            AuditEntry.user_email == email,
+            AuditEntry.ip == ip,
+            AuditEntry.at >= since,
+        )
+        .limit(1)
+    )
+    if seen is not None:
+        return None
+    return record(session, None, action, "user", None, ip=ip, email=email)
 
 
 def entries(

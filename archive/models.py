@@ -15,6 +15,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -491,6 +492,7 @@ class OutboxMessage(Base):
     meantime is left out."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_kind_created_at", "kind", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # "confirm" (double opt-in) or "alert" (the moments whose deliveries point here).
@@ -504,6 +506,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A confirmation's normalised address and the client that asked for it: the sign-up caps
+    # count these (archive.alerts.SignUpCaps).
+    recipient: Mapped[str | None] = mapped_column(String(320), index=True)
+    client: Mapped[str | None] = mapped_column(String(64), index=True)
 
     alert: Mapped[Alert] = relationship(lazy="joined")
 

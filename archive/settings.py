@@ -81,12 +81,17 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 30.0
     # A new watched source reaches back at most this many items (its own --max-items wins).
     source_backfill_items: int = 20
-    # Staff accounts (``ashyq users create``): web sessions last this long; failed logins are
-    # limited per e-mail and per client address within a sliding window.
+    # Staff accounts (``ashyq users create``): web sessions last this long. Failed logins are
+    # limited per (e-mail, client address) within a sliding window, so a stranger cannot lock an
+    # editor out from elsewhere; per client address over all e-mails; and per e-mail over all
+    # clients by a slower backstop (more failures over a longer window) against distributed
+    # guessing.
     session_lifetime_s: int = 12 * 3600
     login_max_failures: int = 5
     login_max_failures_per_ip: int = 30
     login_window_s: int = 15 * 60
+    login_max_failures_per_account: int = 100
+    login_account_window_s: int = 3600
     # Largest file the staff upload page accepts.
     upload_max_bytes: int = 8 * 1024**3
     # An upload that received no bytes for this long is abandoned and its partial file removed.
@@ -133,6 +138,11 @@ class Settings(BaseSettings):
     mail_retry_max_s: float = 3600.0
     # Moments listed in one alert message at most (the rest are counted, with a link to search).
     alert_max_moments: int = 20
+    # Alert confirmation mails sent within an hour, at most: to one mailbox (``+tags`` and letter
+    # case do not make another), at the request of one client address, and in all.
+    alert_confirmations_per_address: int = 3
+    alert_confirmations_per_client: int = 10
+    alert_confirmations_per_hour: int = 300
 
     # Public endpoints (JSON API, feeds): requests per client per minute; an API key's own limit
     # is stored with the key (``ashyq apikeys add``), this is its default.

@@ -58,7 +58,8 @@ def test_alert_story_end_to_end(archive, smtp, worker, web, tmp_path):
     confirm = first_link(text, "/alerts/confirm/")
     assert confirm.startswith(web)
     english = {"Accept-Language": "en"}  # the link opens in the reader's browser language
-    assert "Your alert is on" in httpx.get(confirm, headers=english, timeout=30).text
+    assert "Confirm this alert" in httpx.get(confirm, headers=english, timeout=30).text
+    assert "Your alert is on" in httpx.post(confirm, headers=english, timeout=30).text
 
     clip = clip_with_word_at_known_time(tmp_path)
     job = wait_job(

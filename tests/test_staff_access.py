@@ -46,6 +46,7 @@ PUBLIC = {
     ("GET", "/alerts/new"),
     ("POST", "/alerts"),
     ("GET", "/alerts/confirm/{token}"),
+    ("POST", "/alerts/confirm/{token}"),
     ("GET", "/alerts/unsubscribe/{token}"),
     ("POST", "/alerts/unsubscribe/{token}"),
     ("GET", "/alerts/manage/{token}"),
@@ -236,26 +237,61 @@ def test_session_cookie_flags_and_logout(app, staff):
     assert client.get("/staff/recordings", follow_redirects=False).status_code == 303
 
 
-def test_failed_logins_are_rate_limited(archive):
-    """
-    GIVEN a limit of 3 failures per e-mail
-    WHEN 3 wrong passwords are tried
-    THEN the 4th attempt is refused with 429 even with the right password
-    """
-    app = create_app(archive.model_copy(update={"login_max_failures": 3}))
-    account = make_account(archive, "editor")
-    client = TestClient(app)
+def login_attempts(app, account, client: tuple[str, int]):
+    """A function trying ``account``'s login with a password from ``client``: the status."""
+    browser = TestClient(app, client=client)
 
     def attempt(password: str) -> int:
-        token = LOGIN_CSRF.search(client.get("/staff/login").text).group(1)
-        return client.post(
+        token = LOGIN_CSRF.search(browser.get("/staff/login").text).group(1)
+        return browser.post(
             "/staff/login",
             data={"email": account.email, "password": password, "csrf_token": token},
             follow_redirects=False,
         ).status_code
 
-    assert [attempt("wrong password") for _ in range(3)] == [401, 401, 401]
-    assert attempt(account.password) == 429
+    return attempt
+
+
+def test_failed_logins_lock_out_the_guesser_not_the_account(archive):
+    """
+    GIVEN a limit of 3 failures per (account, client) and a backstop of 6 per account
+    WHEN a stranger tries 3 wrong passwords, then 10 more, for an editor's account
+    THEN the stranger's 4th attempt is refused with 429 even with the right password, and the
+      13 attempts leave one login_throttled audit row, not ten; the editor, from their own
+      address, still signs in
+    """
+    from archive import audit
+    from archive.db import session_scope
+
+    limits = {"login_max_failures": 3, "login_max_failures_per_account": 6}
+    app = create_app(archive.model_copy(update=limits))
+    account = make_account(archive, "editor")
+    stranger = login_attempts(app, account, ("192.0.2.66", 1))
+    assert [stranger("wrong password") for _ in range(3)] == [401, 401, 401]
+    assert stranger(account.password) == 429
+    assert {stranger("wrong password") for _ in range(10)} == {429}
+    with session_scope(archive.db_url) as session:
+        throttled = audit.entries(session, action="login_throttled", user_email=account.email)
+    assert [(e.ip, e.user_email) for e in throttled] == [("192.0.2.66", account.email)]
+    editor = login_attempts(app, account, ("198.51.100.20", 1))
+    assert editor(account.password) == 303
+
+
+def test_guessing_one_account_from_many_clients_meets_the_backstop(archive):
+    """
+    GIVEN a limit of 3 failures per (account, client) and a backstop of 6 per account
+    WHEN three clients try 2 wrong passwords each, and a fourth then tries the right one
+    THEN every guess is answered 401 and the fourth client is refused with 429
+    """
+    limits = {"login_max_failures": 3, "login_max_failures_per_account": 6}
+    app = create_app(archive.model_copy(update=limits))
+    account = make_account(archive, "editor")
+    guesses = [
+        login_attempts(app, account, (f"192.0.2.{n}", 1))("wrong password")
+        for n in (1, 1, 2, 2, 3, 3)
+    ]
+    assert guesses == [401] * 6
+    assert login_attempts(app, account, ("192.0.2.4", 1))(account.password) == 429
 
 
 def test_personal_tokens_are_shown_once_stored_hashed_and_revocable(app, archive, staff):

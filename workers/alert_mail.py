@@ -94,7 +94,9 @@ def render(settings: Settings, session: Session, outbox: OutboxMessage) -> Email
             lambda: _message(
                 settings,
                 alert,
-                _("Confirm your Ashyq alert for “%(query)s”") % {"query": alert.query},
+                # Never the query in the subject: whoever subscribes a stranger chooses it, and
+                # the subject is what an inbox shows unopened.
+                _("Confirm your Ashyq alert"),
                 "confirm",
                 {
                     "confirm_url": confirm_url(settings, alert),
