@@ -83,15 +83,27 @@ LOOP_MAX_NGRAM = 4
 # Recovery decodes a degenerate stretch on its own, sequentially, with CTranslate2's repetition
 # controls (never used on clean speech: they forbid real repeats too): first one beam search at
 # temperature 0, then, where that still loops, Whisper's temperature fallbacks (sampling while
-# the text compresses too well or its average log-probability is below -1). On the shared Kazakh
-# clips (one run, shared machine) this order reached CER 0.41, the first attempt mostly enough;
-# the fallbacks first (as the raw library decodes; best of 5 samples at each of up to 6
-# temperatures) reached 0.43 and spent more time, often sampling at every temperature.
+# the text compresses too well or its average log-probability is below -1). Measured on the
+# shared Kazakh clips joined into one file (bench.asr --languages kk, CER): no 4-gram repeated
+# and penalty 1.1, 0.401; no 3-gram and penalty 1.2, 0.453 (the penalty pushed Kazakh words into
+# capitals and rare letters); no 6-gram alone, 0.632 (loops of short words); the fallbacks before
+# the controls, as the raw library decodes, 0.471 and slower.
 FALLBACK_TEMPERATURES = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
-_REPETITION_CONTROLS = {"no_repeat_ngram_size": 3, "repetition_penalty": 1.2}
+_REPETITION_CONTROLS = {"no_repeat_ngram_size": 4, "repetition_penalty": 1.1}
 RECOVERY_ATTEMPTS: tuple[dict[str, Any], ...] = (
     {"temperature": 0.0, **_REPETITION_CONTROLS},
     {"temperature": FALLBACK_TEMPERATURES, **_REPETITION_CONTROLS},
+)
+# A window Whisper itself would sample again: its average log-probability below -1
+# (``log_prob_threshold``) unless it is likely silence (``no_speech_threshold``). It is decoded
+# again as the raw library decodes (the temperature fallbacks alone), then as a loop is, if the
+# result loops. None of the bench file's English and Russian windows fell below it; most of
+# the Kazakh ones did.
+MIN_AVG_LOGPROB = -1.0
+MAX_NO_SPEECH = 0.6
+UNSURE_ATTEMPTS: tuple[dict[str, Any], ...] = (
+    {"temperature": FALLBACK_TEMPERATURES},
+    *RECOVERY_ATTEMPTS,
 )
 _WORDS = re.compile(r"\w+")
 
@@ -485,9 +497,17 @@ class FasterWhisperEngine:
             if on_progress is not None and duration > 0:
                 on_progress(min(0.95, end / duration))
             language = fixed or window_language
-            if is_degenerate(group):
+            attempts = RECOVERY_ATTEMPTS if is_degenerate(group) else ()
+            if not attempts and not strict and is_unsure(group):
+                attempts = UNSURE_ATTEMPTS
+            if attempts:
                 yield from self._recovered(
-                    model, _clip(audio, start, end), offset + start, language, strict=strict
+                    model,
+                    _clip(audio, start, end),
+                    offset + start,
+                    language,
+                    attempts,
+                    strict=strict,
                 )
                 continue
             for segment in group:
@@ -536,16 +556,24 @@ class FasterWhisperEngine:
             yield start, end, items[0][1], items[0][2], group
 
     def _recovered(
-        self, model: Any, samples: Any, offset: float, language: str | None, *, strict: bool
+        self,
+        model: Any,
+        samples: Any,
+        offset: float,
+        language: str | None,
+        attempts: tuple[dict[str, Any], ...],
+        *,
+        strict: bool,
     ) -> list[TranscribedSegment]:
-        """A stretch that decoded into a loop, decoded again on its own, sequentially.
+        """A stretch that decoded into a loop (or too unsure), decoded again on its own,
+        sequentially.
 
-        Each of ``RECOVERY_ATTEMPTS`` in turn until one does not loop (``is_degenerate``).
+        Each of ``attempts`` in turn until one does not loop (``is_degenerate``).
         Where the last still loops, its looping segments keep their timing and lose their text
         (``unintelligible``); the rest of the stretch is kept.
         """
         group: list[Any] = []
-        for extra in RECOVERY_ATTEMPTS:
+        for extra in attempts:
             segments, info = model.transcribe(
                 samples,
                 language=language,
@@ -566,8 +594,12 @@ class FasterWhisperEngine:
             looping = [True] * len(group)  # the loop runs across segments: none can be kept
         for segment, loops in zip(group, looping, strict=True):
             if not loops:
-                kept = _converted(segment, offset, language, window, strict=strict)
-                found.extend([kept] if kept is not None else [])
+                # Whisper heard something here (it looped on it): in gap repair, text that no
+                # longer loops is kept unless Whisper thinks it heard no speech; a low
+                # log-probability alone is how it writes Kazakh (base model).
+                kept = _converted(segment, offset, language, window, strict=False)
+                if kept is not None and not (strict and segment.no_speech_prob > MAX_NO_SPEECH):
+                    found.append(kept)
             elif not strict:
                 found.append(
                     TranscribedSegment(
@@ -602,6 +634,13 @@ def is_loop(text: str) -> bool:
             ):
                 return True
     return False
+
+
+def is_unsure(segments: list[Any]) -> bool:
+    """Whether Whisper would sample a window again (its segments share the window's scores)."""
+    return bool(segments) and (
+        segments[0].avg_logprob < MIN_AVG_LOGPROB and segments[0].no_speech_prob <= MAX_NO_SPEECH
+    )
 
 
 def is_degenerate(segments: list[Any]) -> bool:
