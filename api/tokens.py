@@ -1,4 +1,7 @@
-"""Personal API tokens: each staff member makes their own for scripts; the secret is shown once."""
+"""Personal API tokens: each staff member makes their own for scripts; the secret is shown once.
+
+A token may be given a lifetime in days (empty: until revoked); a new password revokes them all
+(``archive.accounts.set_password``)."""
 
 from __future__ import annotations
 
@@ -37,10 +40,15 @@ def tokens(request: Request, db: SessionDep, staff: Editor) -> HTMLResponse:
 
 @router.post("/tokens", response_class=HTMLResponse)
 def create(
-    request: Request, db: SessionDep, staff: Editor, name: Annotated[str, Form(max_length=200)]
+    request: Request,
+    db: SessionDep,
+    staff: Editor,
+    name: Annotated[str, Form(max_length=200)],
+    days: Annotated[int | None, Form(ge=1, le=3650, description="empty: until revoked")] = None,
 ) -> HTMLResponse:
-    secret, row = accounts.create_token(db, staff.user, name)
-    audit.record(db, staff.user, "token_create", "token", row.id, ip=client_ip(request), name=name)
+    secret, row = accounts.create_token(db, staff.user, name, lifetime_days=days)
+    ip = client_ip(request)
+    audit.record(db, staff.user, "token_create", "token", row.id, ip=ip, name=name, days=days)
     db.commit()
     return _page(request, db, staff, new_secret=secret)
 

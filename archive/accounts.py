@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.orm import Session, object_session
 
 from archive.models import ROLES, ApiToken, LoginAttempt, User, UserSession, utcnow
 from archive.settings import Settings
@@ -67,6 +67,10 @@ def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
     user.password_hash = _hasher.hash(password)
+    # A new password is what one does after a leak: the tokens made under the old one go too.
+    session = object_session(user)
+    if session is not None and user.id is not None:
+        revoke_all_tokens(session, user.id)
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -193,14 +197,19 @@ def end_all_sessions(session: Session, user_id: int) -> None:
 # API tokens ---------------------------------------------------------------------------------------
 
 
-def create_token(session: Session, user: User, name: str) -> tuple[str, ApiToken]:
-    """A new personal token; the secret is returned once and never stored."""
+def create_token(
+    session: Session, user: User, name: str, lifetime_days: int | None = None
+) -> tuple[str, ApiToken]:
+    """A new personal token, valid for ``lifetime_days`` (None: until revoked); the secret is
+    returned once and never stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(days=lifetime_days) if lifetime_days else None
     row = ApiToken(
         user_id=user.id,
         name=(name.strip() or "token")[:200],
         token_hash=digest(secret),
         prefix=secret[: len(TOKEN_PREFIX) + 6],
+        expires_at=expires,
     )
     session.add(row)
     session.flush()
@@ -208,15 +217,25 @@ def create_token(session: Session, user: User, name: str) -> tuple[str, ApiToken
 
 
 def user_for_token(session: Session, secret: str) -> User | None:
-    """The active user owning this unrevoked token (and note its use), else None."""
+    """The active user owning this unrevoked, unexpired token (and note its use), else None."""
     if not secret:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
+    if row.expires_at is not None and _aware(row.expires_at) <= datetime.now(UTC):
+        return None
     row.last_used_at = utcnow()
     session.commit()
     return row.user
+
+
+def revoke_all_tokens(session: Session, user_id: int) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken | None:

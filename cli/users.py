@@ -71,7 +71,8 @@ def set_password(
         bool, typer.Option("--password-stdin", help="read the password from stdin")
     ] = False,
 ) -> None:
-    """Set a new password (prompted or from stdin); the account's web sessions end."""
+    """Set a new password (prompted or from stdin); the account's web sessions end and its API
+    tokens are revoked."""
     from cli.main import _settings
 
     settings = _settings()

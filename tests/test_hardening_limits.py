@@ -1,19 +1,26 @@
 """Rate limits on every costly public path, the verify upload cap, /healthz details, security
-headers, and absurd range numbers (the "Hardening" issue, items 7, 8, 9 and 11)."""
+headers, API token expiry and revocation, and absurd range numbers (the "Hardening" issue,
+items 7, 8, 9 and 11)."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.app import create_app
 from api.ratelimit import KeyCache, RateLimitMiddleware
 from api.security_headers import secure_headers
+from archive import accounts
+from archive.accounts import digest
+from archive.db import session_scope
+from archive.models import ApiToken, User
 from archive.ranges import RangeError, parse_time
-from tests.staff import make_recording, tone
+from tests.staff import make_account, make_recording, tone
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 HUGE = "1" * 5000
@@ -167,3 +174,32 @@ def test_a_start_or_end_of_thousands_of_digits_is_a_400(settings, tmp_path):
             assert answer.json()["error"] == "invalid_parameter"
         quote = client.get(f"/r/{rec}/quote.json", params={"t": f"{HUGE}:00:00"})
         assert quote.status_code == 200 and quote.json()["start"] == 0, quote.text[:200]
+
+
+def test_api_tokens_can_expire_and_a_new_password_revokes_them(settings):
+    """
+    GIVEN an editor with a personal token
+    WHEN they make a second token that expires after 30 days, the second one's time passes,
+      and later their password is changed
+    THEN the new token carries its expiry and works until then, and is refused after; the
+      password change revokes the first token too
+    """
+    account = make_account(settings, "editor")
+    bearer = {"Authorization": f"Bearer {account.token}"}
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        made = client.post("/staff/tokens", data={"name": "nightly", "days": "30"}, headers=bearer)
+        assert made.status_code == 200
+        secret = re.search(r'<code id="new-token">([^<]+)</code>', made.text).group(1)
+        fresh = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/staff/tokens", headers=fresh).status_code == 200
+        with session_scope(settings.db_url) as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+            left = accounts._aware(row.expires_at) - datetime.now(UTC)
+            assert timedelta(days=29, hours=23) < left <= timedelta(days=30)
+            row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        assert client.get("/staff/tokens", headers=fresh).status_code == 303  # to the login form
+        assert client.get("/staff/tokens", headers=bearer).status_code == 200
+        with session_scope(settings.db_url) as session:
+            user = session.scalar(select(User).where(User.email == account.email))
+            accounts.set_password(user, "a brand new password")
+        assert client.get("/staff/tokens", headers=bearer).status_code == 303
