@@ -85,13 +85,14 @@ def subscribe(
     lang: str,
     caps: SignUpCaps,
     client: str,
-) -> tuple[Alert, OutboxMessage | None]:
+) -> tuple[Alert | None, OutboxMessage | None]:
     """A pending alert and its confirmation message (queued in the outbox, not yet sent).
 
     Subscribing again to the same search while still unconfirmed sends the confirmation again
     rather than making a second alert; an identical confirmed alert is left as it is (None), and
     a mailbox sent ``caps.per_address`` confirmations in the last hour gets no more (None, as
-    for a confirmed one, so the answer tells a stranger nothing about the mailbox). Over the
+    for a confirmed one, so the answer tells a stranger nothing about the mailbox) and no new
+    alert either (None), so searches sprayed at one address do not pile up rows. Over the
     client's or the overall cap it raises TooManySignUps and saves nothing.
     """
     address = normalize_email(email)
@@ -103,10 +104,11 @@ def subscribe(
         raise TooManySignUps("too many sign-ups from this client this hour")
     if _recent(session) >= caps.overall:
         raise TooManySignUps("too many sign-ups this hour")
-    alert = _pending(session, address, query, filters, frequency, lang)
-    if alert.confirmed_at is not None:
-        return alert, None
-    if _recent(session, OutboxMessage.recipient == box) >= caps.per_address:
+    full = _recent(session, OutboxMessage.recipient == box) >= caps.per_address
+    alert = _existing(session, address, query, filters, frequency, lang)
+    if alert is None and not full:
+        alert = _new(session, address, query, filters, frequency, lang)
+    if alert is None or alert.confirmed_at is not None or full:
         return alert, None
     message = OutboxMessage(kind="confirm", alert_id=alert.id, recipient=box, client=client)
     session.add(message)
@@ -114,17 +116,16 @@ def subscribe(
     return alert, message
 
 
-def _pending(
+def _existing(
     session: Session,
     address: str,
     query: str,
     filters: dict[str, Any],
     frequency: AlertFrequency,
     lang: str,
-) -> Alert:
-    """The live alert of this address for this search (a confirmed one gets the new frequency
-    and language), or a new unconfirmed one."""
-    clean = {k: v for k, v in filters.items() if v not in (None, "")}
+) -> Alert | None:
+    """The live alert of this address for this search, if any; a confirmed one takes the new
+    frequency and language."""
     same = session.scalars(
         select(Alert).where(
             Alert.email == address,
@@ -132,15 +133,24 @@ def _pending(
             Alert.unsubscribed_at.is_(None),
         )
     )
-    alert = next((a for a in same if a.filters == clean), None)
-    if alert is not None:
-        if alert.confirmed_at is not None:
-            alert.frequency, alert.lang = frequency, lang
-        return alert
+    alert = next((a for a in same if a.filters == _clean(filters)), None)
+    if alert is not None and alert.confirmed_at is not None:
+        alert.frequency, alert.lang = frequency, lang
+    return alert
+
+
+def _new(
+    session: Session,
+    address: str,
+    query: str,
+    filters: dict[str, Any],
+    frequency: AlertFrequency,
+    lang: str,
+) -> Alert:
     alert = Alert(
         email=address,
         query=query,
-        filters=clean,
+        filters=_clean(filters),
         frequency=frequency,
         lang=lang,
         token=secrets.token_urlsafe(32),
@@ -148,6 +158,10 @@ def _pending(
     session.add(alert)
     session.flush()
     return alert
+
+
+def _clean(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in filters.items() if v not in (None, "")}
 
 
 def _recent(session: Session, *where: ColumnElement[bool]) -> int:
@@ -235,6 +249,8 @@ def subscribe_own(
     address = normalize_email(email)
     if not query.strip():
         raise InvalidAlert("an alert needs words to find")
-    alert = _pending(session, address, query, {}, frequency, lang)
+    alert = _existing(session, address, query, {}, frequency, lang) or _new(
+        session, address, query, {}, frequency, lang
+    )
     alert.confirmed_at = alert.confirmed_at or utcnow()
     return alert

@@ -288,9 +288,9 @@ def test_a_mailbox_gets_few_confirmations_however_its_address_is_written(site, s
     GIVEN one mailbox
     WHEN it is subscribed to five searches within the hour, written each time with other letter
       case or another +tag
-    THEN only the first three confirmation mails are queued and the page answers the same for
-      all five (no mail bomb, and nothing told about the mailbox); the subject never carries the
-      query, which whoever subscribes chooses
+    THEN only the first three confirmation mails are queued, and only their three alerts saved,
+      and the page answers the same for all five (no mail bomb, and nothing told about the
+      mailbox); the subject never carries the query, which whoever subscribes chooses
     """
     written = ["ivy@example.org", "IVY@Example.org", "ivy+a@example.org", "Ivy+b@EXAMPLE.ORG",
                "ivy+c@example.org"]  # fmt: skip
@@ -303,7 +303,9 @@ def test_a_mailbox_gets_few_confirmations_however_its_address_is_written(site, s
     assert {m["Subject"] for m in mails} == {"Confirm your Ashyq alert"}
     with session_scope(settings.db_url) as session:
         boxes = session.scalars(select(OutboxMessage.recipient)).all()
+        saved = session.scalars(select(Alert.query).order_by(Alert.id)).all()
     assert boxes == ["ivy@example.org"] * 3
+    assert saved == ["railway", "budget", "tax"]
 
 
 def test_one_client_and_all_clients_together_get_capped_sign_ups(site, smtp, settings):
