@@ -27,6 +27,7 @@ PUBLIC = {
     ("GET", "/r/{recording_id}/clip.json"),
     ("GET", "/r/{recording_id}/clip"),
     ("GET", "/r/{recording_id}/clip.{fmt}"),
+    ("GET", "/r/{recording_id}/clip-status.json"),
     ("GET", "/r/{recording_id}/transcript.{fmt}"),
     ("POST", "/api/v1/verify"),
     ("GET", "/embed/{recording_id}"),
