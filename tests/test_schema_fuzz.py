@@ -4,6 +4,7 @@ recording's media): no request gets a 5xx, and no response breaks the schema it 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from tests.conftest import REPO, clean_archive, need_shared
 from tests.corpus import CORPUS, seed
+from workers import dumps
 
 pytestmark = pytest.mark.fuzz
 
@@ -20,13 +22,48 @@ pytestmark = pytest.mark.fuzz
 MAX_EXAMPLES = 25
 
 
-def schemathesis_argv(base: str, report: Path, token: str) -> list[str]:
+def fuzz_config(folder: Path, recordings: list, dump: str) -> Path:
+    """schemathesis.toml, plus the archive's real ids, slugs, ranges and dump drawn half the time,
+    so generated requests also reach pages, transcripts, media, real clip cuts and dump files,
+    not only 404s."""
+    ids = [rec.id for rec in recordings]
+    config = folder / "schemathesis.toml"
+    config.write_text(
+        (REPO / "schemathesis.toml").read_text()
+        + f"""
+[dictionaries.recordings]
+values = {ids}
+[dictionaries.slugs]
+values = ["mazhilis", "senate"]
+[dictionaries.starts]
+values = ["0", "0.5", "1.25"]
+[dictionaries.ends]
+values = ["2", "0:03.5", "7"]
+[dictionaries.dumps]
+values = ["{dump}"]
+[dictionaries.dump_files]
+values = {[dumps.DATA_FILE, dumps.SUMS_FILE, dumps.MANIFEST]}
+
+[parameters]
+"path.recording_id" = {{ dictionary = "recordings", probability = 0.5 }}
+"query.recording_id" = {{ dictionary = "recordings", probability = 0.5 }}
+"path.slug" = {{ dictionary = "slugs", probability = 0.5 }}
+"query.start" = {{ dictionary = "starts", probability = 0.5 }}
+"query.end" = {{ dictionary = "ends", probability = 0.5 }}
+"path.name" = {{ dictionary = "dumps", probability = 0.5 }}
+"path.filename" = {{ dictionary = "dump_files", probability = 0.5 }}
+"""
+    )
+    return config
+
+
+def schemathesis_argv(base: str, config: Path, report: Path, token: str) -> list[str]:
     """The README's command, bounded for the suite: fixed seed, no shrinking, a JUnit report, as
     an editor (so staff operations are reached too), but not the two that queue worker jobs for
     the generated URLs (a fetch or a live capture would hold the session's one worker)."""
     return [
         str(Path(sys.executable).with_name("schemathesis")),
-        "--config-file", str(REPO / "schemathesis.toml"),
+        "--config-file", str(config),
         "run", f"{base}/openapi.json",
         "-H", f"Authorization: Bearer {token}",
         "--exclude-path-regex", "^/api/v1/(live|recordings/fetch)$",
@@ -53,11 +90,18 @@ def sample(settings, worker):
     clean_archive(settings)
 
 
+@pytest.fixture()
+def dump(settings, sample):
+    """A bulk dump of the sample archive, for /api/v1/dumps/…; removed afterwards."""
+    yield dumps.make_dump(settings).name
+    shutil.rmtree(settings.dumps_dir, ignore_errors=True)
+
+
 def test_fuzzed_requests_never_get_a_server_error_or_an_answer_that_breaks_the_schema(
-    web, sample, staff_token, tmp_path
+    web, sample, dump, staff_token, tmp_path
 ):
     """
-    GIVEN the real server on an archive of 17 recordings (2 hidden) with real media
+    GIVEN the real server on an archive of 17 recordings (2 hidden) with real media and a dump
     WHEN schemathesis sends examples, boundary cases and generated requests to every operation
         of /openapi.json (valid and invalid: negative ids, huge numbers, odd strings, bad enums)
     THEN no response is a 5xx (but oEmbed's 501 for format=xml) and every documented response
@@ -65,8 +109,9 @@ def test_fuzzed_requests_never_get_a_server_error_or_an_answer_that_breaks_the_s
     """
     report = tmp_path / "junit.xml"
     # The checks, and the one 5xx allowed (oEmbed's 501), are in schemathesis.toml at the root.
+    config = fuzz_config(tmp_path, sample, dump)
     run = subprocess.run(
-        schemathesis_argv(web, report, staff_token),
+        schemathesis_argv(web, config, report, staff_token),
         capture_output=True,
         text=True,
         timeout=300,
