@@ -6,6 +6,7 @@ outbox (workers.alerts sends it), so a mail server that is down loses nothing.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from archive.models import Alert, AlertFrequency, OutboxMessage, utcnow
+from archive.models import Alert, AlertFrequency, AlertLink, OutboxMessage, utcnow
 from archive.settings import Settings
 
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
@@ -153,7 +154,6 @@ def _new(
         filters=_clean(filters),
         frequency=frequency,
         lang=lang,
-        token=secrets.token_urlsafe(32),
     )
     session.add(alert)
     session.flush()
@@ -175,10 +175,22 @@ def _recent(session: Session, *where: ColumnElement[bool]) -> int:
     return session.scalar(query) or 0
 
 
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_link_token(session: Session, alert: Alert) -> str:
+    """A fresh secret for the links of one mail to ``alert``; only its digest is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(AlertLink(token_hash=token_digest(token), alert_id=alert.id))
+    return token
+
+
 def by_token(session: Session, token: str) -> Alert | None:
     if not token or len(token) > 64:
         return None
-    return session.scalar(select(Alert).where(Alert.token == token))
+    query = select(Alert).join(AlertLink).where(AlertLink.token_hash == token_digest(token))
+    return session.scalar(query)
 
 
 def confirm(session: Session, token: str) -> Alert | None:

@@ -457,8 +457,9 @@ class AlertFrequency(enum.StrEnum):
 class Alert(Base):
     """A saved search (query + filters) whose new moments are mailed to one address.
 
-    ``token`` is the secret in the confirm and unsubscribe links: no login is needed for either.
-    An alert mails nothing until confirmed (double opt-in) and nothing after it is unsubscribed.
+    The secret in each mail's confirm, manage and unsubscribe links names the alert (no login
+    is needed for any of them); only its SHA-256 is kept (``AlertLink``). An alert mails nothing
+    until confirmed (double opt-in) and nothing after it is unsubscribed.
     """
 
     __tablename__ = "alerts"
@@ -472,7 +473,6 @@ class Alert(Base):
         Enum(AlertFrequency, native_enum=False, length=20), default=AlertFrequency.immediate
     )
     lang: Mapped[str] = mapped_column(String(8), default="kk")
-    token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -514,6 +514,21 @@ class OutboxMessage(Base):
     client: Mapped[str | None] = mapped_column(String(64), index=True)
 
     alert: Mapped[Alert] = relationship(lazy="joined")
+
+
+class AlertLink(Base):
+    """The SHA-256 of a secret mailed in an alert's links, one per mail sent.
+
+    The secret itself is never stored: whoever reads the database (a backup, a leak) cannot
+    confirm, manage or stop anyone's alerts. A new secret is made for each mail, as it is
+    rendered, so links in mails sent long ago keep working.
+    """
+
+    __tablename__ = "alert_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AlertDelivery(Base):

@@ -484,3 +484,37 @@ def test_publishing_a_withdrawn_recording_evaluates_alerts(site, smtp, settings,
     while owed(settings) == 0 and time.monotonic() < deadline:
         time.sleep(0.3)
     assert owed(settings) == 1
+
+
+def test_link_secrets_are_stored_only_as_digests_and_every_mailed_link_works(site, smtp, settings):
+    """
+    GIVEN a confirmed alert and then a mail of a new moment to its subscriber
+    WHEN the database is read and the links of both mails are followed
+    THEN no secret a mail carries is stored, only its SHA-256, each mail carrying its own; the
+      first mail's link still works, the second mail's unsubscribes, a made-up one is a 404
+    """
+    import hashlib
+
+    from archive.models import AlertLink
+
+    assert sign_up(site, "ana@example.org", "railway") == 200
+    outbox.flush_outbox(settings)
+    [confirm] = smtp.inbox.wait_for("ana@example.org", 1)
+    confirm_path = link(parts(confirm)[0], "alerts/confirm")
+    assert "Your alert is on" in site.post(confirm_path).text
+    smtp.inbox.messages.remove(confirm)
+    [rec] = seed(settings, [railway(1)])
+    assert len(alerts.evaluate_batch(settings, rec.id)) == 1
+    assert outbox.flush_outbox(settings) == 1
+    [moment] = smtp.inbox.wait_for("ana@example.org", 1)
+    stop = link(parts(moment)[0], "alerts/unsubscribe")
+    secrets_mailed = [confirm_path.rsplit("/", 1)[1], stop.rsplit("/", 1)[1]]
+    assert secrets_mailed[0] != secrets_mailed[1]
+    with session_scope(settings.db_url) as session:
+        stored = set(session.scalars(select(AlertLink.token_hash)))
+    assert stored == {hashlib.sha256(s.encode()).hexdigest() for s in secrets_mailed}
+    assert "already on" in site.get(confirm_path).text
+    assert site.get("/alerts/manage/" + "x" * 43).status_code == 404
+    assert site.post(stop).status_code == 200
+    with session_scope(settings.db_url) as session:
+        assert session.scalar(select(Alert.unsubscribed_at)) is not None

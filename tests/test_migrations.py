@@ -18,3 +18,50 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
+
+
+def test_alert_links_mailed_before_hashing_keep_working_and_no_secret_stays(tmp_path) -> None:
+    """
+    GIVEN an archive at revision 0012 whose alert's token was mailed in plain links
+    WHEN it is upgraded to the head
+    THEN the alert table holds no token any more, only the token's SHA-256 is kept, the old
+      link still names the alert, and the alert's mail survived the table's rebuild
+    """
+    import hashlib
+
+    from sqlalchemy import inspect, text
+    from sqlalchemy.orm import Session
+
+    from archive import alerts
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, "0012")
+    engine = create_engine(url)
+    old = "old-secret-mailed-in-2026"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO alerts (email, query, filters, frequency, lang, token, created_at)"
+                " VALUES ('a@example.org', 'railway', '{}', 'immediate', 'kk', :t,"
+                " '2026-11-30 10:00:00')"
+            ),
+            {"t": old},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO outbox (kind, alert_id, state, attempts, next_attempt_at, created_at)"
+                " VALUES ('confirm', 1, 'sent', 1, '2026-11-30 10:00:00', '2026-11-30 10:00:00')"
+            )
+        )
+    migrate.upgrade(url)
+    assert "token" not in {c["name"] for c in inspect(engine).get_columns("alerts")}
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT token_hash FROM alert_links")).scalars().all()
+    assert stored == [hashlib.sha256(old.encode()).hexdigest()]
+    # Rebuilding the alerts table (SQLite batch mode) did not cascade into its mail.
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM outbox")).scalar() == 1
+    with Session(engine) as session:
+        alert = alerts.by_token(session, old)
+        assert alert is not None and alert.email == "a@example.org"
+    engine.dispose()

@@ -56,7 +56,7 @@ def test_staff_add_change_and_stop_their_own_alerts(editor, archive, staff):
     assert editor.post(url, data={"action": "daily"}).status_code == 403  # no CSRF token
 
     with session_scope(archive.db_url) as session:
-        other = Alert(email="someone@example.org", query="x", filters={}, token="t" * 40)
+        other = Alert(email="someone@example.org", query="x", filters={})
         session.add(other)
         session.flush()
         other_id = other.id

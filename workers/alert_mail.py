@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.alerts import new_link_token
 from archive.models import (
     Alert,
     AlertDelivery,
@@ -59,11 +60,16 @@ class RecordingBlock:
 
 
 def _message(
-    settings: Settings, alert: Alert, subject: str, template: str, context: dict[str, Any]
+    settings: Settings,
+    alert: Alert,
+    token: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
 ) -> EmailMessage:
     context = {**context, "alert": alert, "site_url": settings.site_url,
-               "unsubscribe_url": unsubscribe_url(settings, alert),
-               "manage_url": manage_url(settings, alert)}  # fmt: skip
+               "unsubscribe_url": unsubscribe_url(settings, token),
+               "manage_url": manage_url(settings, token)}  # fmt: skip
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = settings.smtp_from
@@ -71,7 +77,7 @@ def _message(
     message["Message-ID"] = make_msgid(domain="ashyq")
     message["Auto-Submitted"] = "auto-generated"
     # RFC 8058: mail clients show an unsubscribe button that POSTs to this URL, no login.
-    message["List-Unsubscribe"] = f"<{unsubscribe_url(settings, alert)}>"
+    message["List-Unsubscribe"] = f"<{unsubscribe_url(settings, token)}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(_text_env.get_template(f"email/{template}.txt").render(context))
     html = templates.env.get_template(f"email/{template}.html").render(context)
@@ -89,17 +95,19 @@ def render(settings: Settings, session: Session, outbox: OutboxMessage) -> Email
     if outbox.kind == "confirm":
         if alert.confirmed_at is not None:
             return None
+        token = new_link_token(session, alert)
         return in_language(
             alert.lang,
             lambda: _message(
                 settings,
                 alert,
+                token,
                 # Never the query in the subject: whoever subscribes a stranger chooses it, and
                 # the subject is what an inbox shows unopened.
                 _("Confirm your Ashyq alert"),
                 "confirm",
                 {
-                    "confirm_url": confirm_url(settings, alert),
+                    "confirm_url": confirm_url(settings, token),
                     "search_url": search_url(settings, alert),
                 },
             ),
@@ -118,6 +126,7 @@ def render(settings: Settings, session: Session, outbox: OutboxMessage) -> Email
     shown = [d for d in deliveries if d.recording_id in recordings]
     if not shown:
         return None
+    token = new_link_token(session, alert)
 
     def build() -> EmailMessage:
         lang = i18n.current()
@@ -150,6 +159,6 @@ def render(settings: Settings, session: Session, outbox: OutboxMessage) -> Email
             "more": count - sum(len(b.moments) for b in blocks),
             "search_url": search_url(settings, alert),
         }
-        return _message(settings, alert, subject, "alert", context)
+        return _message(settings, alert, token, subject, "alert", context)
 
     return in_language(alert.lang, build)

@@ -73,16 +73,16 @@ def search_url(settings: Settings, alert: Alert) -> str:
     return f"{settings.site_url}/search?{urlencode(params)}"
 
 
-def unsubscribe_url(settings: Settings, alert: Alert) -> str:
-    return f"{settings.site_url}/alerts/unsubscribe/{alert.token}"
+def unsubscribe_url(settings: Settings, token: str) -> str:
+    return f"{settings.site_url}/alerts/unsubscribe/{token}"
 
 
-def manage_url(settings: Settings, alert: Alert) -> str:
-    return f"{settings.site_url}/alerts/manage/{alert.token}"
+def manage_url(settings: Settings, token: str) -> str:
+    return f"{settings.site_url}/alerts/manage/{token}"
 
 
-def confirm_url(settings: Settings, alert: Alert) -> str:
-    return f"{settings.site_url}/alerts/confirm/{alert.token}"
+def confirm_url(settings: Settings, token: str) -> str:
+    return f"{settings.site_url}/alerts/confirm/{token}"
 
 
 def moment_url(settings: Settings, recording_id: int, moment: float) -> str:
