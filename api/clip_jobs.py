@@ -36,6 +36,7 @@ from archive.clip_store import (
     drop_job,
     encode_limit_s,
     job_path,
+    mark_asked,
     pending_jobs,
     read_job,
 )
@@ -120,8 +121,10 @@ def _refused(order: Order, status: int, detail: str, retry_after: float = 0) -> 
     return order
 
 
-def _standing(order: Order, job: ClipJob) -> Order:
+def _standing(order: Order, job: ClipJob, data_dir: Path | None = None) -> Order:
     order.job = job
+    if data_dir is not None and job.state != "failed":
+        mark_asked(data_dir, job.original_sha256, job.range, job.format)
     if job.state == "failed":
         order.outcome, order.status, order.detail = "failed", 500, job.error
     return order
@@ -149,7 +152,7 @@ def place(
     expire = settings.clip_job_expire_s
     standing = read_job(job_path(data, rec.sha256, span, fmt))
     if standing is not None and standing.alive(expire):
-        return _standing(order, standing)
+        return _standing(order, standing, data)
     pending = pending_jobs(data, expire)
     if len(pending) >= settings.clip_queue_max:
         work = sum(job.cost_s for job in pending) / max(1, settings.worker_concurrency)
@@ -199,6 +202,8 @@ async def settle(settings: Settings, request: Request, orders: list[Order]) -> N
                 )
                 if job is not None and job.state == "failed":
                     _standing(order, job)
+                elif job is not None:  # this request still waits for it
+                    mark_asked(settings.data_dir, job.original_sha256, order.span, order.fmt)
         waiting = [order for order in orders if order.outcome == "waiting"]
         if not waiting or time.monotonic() >= deadline or await request.is_disconnected():
             break

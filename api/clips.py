@@ -25,7 +25,7 @@ from api.media_safety import media_headers
 from api.quotes import Quote, quote, requested_range
 from api.recordings import public_recording
 from api.results import visible
-from archive.clip_store import FORMATS, MIME, job_path, read_job, touch
+from archive.clip_store import FORMATS, MIME, job_path, mark_asked, read_job, touch
 from archive.models import Recording
 from archive.ranges import TimeRange, seconds_text, to_ms
 from archive.settings import Settings
@@ -373,6 +373,7 @@ def clip_status(
         return JSONResponse({"state": "none", **out})
     if job.state == "failed":
         return JSONResponse({"state": "failed", "detail": job.error, **out})
+    mark_asked(settings.data_dir, rec.sha256, held, fmt)  # the poller still wants it
     retry = str(max(2, min(30, round(job.cost_s))))
     return JSONResponse({"state": job.state, **out}, headers={"Retry-After": retry})
 

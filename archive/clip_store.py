@@ -208,6 +208,7 @@ def claim_job(data_dir: Path, job: ClipJob, expire_s: float) -> tuple[bool, Clip
     (False, the standing job) when it joined one. A lost job is replaced."""
     path = job_path(data_dir, job.original_sha256, job.range, job.format)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _asked_path(path).touch()  # whoever claims or joins it wants it now
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
@@ -227,7 +228,32 @@ def update_job(data_dir: Path, job: ClipJob, state: JobState, error: str = "") -
 
 
 def drop_job(data_dir: Path, job: ClipJob) -> None:
-    job_path(data_dir, job.original_sha256, job.range, job.format).unlink(missing_ok=True)
+    path = job_path(data_dir, job.original_sha256, job.range, job.format)
+    path.unlink(missing_ok=True)
+    _asked_path(path).unlink(missing_ok=True)
+
+
+def _asked_path(path: Path) -> Path:
+    return path.with_name(path.name + ".asked")
+
+
+def mark_asked(data_dir: Path, original_sha256: str, span: TimeRange, fmt: str) -> None:
+    """Someone still wants this cut: a request waiting for it or a status poll (the marker's
+    mtime). A cut nobody asked for within ``clip_abandon_s`` is stopped (``abandoned``)."""
+    marker = _asked_path(job_path(data_dir, original_sha256, span, fmt))
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+
+
+def abandoned(data_dir: Path, job: ClipJob, after_s: float, now: float | None = None) -> bool:
+    """Whether no request or poll asked for ``job`` within ``after_s`` (nor since it was
+    queued: the marker is written with the job)."""
+    marker = _asked_path(job_path(data_dir, job.original_sha256, job.range, job.format))
+    try:
+        asked = marker.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    return (now or time.time()) - asked > after_s
 
 
 def pending_jobs(data_dir: Path, expire_s: float) -> list[ClipJob]:

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     clip_wait_s: float = 10
     # A queued cut no worker took within this long is dropped (and may be asked for again).
     clip_job_expire_s: float = 900
+    # A cut that no request waits for and no status poll asked about within this long is
+    # stopped (ffmpeg killed) and dropped: the client went away. Clients are told to come back
+    # within 30 s (Retry-After), so this leaves them room.
+    clip_abandon_s: float = Field(default=90, gt=0)
     # The clip cache is kept under this size, least recently used cuts removed first (the
     # registry that verify reads is kept).
     clip_cache_max_bytes: int = 2 * 1024**3

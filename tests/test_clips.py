@@ -549,3 +549,50 @@ def test_the_clip_cache_evicts_the_least_recently_used_and_evicted_clips_still_v
     for path, digest in digests.items():
         assert verify_digest(settings.data_dir, digest).verified, path
     assert storage.sha256_file(make(1000)) == digests[second]
+
+
+def test_a_cut_nobody_waits_for_any_more_is_stopped_and_dropped(settings, tmp_path):
+    """
+    GIVEN a 10-minute video recording and a queued 10-minute webm cut of it (a minute or more of
+      encoding here) whose asker went away: no request waits and nobody polls its status
+    WHEN the worker's job function runs it with an abandon limit of one second
+    THEN ffmpeg is killed within seconds, the job is dropped (asking again queues it anew), no
+      clip is left in the cache and no ffmpeg runs on; a cut asked about just now is not dropped
+      before it starts
+    """
+    from archive.clip_store import abandoned, job_path, mark_asked, read_job
+
+    media = tmp_path / "long.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i",
+        "sine=frequency=440", "-t", "600", "-c:v", "libx264", "-preset", "ultrafast",
+        "-c:a", "aac", "-shortest", str(media),
+    )  # fmt: skip
+    rec = store(settings, media, [(1.0, 2.0, "a tone")], title="A long session")
+    span = TimeRange(0, 600_000)
+    job = ClipJob(rec.id, rec.sha256, span.start_ms, span.end_ms, "webm", 150.0)
+    assert claim_job(settings.data_dir, job, 900) == (True, job)
+    assert not abandoned(settings.data_dir, job, 1.0)  # claimed: asked for just now
+    impatient = settings.model_copy(update={"clip_abandon_s": 1.0})
+    started = time.monotonic()
+    stopped = threading.Event()
+
+    def run() -> None:
+        clips.run_job(impatient, rec.id, rec.sha256, span.start_ms, span.end_ms, "webm")
+        stopped.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert stopped.wait(30), "the abandoned cut ran on"
+    took = time.monotonic() - started
+    assert read_job(job_path(settings.data_dir, rec.sha256, span, "webm")) is None
+    assert not cache_path(settings.data_dir, rec.sha256, span, "webm").exists()
+    leftovers = list(cache_path(settings.data_dir, rec.sha256, span, "webm").parent.glob(".*"))
+    assert leftovers == []
+    # Its ffmpeg (the original's path holds the recording's hash) no longer runs.
+    running = subprocess.run(["pgrep", "-f", f"ffmpeg.*{rec.sha256}"], capture_output=True)
+    assert running.stdout.strip() == b"", running.stdout
+    assert took < 15, took
+    # Asked again: queued anew, and a poll keeps it wanted.
+    assert claim_job(settings.data_dir, job, 900)[0] is True
+    mark_asked(settings.data_dir, rec.sha256, span, "webm")
+    assert not abandoned(settings.data_dir, job, 1.0)

@@ -21,6 +21,8 @@ import logging
 import os
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ import ffmpeg
 from archive import storage
 from archive.clip_store import (
     ClipRecord,
+    abandoned,
     cache_path,
     drop_job,
     encode_limit_s,
@@ -46,6 +49,8 @@ from archive.settings import Settings
 from workers.errors import PermanentError
 
 log = logging.getLogger(__name__)
+# How often a running encode checks that someone still waits for it.
+ABANDON_CHECK_S = 1.0
 
 # Changing any of these changes every clip's bytes (and so its hash): old clips would still
 # verify from the registry, but a re-cut would no longer match them. Change with care.
@@ -77,8 +82,22 @@ _AUDIO = {
 }
 
 
-def encode(source: Path, target: Path, span: TimeRange, fmt: str, with_video: bool) -> None:
-    """Re-encode ``span`` of ``source`` into ``target`` (a temp name, renamed when complete)."""
+class Abandoned(Exception):
+    """Nobody waits for the cut any more: ffmpeg was stopped."""
+
+
+def encode(
+    source: Path,
+    target: Path,
+    span: TimeRange,
+    fmt: str,
+    with_video: bool,
+    abandoned: Callable[[], bool] | None = None,
+) -> None:
+    """Re-encode ``span`` of ``source`` into ``target`` (a temp name, renamed when complete).
+
+    ``abandoned`` is asked every ``ABANDON_CHECK_S`` while ffmpeg runs; when it says so, ffmpeg
+    is killed and ``Abandoned`` raised (the client went away: the cores go to someone else)."""
     video = with_video and fmt in ("mp4", "webm")
     args: dict[str, Any] = {**_COMMON, **_AUDIO[fmt], "t": f"{span.duration:.3f}"}
     if video:
@@ -93,21 +112,39 @@ def encode(source: Path, target: Path, span: TimeRange, fmt: str, with_video: bo
     argv = ffmpeg.output(*streams, temp, **args).compile(overwrite_output=True)
     limit = encode_limit_s(span)
     try:
-        # subprocess.run kills ffmpeg on any exception while waiting, Celery's soft time limit
-        # included, so an abandoned encode does not run on.
-        done = subprocess.run(
-            ["nice", "-n", "19", "ffmpeg", "-nostdin", "-loglevel", "error", *argv[1:]],
-            capture_output=True,
-            timeout=limit,
-        )
-        if done.returncode != 0:
-            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        argv_ = ["nice", "-n", "19", "ffmpeg", "-nostdin", "-loglevel", "error", *argv[1:]]
+        # The with-block kills ffmpeg on any exception while waiting (Celery's soft time limit
+        # included), so an abandoned encode does not run on.
+        with subprocess.Popen(argv_, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+            stderr = _wait(proc, time.monotonic() + limit, abandoned)
+        if proc.returncode != 0:
+            lines = stderr.decode("utf-8", "replace").strip().splitlines()
             raise PermanentError(f"cutting the clip failed: {'; '.join(lines[-3:])}")
         os.replace(temp, target)
     except subprocess.TimeoutExpired as exc:
         raise PermanentError(f"cutting the clip took longer than {limit:.0f} s") from exc
     finally:
         Path(temp).unlink(missing_ok=True)
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], deadline: float, abandoned: Callable[[], bool] | None
+) -> bytes:
+    """ffmpeg's stderr once it exits; kills it past ``deadline`` (TimeoutExpired) or once the
+    cut is ``abandoned`` (Abandoned)."""
+    while True:
+        try:
+            _out, err = proc.communicate(timeout=ABANDON_CHECK_S)
+            return err or b""
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                proc.kill()
+                proc.communicate()
+                raise
+            if abandoned is not None and abandoned():
+                proc.kill()
+                proc.communicate()
+                raise Abandoned from None
 
 
 def is_video(recording: Recording, fmt: str) -> bool:
@@ -131,7 +168,14 @@ def cached(data_dir: Path, recording: Recording, span: TimeRange, fmt: str) -> C
     return record if record is not None and record.recording_id == recording.id else None
 
 
-def cut(data_dir: Path, media_dir: Path, recording: Recording, span: TimeRange, fmt: str) -> Path:
+def cut(
+    data_dir: Path,
+    media_dir: Path,
+    recording: Recording,
+    span: TimeRange,
+    fmt: str,
+    abandoned: Callable[[], bool] | None = None,
+) -> Path:
     """The clip file of ``span`` in ``fmt``, cut now or found in the cache, and registered."""
     path = cache_path(data_dir, recording.sha256, span, fmt)
     if cached(data_dir, recording, span, fmt) is not None:
@@ -139,7 +183,7 @@ def cut(data_dir: Path, media_dir: Path, recording: Recording, span: TimeRange, 
     source = media_dir / recording.original_path
     if not source.is_file():
         raise PermanentError("the original media file is missing from the store")
-    encode(source, path, span, fmt, recording.has_video)
+    encode(source, path, span, fmt, recording.has_video, abandoned)
     digest = storage.sha256_file(path)
     register(
         data_dir,
@@ -183,9 +227,22 @@ def run_job(
             drop_job(settings.data_dir, job)
             return
         session.expunge(recording)
+
+    def gone() -> bool:
+        return abandoned(settings.data_dir, job, settings.clip_abandon_s)
+
+    what = (span.key, fmt, recording_id)
+    if gone():
+        log.info("clip %s %s of recording %s: nobody waits for it, dropped", *what)
+        drop_job(settings.data_dir, job)
+        return
     update_job(settings.data_dir, job, "running")
     try:
-        made = cut(settings.data_dir, settings.media_dir, recording, span, fmt)
+        made = cut(settings.data_dir, settings.media_dir, recording, span, fmt, gone)
+    except Abandoned:
+        log.info("clip %s %s of recording %s: nobody waits for it, ffmpeg stopped", *what)
+        drop_job(settings.data_dir, job)
+        return
     except PermanentError as exc:
         log.warning("clip %s %s of recording %s failed: %s", span.key, fmt, recording_id, exc)
         update_job(settings.data_dir, job, "failed", str(exc))
