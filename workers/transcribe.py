@@ -54,6 +54,14 @@ DETECT_MAX_S = 3.0  # a region's language is told from its first seconds (encode
 DETECT_BATCH = 16  # regions encoded together for language detection
 WINDOW_MAX_GAP_S = 30.0  # runs of one language further apart never share a decoding window
 VERIFY_MIN_PROB = 0.5  # a region's detection must be this sure, else it takes its neighbour's
+# Detection is judged among the allowed languages: Whisper base gives real Kazakh speech most of
+# its probability for languages it knows better (lt, lv, tr), so "kk" scored 0.09 and 0.24 on
+# the shared kk clips while every other allowed language had under 0.01 — and never reached
+# VERIFY_MIN_PROB, so Kazakh regions took their Russian neighbours' language. Each allowed
+# language's probability is taken as its share of the allowed languages' total, as long as that
+# total is at least ALLOWED_MIN_MASS (below it, the clip sounds like none of them: unsure) —
+# for regions of speech only (``_region_languages``).
+ALLOWED_MIN_MASS = 0.05
 RUN_MAX_PAUSE_S = 2.0  # regions of one language parted by a longer pause are decoded apart
 RUN_PAD_S = 0.3  # audio kept around a run so its first and last words are whole
 SEAM_S = 0.5  # silence put between the runs of one language joined into one stream
@@ -277,7 +285,11 @@ class FasterWhisperEngine:
             return [self.language] * len(regions)
         told = [(start, end) for start, end in regions if end - start >= DETECT_MIN_S]
         clips = [_clip(audio, start, min(end, start + DETECT_MAX_S)) for start, end in told]
-        detected = dict(zip(told, detect_languages(model, clips), strict=True))
+        # Shares among the allowed languages here only: a region is VAD speech of 1.5 s or more.
+        # Gap repair and the recheck judge short or mostly silent clips, where a share is high
+        # on next to nothing ("It was a good one." heard in a Russian clip's trailing second).
+        shares = [_shares(ranking)[0] for ranking in language_rankings(model, clips)]
+        detected = dict(zip(told, shares, strict=True))
         languages: list[str | None] = []
         for region in regions:
             language, probability = detected.get(region, (None, 0.0))
@@ -912,6 +924,15 @@ def language_rankings(model: Any, clips: list[Any]) -> list[list[tuple[str, floa
         for i, ranking in zip(batch, model.model.detect_language(encoded), strict=True):
             found[i] = [(token[2:-2], probability) for token, probability in ranking]
     return found
+
+
+def _shares(ranking: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The ranking's probabilities as shares of its total (see ``ALLOWED_MIN_MASS``). Where the
+    engine allows every language the ranking is all of Whisper's languages and sums to ~1."""
+    total = sum(probability for _language, probability in ranking)
+    if total < ALLOWED_MIN_MASS:
+        return ranking
+    return [(language, probability / total) for language, probability in ranking]
 
 
 def script_of(text: str) -> str | None:
