@@ -275,17 +275,24 @@ def test_live_page_plays_the_recorded_part_and_its_transcript_grows(
         page = browser.new_page()
         page.goto(f"{base}/r/{live.recording_id}")
         assert page.locator("h1 .badge.live").is_visible()
-        page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=60000)
+        page.wait_for_function(
+            "() => document.getElementById('player').readyState >= 1", timeout=60000
+        )
         shown = page.locator("#transcript li.seg").count()
         page.wait_for_function(
-            f"document.querySelectorAll('#transcript li.seg').length > {shown}", timeout=240000
+            f"() => document.querySelectorAll('#transcript li.seg').length > {shown}",
+            timeout=240000,
         )
         stop_live(env.settings, session_id)
         page.wait_for_function(
-            "!document.querySelector('h1 .badge.live')", timeout=600000, polling=2000
+            "() => !document.querySelector('h1 .badge.live')", timeout=600000, polling=2000
         )
-        ended = env.live(session_id)
-        assert ended.state == LiveState.ended and ended.end_reason == "stopped by staff"
+        # The page turns to the archived file once the recording is ready; the session is marked
+        # ended just after, in its own transaction.
+        ended = env.wait_live(
+            session_id, lambda s: s.state == LiveState.ended, 60, "the session never ended"
+        )
+        assert ended.end_reason == "stopped by staff"
         assert "/media/" in page.locator("#player").get_attribute("src")
     finally:
         if page is not None:
