@@ -54,6 +54,13 @@ def is_hls(url: str) -> bool:
     return ".m3u8" in url.split("?", 1)[0].lower()
 
 
+def is_direct_stream(url: str) -> bool:
+    """A stream address (HLS playlist, RTMP, RTSP) rather than a page that embeds one: recorded
+    as given, never resolved by yt-dlp, and never published (it may carry a stream key)."""
+    scheme = url.strip().split(":", 1)[0].lower()
+    return scheme in ("rtmp", "rtmps", "rtsp", "rtsps") or is_hls(url)
+
+
 def fetch(url: str, allowed_hosts: list[str], timeout: float = 10.0) -> Playlist:
     """Read a remote playlist (following a master playlist to its first variant).
 

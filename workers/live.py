@@ -19,7 +19,7 @@ from archive.models import Body, LiveSession, LiveState, utcnow
 from archive.settings import Settings
 from workers.celery_app import send_live
 from workers.errors import PermanentError
-from workers.hls import is_hls
+from workers.hls import is_direct_stream
 from workers.netguard import STREAM_SCHEMES, check_url
 from workers.submit import SLUG, InvalidRequest
 
@@ -46,13 +46,6 @@ def _body(session: Session, slug: str) -> Body:
         session.add(body)
         session.flush()
     return body
-
-
-def is_direct_stream(url: str) -> bool:
-    """A stream address (HLS playlist, RTMP, RTSP) rather than a page that embeds one: such an
-    address may carry the broadcaster's stream key, so it is never published."""
-    scheme = urlsplit(url.strip()).scheme.lower()
-    return scheme in ("rtmp", "rtmps", "rtsp", "rtsps") or is_hls(url)
 
 
 def _page_url(url: str | None) -> str | None:

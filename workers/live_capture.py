@@ -158,7 +158,7 @@ def resolve(settings: Settings, url: str) -> tuple[str, str | None]:
     connection: hours may pass between registering a capture and its start, and the stream URL
     yt-dlp finds in a page is anybody's choice (ForbiddenTarget, a PermanentError)."""
     check_url(url, settings.fetch_allowed_hosts, STREAM_SCHEMES)
-    if hls.is_hls(url) or url.split(":", 1)[0].lower() in ("rtmp", "rtmps", "rtsp"):
+    if hls.is_direct_stream(url):
         return url, None
     import yt_dlp
 
