@@ -172,12 +172,4 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             request, "error.html", {"title": title, "message": str(exc.detail)}, exc.status_code
         )
 
-    @app.exception_handler(OverflowError)
-    async def beyond_any_id(request: Request, exc: OverflowError):  # type: ignore[no-untyped-def]
-        """An id past 64 bits names no row; SQLite refuses to bind it (PostgreSQL finds none).
-        Any other overflow is a bug and stays a 500."""
-        if "SQLite INTEGER" not in str(exc):
-            raise exc
-        return await http_error(request, StarletteHTTPException(404, "no such record"))
-
     return app

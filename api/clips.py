@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import Principal, client_ip, current_principal
 from api.clip_jobs import Asker, Order, budget_of, place, settle
 from api.conditional import REVALIDATE, RevalidatedFile
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.media_safety import media_headers
 from api.quotes import Quote, quote, requested_range
 from api.recordings import public_recording
@@ -175,7 +175,7 @@ async def _cut(
 
 @router.get("/r/{recording_id}/quote.json")
 def quote_record(
-    recording_id: int,
+    recording_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     start: StartQ = None,
@@ -203,7 +203,7 @@ def quote_record(
 
 
 def _quote_of(
-    session: Session, settings: Settings, recording_id: int, start: str | None, end: str | None
+    session: Session, settings: Settings, recording_id: RowId, start: str | None, end: str | None
 ) -> Quote:
     rec = public_recording(session, recording_id)
     return quote(rec, _span(settings, rec, start, end), settings.site_url)
@@ -212,7 +212,7 @@ def _quote_of(
 @router.get("/r/{recording_id}/clip.json")
 async def clip_record(
     request: Request,
-    recording_id: int,
+    recording_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
@@ -253,7 +253,7 @@ async def clip_record(
 @router.get("/r/{recording_id}/clip", response_class=HTMLResponse, include_in_schema=False)
 async def clip_page(
     request: Request,
-    recording_id: int,
+    recording_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
@@ -299,7 +299,7 @@ def _wants_html(request: Request) -> bool:
 @router.get("/r/{recording_id}/clip.{fmt}", response_class=FileResponse)
 async def clip_file(
     request: Request,
-    recording_id: int,
+    recording_id: RowId,
     fmt: Format,
     session: SessionDep,
     settings: SettingsDep,
@@ -350,7 +350,7 @@ async def clip_file(
 
 @router.get("/r/{recording_id}/clip-status.json")
 def clip_status(
-    recording_id: int,
+    recording_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     fmt: Annotated[Format, Query(alias="format", description="mp4, webm, m4a or mp3")],

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import meilisearch
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -58,3 +58,12 @@ def _make_search_client(settings: Settings) -> meilisearch.Client:
 
 
 SearchDep = Annotated[meilisearch.Client, Depends(get_search)]
+
+
+# Row ids in URLs. The bounds are the database's: PostgreSQL's integer column refuses a larger
+# number with an error, so an id out of range must be a 422 here, not a 500 there.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# A position inside a recording (segment index, live run): zero-based, same bound.
+Position = Annotated[int, Path(ge=0, le=MAX_ROW_ID)]
+Year = Annotated[int, Path(ge=1, le=9999)]

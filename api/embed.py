@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.quotes import quote, requested_range
 from api.recordings import public_recording
 from archive.ranges import TimeRange, seconds_text
@@ -43,7 +43,7 @@ def embed_query(span: TimeRange | None, bounded: bool) -> str:
 @router.get("/embed/{recording_id}", response_class=HTMLResponse, include_in_schema=False)
 def embed_page(
     request: Request,
-    recording_id: int,
+    recording_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     t: str | None = None,

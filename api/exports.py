@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.quotes import Quote, quote, requested_range
 from api.recordings import public_recording
 from archive.captions import to_srt, to_text, to_vtt, vtt_time
@@ -101,7 +101,7 @@ def to_docx(q: Quote) -> bytes:
 
 @router.get("/r/{recording_id}/transcript.{fmt}")
 def export(
-    recording_id: int,
+    recording_id: RowId,
     fmt: ExportFormat,
     session: SessionDep,
     settings: SettingsDep,

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import Position, RowId, SessionDep, SettingsDep
 from api.media_safety import media_headers
 from api.recordings import public_recording
 from archive.models import LiveGap, LiveSession, LiveState, Recording, RecordingStatus, Segment
@@ -48,7 +48,7 @@ def gaps_before(segments: list[Segment], gaps: list[LiveGap]) -> dict[str, list[
     return placed
 
 
-def _live_recording(session: Session, recording_id: int) -> tuple[Recording, LiveSession]:
+def _live_recording(session: Session, recording_id: RowId) -> tuple[Recording, LiveSession]:
     recording = public_recording(session, recording_id)
     live = session_of(session, recording)
     if recording.status != RecordingStatus.live or live is None:
@@ -57,7 +57,7 @@ def _live_recording(session: Session, recording_id: int) -> tuple[Recording, Liv
 
 
 @router.get("/live/{recording_id}/index.m3u8", include_in_schema=False)
-def live_playlist(recording_id: int, session: SessionDep, settings: SettingsDep) -> Response:
+def live_playlist(recording_id: RowId, session: SessionDep, settings: SettingsDep) -> Response:
     """Everything recorded so far, as one HLS playlist (an EVENT playlist that grows)."""
     from workers.live_capture import run_dir
 
@@ -90,7 +90,7 @@ def live_playlist(recording_id: int, session: SessionDep, settings: SettingsDep)
 
 @router.get("/live/{recording_id}/{run}/{name}", include_in_schema=False)
 def live_segment(
-    recording_id: int, run: int, name: str, session: SessionDep, settings: SettingsDep
+    recording_id: RowId, run: Position, name: str, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
     from workers.live_capture import run_dir
 
@@ -107,7 +107,7 @@ def live_segment(
 
 @router.get("/r/{recording_id}/live.json", tags=["live"])
 def live_transcript(
-    recording_id: int,
+    recording_id: RowId,
     session: SessionDep,
     after: Annotated[
         int, Query(ge=-1, le=2**31 - 1, description="return segments after this index")

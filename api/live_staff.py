@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.auth import require_editor
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from archive.models import LiveGap, LiveSession
 from workers.live import start_live, stop_live
 from workers.submit import InvalidRequest
@@ -111,7 +111,7 @@ def list_live(session: SessionDep) -> list[LiveOut]:
 
 
 @router.post("/{session_id}/stop", response_model=LiveOut)
-def stop(session_id: int, settings: SettingsDep, session: SessionDep) -> LiveOut:
+def stop(session_id: RowId, settings: SettingsDep, session: SessionDep) -> LiveOut:
     """End a capture (what was recorded is finalized) or cancel a scheduled one."""
     try:
         stop_live(settings, session_id)

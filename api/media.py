@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 from api.conditional import REVALIDATE, RevalidatedFile
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.media_safety import media_headers
 from api.recordings import public_recording
 from archive.media_types import MEDIA_MIMES, extension_for, mime_for
@@ -40,7 +40,7 @@ def served_type(recording: Recording, which: Which) -> str:
 @router.get("/{recording_id}/{which}", response_class=FileResponse)
 @router.head("/{recording_id}/{which}", include_in_schema=False)
 def media_file(
-    recording_id: int, which: Which, session: SessionDep, settings: SettingsDep
+    recording_id: RowId, which: Which, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
     """The browser-playable rendition (or the original itself when it plays), the original as a
     download, or the poster frame of a video."""

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from meilisearch.errors import MeilisearchError
 from sqlalchemy import select
 
-from api.deps import SearchDep, SessionDep, SettingsDep
+from api.deps import RowId, SearchDep, SessionDep, SettingsDep, Year
 from api.media_safety import media_headers
 from api.quotes import page_range
 from api.recordings import list_recordings, public_bodies, public_recording, public_years
@@ -106,7 +106,7 @@ def recording_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    recording_id: int,
+    recording_id: RowId,
     t: Annotated[str, Query(max_length=40, description="start at this second (83.5, 1:23.5)")] = "",
     end: Annotated[str, Query(max_length=40, description="stop at this second; quotes t–end")] = "",
     find: Annotated[str, Query(max_length=200, description="words to find in the transcript")] = "",
@@ -150,7 +150,7 @@ def recording_page(
 
 
 @router.get("/r/{recording_id}/captions.vtt", response_class=PlainTextResponse)
-def captions(session: SessionDep, recording_id: int) -> PlainTextResponse:
+def captions(session: SessionDep, recording_id: RowId) -> PlainTextResponse:
     """The transcript as a WebVTT captions track for the player."""
     recording = public_recording(session, recording_id)
     return PlainTextResponse(
@@ -187,7 +187,7 @@ def browse_body(request: Request, session: SessionDep, slug: str, page: Page = 1
 
 
 @router.get("/years/{year}", response_class=HTMLResponse)
-def browse_year(request: Request, session: SessionDep, year: int, page: Page = 1) -> HTMLResponse:
+def browse_year(request: Request, session: SessionDep, year: Year, page: Page = 1) -> HTMLResponse:
     if not 1900 <= year <= 2200:
         raise HTTPException(404, _("No recordings from %(year)s.") % {"year": year})
     listing = list_recordings(session, page=page, year=year)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Admin, client_ip, require_admin
-from api.deps import SessionDep
+from api.deps import RowId, SessionDep
 from api.staff_web import back, render
 from archive import accounts, audit
 from archive.models import ROLES, Body, Speaker, User
@@ -61,7 +61,7 @@ def update_user(
     request: Request,
     db: SessionDep,
     staff: Admin,
-    user_id: int,
+    user_id: RowId,
     role: Annotated[str, Form(max_length=20)],
     active: Annotated[bool, Form()] = False,
 ) -> Response:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.auth import Editor, require_editor
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.staff_web import back, render
 from archive import alerts as subscriptions
 from archive.models import Alert, AlertFrequency
@@ -47,7 +47,7 @@ def add_alert(
 
 @router.post("/alerts/{alert_id}")
 def change_alert(
-    db: SessionDep, staff: Editor, alert_id: int, action: Annotated[str, Form(max_length=20)]
+    db: SessionDep, staff: Editor, alert_id: RowId, action: Annotated[str, Form(max_length=20)]
 ) -> Response:
     alert = db.get(Alert, alert_id)
     if alert is None or alert.email != subscriptions.normalize_email(staff.user.email):

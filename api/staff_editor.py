@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from api.auth import Editor, client_ip, require_editor
-from api.deps import SessionDep, SettingsDep
+from api.deps import Position, RowId, SessionDep, SettingsDep
 from api.staff_web import back, render
 from archive import audit
 from archive.models import Recording, Segment, SegmentRevision, Speaker
@@ -22,14 +22,14 @@ router = APIRouter(
 )  # fmt: skip
 
 
-def _recording(db: SessionDep, recording_id: int) -> Recording:
+def _recording(db: SessionDep, recording_id: RowId) -> Recording:
     recording = db.get(Recording, recording_id)
     if recording is None:
         raise HTTPException(404, f"recording {recording_id} not found")
     return recording
 
 
-def _to_segment(recording_id: int, idx: int) -> str:
+def _to_segment(recording_id: RowId, idx: Position) -> str:
     return f"/staff/recordings/{recording_id}/transcript#seg-{idx}"
 
 
@@ -38,7 +38,9 @@ def _refused(exc: editing.EditRefused) -> HTTPException:
 
 
 @router.get("/recordings/{recording_id}/transcript", response_class=HTMLResponse)
-def transcript(request: Request, db: SessionDep, staff: Editor, recording_id: int) -> HTMLResponse:
+def transcript(
+    request: Request, db: SessionDep, staff: Editor, recording_id: RowId
+) -> HTMLResponse:
     rec = _recording(db, recording_id)
     segments = list(
         db.scalars(select(Segment).where(Segment.recording_id == rec.id).order_by(Segment.idx))
@@ -74,8 +76,8 @@ def edit_segment(
     db: SessionDep,
     settings: SettingsDep,
     staff: Editor,
-    recording_id: int,
-    idx: int,
+    recording_id: RowId,
+    idx: Position,
     text: Annotated[str, Form(min_length=1, max_length=20000)],
     start: Annotated[float, Form(ge=0)],
     end: Annotated[float, Form(gt=0)],
@@ -99,8 +101,8 @@ def split(
     db: SessionDep,
     settings: SettingsDep,
     staff: Editor,
-    recording_id: int,
-    idx: int,
+    recording_id: RowId,
+    idx: Position,
     at: Annotated[int, Form(ge=1)],
 ) -> Response:
     rec = _recording(db, recording_id)
@@ -118,8 +120,8 @@ def merge(
     db: SessionDep,
     settings: SettingsDep,
     staff: Editor,
-    recording_id: int,
-    idx: int,
+    recording_id: RowId,
+    idx: Position,
 ) -> Response:
     rec = _recording(db, recording_id)
     try:
@@ -136,7 +138,7 @@ def speaker(
     db: SessionDep,
     settings: SettingsDep,
     staff: Editor,
-    recording_id: int,
+    recording_id: RowId,
     idx_from: Annotated[int, Form(ge=0)],
     idx_to: Annotated[int, Form(ge=0)],
     speaker_id: Annotated[str, Form(max_length=20)] = "",
@@ -156,7 +158,7 @@ def speaker(
 
 @router.post("/revisions/{revision_id}/revert")
 def revert(
-    request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, revision_id: int
+    request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, revision_id: RowId
 ) -> Response:
     revision = db.get(SegmentRevision, revision_id)
     if revision is None:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from api.auth import Editor, client_ip, require_editor
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.staff_web import back, render
 from archive import audit, jobs
 from archive.models import Job, JobState
@@ -81,7 +81,7 @@ def jobs_json(
 
 @router.post("/jobs/{job_id}/retry")
 def retry(
-    request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, job_id: int
+    request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, job_id: RowId
 ) -> Response:
     if not jobs.reset_for_retry(db, job_id):
         raise HTTPException(409, "only a failed or cancelled job can be retried")
@@ -92,7 +92,7 @@ def retry(
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel(request: Request, db: SessionDep, staff: Editor, job_id: int) -> Response:
+def cancel(request: Request, db: SessionDep, staff: Editor, job_id: RowId) -> Response:
     if not jobs.cancel(db, job_id):
         raise HTTPException(409, "only a queued or running job can be cancelled")
     audit.record(db, staff.user, "job_cancel", "job", job_id, ip=client_ip(request))

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from api.auth import Admin, Editor, client_ip, require_admin, require_editor
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.staff_web import back, render
 from archive import audit
 from archive.models import EVENT_TYPES, Body, Recording, Segment
@@ -24,7 +24,7 @@ router = APIRouter(
 VIEWS = ("all", "published", "withdrawn", "deleted", "processing")
 
 
-def _recording(db: SessionDep, recording_id: int) -> Recording:
+def _recording(db: SessionDep, recording_id: RowId) -> Recording:
     recording = db.get(Recording, recording_id)
     if recording is None:
         raise HTTPException(404, f"recording {recording_id} not found")
@@ -72,7 +72,7 @@ def recordings(
 
 
 @router.get("/recordings/{recording_id}", response_class=HTMLResponse)
-def recording(request: Request, db: SessionDep, staff: Editor, recording_id: int) -> HTMLResponse:
+def recording(request: Request, db: SessionDep, staff: Editor, recording_id: RowId) -> HTMLResponse:
     rec = _recording(db, recording_id)
     bodies = list(db.scalars(select(Body).order_by(Body.name)))
     return render(
@@ -86,7 +86,7 @@ def save_recording(
     db: SessionDep,
     settings: SettingsDep,
     staff: Editor,
-    recording_id: int,
+    recording_id: RowId,
     title: Annotated[str, Form(min_length=1, max_length=500)],
     body_id: Annotated[int, Form()],
     recorded_on: Annotated[date, Form()],
@@ -119,7 +119,7 @@ def save_recording(
 
 def _change(action: str, done: str):  # type: ignore[no-untyped-def]
     def handler(
-        request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, recording_id: int
+        request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, recording_id: RowId
     ) -> Response:
         rec = _recording(db, recording_id)
         audit.record(db, staff.user, action, "recording", rec.id, ip=client_ip(request))
@@ -152,7 +152,7 @@ admin_router = APIRouter(
 
 @admin_router.post("/recordings/{recording_id}/purge")
 def purge(
-    request: Request, db: SessionDep, settings: SettingsDep, staff: Admin, recording_id: int
+    request: Request, db: SessionDep, settings: SettingsDep, staff: Admin, recording_id: RowId
 ) -> Response:
     rec = _recording(db, recording_id)
     audit.record(

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from api.auth import Editor, client_ip, require_editor
-from api.deps import SessionDep
+from api.deps import RowId, SessionDep
 from api.staff_web import back, render
 from archive import accounts, audit
 from archive.models import ApiToken
@@ -54,7 +54,7 @@ def create(
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke(request: Request, db: SessionDep, staff: Editor, token_id: int) -> Response:
+def revoke(request: Request, db: SessionDep, staff: Editor, token_id: RowId) -> Response:
     row = accounts.revoke_token(db, staff.user, token_id)
     if row is None:
         raise HTTPException(404, "no such token")

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SearchDep, SessionDep, SettingsDep
+from api.deps import RowId, SearchDep, SessionDep, SettingsDep
 from api.recordings import public_recording
 from api.results import cards, recording_dates
 from api.search_params import SearchParams, SearchParamsDep
@@ -219,7 +219,7 @@ def _search_response(
 
 
 @router.get("/recordings/{recording_id}", response_model=RecordingOut)
-def api_recording(recording_id: int, session: SessionDep, settings: SettingsDep) -> RecordingOut:
+def api_recording(recording_id: RowId, session: SessionDep, settings: SettingsDep) -> RecordingOut:
     """One published recording with its full transcript (segments with word timings)."""
     rec = public_recording(session, recording_id)
     return RecordingOut(

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, and_, cast, func, or_, select
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.recordings import public_recording
 from api.results import visible
 from api.search_params import SLUG
@@ -322,7 +322,7 @@ def api_recordings(
 
 
 @router.get("/recordings/{recording_id}/transcript", response_model=Transcript, responses=ERRORS)
-def api_transcript(recording_id: int, session: SessionDep) -> Transcript:
+def api_transcript(recording_id: RowId, session: SessionDep) -> Transcript:
     """A published recording's transcript: segments in order, each with its timed words."""
     rec = public_recording(session, recording_id)
     return Transcript(
