@@ -13,34 +13,26 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import (
-    alerts,
-    clips,
-    embed,
-    exports,
-    feeds,
-    health,
-    live,
-    live_staff,
-    login,
-    media,
-    pages,
-    staff,
-    staff_admin,
-    staff_alerts,
-    staff_editor,
-    staff_jobs,
-    staff_pages,
-    tokens,
-    uploads,
-    v1,
-    v1_catalog,
-)
+from api import health
 from api.auth import LoginRequired, login_url
-from api.body_limit import BodyLimitMiddleware
-from api.framing import FramingMiddleware
-from api.media_origin import MediaOriginMiddleware
-from api.ratelimit import RateLimitMiddleware
+from api.feeds import atom as feeds
+from api.guards.body_limit import BodyLimitMiddleware
+from api.guards.framing import FramingMiddleware
+from api.guards.ratelimit import RateLimitMiddleware
+from api.media import clips, live
+from api.media import files as media
+from api.media.origin import MediaOriginMiddleware
+from api.public import alerts, embed, exports, pages
+from api.staff import admin as staff_admin
+from api.staff import alerts as staff_alerts
+from api.staff import editor as staff_editor
+from api.staff import jobs as staff_jobs
+from api.staff import login, tokens, uploads
+from api.staff import recordings as staff_pages
+from api.v1 import catalog as v1_catalog
+from api.v1 import live as live_staff
+from api.v1 import search as v1
+from api.v1 import staff
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
 from web.i18n import LocaleMiddleware

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, status
 
 from api.deps import SessionDep
-from archive import accounts
+from archive.access import accounts
 from archive.models import User, UserSession
 
 SESSION_COOKIE = "ashyq_session"

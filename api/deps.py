@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from archive.db import session_factory
 from archive.settings import Settings
-from search.client import master_client, search_client
-from search.schema import ensure_index
+from search.meili.client import master_client, search_client
+from search.meili.schema import ensure_index
 
 
 async def get_app_settings(request: Request) -> Settings:

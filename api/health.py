@@ -23,7 +23,7 @@ from api.deps import SessionDep, SettingsDep
 from archive.db import get_engine, session_scope
 from archive.models import Source
 from archive.settings import Settings
-from search.client import master_client
+from search.meili.client import master_client
 
 router = APIRouter(tags=["health"])
 

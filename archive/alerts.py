@@ -1,7 +1,7 @@
 """Alert subscriptions in the database: subscribe (double opt-in), confirm, unsubscribe.
 
 Nothing here searches or sends: a new subscription only queues its confirmation message in the
-outbox (workers.alerts sends it), so a mail server that is down loses nothing.
+outbox (workers.alerts.evaluate sends it), so a mail server that is down loses nothing.
 """
 
 from __future__ import annotations
@@ -204,7 +204,8 @@ def confirm(session: Session, token: str) -> Alert | None:
 
 
 def unsubscribe(session: Session, token: str) -> Alert | None:
-    """Stop the alert for good; its pending messages are not sent (workers.alerts drops them)."""
+    """Stop the alert for good; its pending messages are not sent (workers.alerts.evaluate drops
+    them)."""
     alert = by_token(session, token)
     if alert is not None and alert.unsubscribed_at is None:
         alert.unsubscribed_at = utcnow()

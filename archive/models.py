@@ -467,7 +467,8 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), index=True)
     query: Mapped[str] = mapped_column(String(500))
-    # Filters as search.query.Filters fields (body, language, year, event_type, speaker, dates).
+    # Filters as search.meili.query.Filters fields (body, language, year, event_type, speaker,
+    # dates).
     filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     frequency: Mapped[AlertFrequency] = mapped_column(
         Enum(AlertFrequency, native_enum=False, length=20), default=AlertFrequency.immediate

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     clip_anonymous_video_max_s: float = 120
     # Cuts queued or running at once; beyond it a new cut gets 503 with Retry-After.
     clip_queue_max: int = Field(default=16, ge=1)
-    # Encode seconds (estimated, workers.clips.encode_cost_s) a client may queue within the
+    # Encode seconds (estimated, workers.media.clips.encode_cost_s) a client may queue within the
     # window: an address, or a signed-in staff user; beyond it 429 with Retry-After.
     clip_budget_s: float = 300
     clip_staff_budget_s: float = 3600

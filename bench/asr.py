@@ -19,14 +19,15 @@ measured nothing but the loop.
 
 Rows: the raw libraries (openai-whisper's ``transcribe``, faster-whisper's ``WhisperModel`` and
 ``BatchedInferencePipeline``) with beam 1/5, word timestamps on/off, VAD on/off, int8/float32; and
-Ashyq's own engines (``workers/transcribe.py``, ``workers/openai_engine.py``: per-segment language
+Ashyq's own engines (``workers/asr/transcribe.py``, ``workers/asr/openai_engine.py``: per-segment
+language
 restricted to kk/ru/en, gap repair), which is what a worker runs. Raw faster-whisper runs with
 ``multilingual=True`` (a language per 30 s window, as Ashyq needs); raw openai-whisper has no such
 mode and detects one language for the file from its first 30 s.
 
 Kazakh (``--languages kk --minutes 0.5``: each shared Kazakh clip once): Whisper base decoding
 several windows in one batch at temperature 0 fell into repetition loops there. The report counts,
-per configuration, the segments whose text loops (``workers.transcribe.is_loop``) and the ones
+per configuration, the segments whose text loops (``workers.asr.transcribe.is_loop``) and the ones
 Ashyq's engine marked unintelligible, and gives the CER beside the WER; the rows with "kk" decode
 with the language fixed to Kazakh (the raw library's best case), and "loops kept" is Ashyq's engine
 without its loop recovery (as before it), to show that recovery's cost side by side.
@@ -150,11 +151,11 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
         if threads:
             torch.set_num_threads(threads)
     if engine == "ashyq-fw":
-        import workers.transcribe
-        from workers.transcribe import FasterWhisperEngine
+        import workers.asr.transcribe
+        from workers.asr.transcribe import FasterWhisperEngine
 
         if config.get("loops_kept"):  # the engine as it was before loop recovery
-            workers.transcribe.is_degenerate = lambda _segments: False
+            workers.asr.transcribe.is_degenerate = lambda _segments: False
 
         runner = FasterWhisperEngine(
             model_path=model, device=device, compute_type=config["compute"],
@@ -163,7 +164,7 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
         )  # fmt: skip
         runner._load()
     elif engine == "ashyq-ow":
-        from workers.openai_engine import OpenAIWhisperEngine
+        from workers.asr.openai_engine import OpenAIWhisperEngine
 
         runner = OpenAIWhisperEngine(
             model_path=model, device=device, beam_size=config["beam"], cpu_threads=threads,
@@ -171,7 +172,7 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
         )  # fmt: skip
         runner._load()
     elif engine == "ow":
-        from workers.openai_engine import load_checkpoint
+        from workers.asr.openai_engine import load_checkpoint
 
         runner = load_checkpoint(model, device)
     else:
@@ -223,7 +224,7 @@ def error_rates(clips: list[dict], segments: list) -> tuple[float, float] | None
     try:
         import jiwer
 
-        from workers.evaluation import normalise
+        from workers.asr.evaluation import normalise
     except ImportError:  # the GPU machine has no jiwer: rebuild the report with --report-from
         return None
 
@@ -244,7 +245,7 @@ def error_rates(clips: list[dict], segments: list) -> tuple[float, float] | None
 
 def loops(segments: list) -> tuple[int, int]:
     """Segments whose text is a repetition loop, and segments with no text (unintelligible)."""
-    from workers.transcribe import is_loop
+    from workers.asr.transcribe import is_loop
 
     texts = [text for _start, _end, text in segments]
     return sum(is_loop(text) for text in texts), sum(not text for text in texts)
@@ -337,7 +338,7 @@ def report(args, configs, seconds, results, failed) -> str:
 
 def _layout_child(audio: str, model: str, threads: int, copies: int) -> None:
     """A worker stand-in: Ashyq's faster-whisper engine transcribing ``copies`` files in a row."""
-    from workers.transcribe import FasterWhisperEngine
+    from workers.asr.transcribe import FasterWhisperEngine
 
     engine = FasterWhisperEngine(
         model_path=model, cpu_threads=threads, languages=("kk", "ru", "en")
@@ -390,12 +391,12 @@ def prepare_models(args: argparse.Namespace, tmp: Path) -> dict[str, str]:
     if args.model:
         fw = args.model
     else:
-        from workers.model_files import assemble_bundled
+        from workers.asr.model_files import assemble_bundled
 
         fw = str(assemble_bundled(tmp / "whisper-base"))
     ow = args.openai_model
     if not ow:
-        from workers.ct2_convert import convert
+        from workers.asr.ct2_convert import convert
 
         ow = str(tmp / "whisper-base.pt")
         convert(Path(fw), Path(ow))

@@ -1,7 +1,8 @@
 """How long a clip takes to cut, and to serve again from the cache, per format and length.
 
 Makes a synthetic source (640x360 25 fps H.264 test pattern with a 44.1 kHz AAC tone, as long as
-the longest clip plus a margin), then cuts each (length, format) twice through ``workers.clips``:
+the longest clip plus a margin), then cuts each (length, format) twice through
+``workers.media.clips``:
 the first is a fresh encode, the second the cache hit a repeat request gets. Also checks that the
 two encodes of a deleted-and-recut clip are byte-identical.
 
@@ -17,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from archive import storage
+from archive.media import storage
 from archive.models import Recording
-from archive.ranges import TimeRange
-from workers import clips
+from archive.text.ranges import TimeRange
+from workers.media import clips
 
 
 def source(folder: Path, seconds: float) -> Path:

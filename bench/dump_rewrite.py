@@ -4,7 +4,7 @@ Withdrawing, deleting or purging a recording rewrites every kept dump that holds
 staff request returns, so this time (times ``dumps_kept``) is what the request waits. Builds a
 synthetic dump of N hour-long recordings (600 segments with word timings each) in the shipped
 layout (one gzip member a line) and a copy as one gzip stream (the layout of dumps made before),
-then drops the same recording from each through ``workers.dumps._rewrite``.
+then drops the same recording from each through ``workers.services.dumps._rewrite``.
 
     .venv/bin/python -m bench.dump_rewrite [--recordings 200]
 """
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from workers import dumps
+from workers.services import dumps
 
 
 def line(rid: int) -> bytes:

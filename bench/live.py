@@ -9,7 +9,7 @@ way of cutting chunk borders affects the transcript.
    (``none``, ``silence``, ``words``) and chunk length; WER against the script, words lost
    (deletions) and doubled (insertions), and the compute it took (real-time factor).
 2. Live (for real): ``ffmpeg -re`` publishes ``--minutes`` of that speech as a growing HLS playlist
-   on 127.0.0.2; the capture (``workers.live_capture``, in this process) records and transcribes
+   on 127.0.0.2; the capture (``workers.live.capture``, in this process) records and transcribes
    it into a fresh archive with its own Meilisearch. Meilisearch is polled every 0.5 s for the
    recording's documents; for every word Whisper timed, latency = the moment its segment first
    became searchable − the moment the source said it (source start + its position). Reported:
@@ -72,7 +72,7 @@ def speech(folder: Path, minutes: float, pause: float) -> tuple[Path, str]:
 
 
 def engine(model: str, beam: int):  # type: ignore[no-untyped-def]
-    from workers.transcribe import FasterWhisperEngine
+    from workers.asr.transcribe import FasterWhisperEngine
 
     return FasterWhisperEngine(model, cpu_threads=2, beam_size=beam, languages=("kk", "ru", "en"))
 
@@ -81,7 +81,7 @@ def borders(model: str, audio: Path, script: str, chunks: list[int], beam: int) 
     """Transcribe the same audio chunk by chunk with each border strategy."""
     import wave
 
-    from workers.live_text import Border, ChunkAudio, transcribe_chunk, write_wav
+    from workers.live.text import Border, ChunkAudio, transcribe_chunk, write_wav
 
     with wave.open(str(audio), "rb") as handle:
         samples = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
@@ -127,11 +127,11 @@ def live(model: str, audio: Path, chunk_s: int, border: str, beam: int, work: Pa
     from archive.models import LiveChunk, LiveSession, Segment
     from archive.settings import Settings
     from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
-    from search.client import master_client
+    from search.meili.client import master_client
     from tests.live_source import LiveSource, Speech
     from tests.media_factory import duration
-    from workers import live_capture
-    from workers.live import start_live
+    from workers.live import capture as live_capture
+    from workers.services.live_control import start_live
 
     root = work / f"live-{chunk_s}-{uuid.uuid4().hex[:4]}"
     root.mkdir(parents=True)
@@ -212,7 +212,7 @@ def main() -> None:
     parser.add_argument("--live-only", action="store_true")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    from workers.model_files import assemble_bundled
+    from workers.asr.model_files import assemble_bundled
 
     chunks = [int(c) for c in args.chunks.split(",")]
     lines = [f"Machine: {os.cpu_count()} CPUs, {load()} at start; beam {args.beam}.", ""]

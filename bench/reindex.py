@@ -1,6 +1,7 @@
 """Rebuilding the search index from the database: batches queued one at a time vs several.
 
-``ashyq reindex`` (search.indexer.rebuild) sends documents in batches of 1,000. This builds one
+``ashyq reindex`` (search.meili.indexer.rebuild) sends documents in batches of 1,000. This builds
+one
 synthetic archive (bench/search.py's generator) and rebuilds its index, alternating how many
 addition tasks are kept queued in Meilisearch (1 = wait for each before sending the next).
 
@@ -22,8 +23,8 @@ from archive.db import session_scope
 from archive.settings import Settings
 from bench import meilisearch_server
 from bench.search import build
-from search import indexer
-from search.client import master_client
+from search.meili import indexer
+from search.meili.client import master_client
 
 
 def main() -> None:

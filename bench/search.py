@@ -5,7 +5,7 @@ Zipf-distributed Kazakh, Russian and English words over recordings of five bodie
 years, written to the database and indexed by Ashyq's own indexer. Then, in one run and for the
 same queries (1–3 words, phrases, filtered), alternately:
 
-    meili   the requests Ashyq's search makes (search.query.search_recordings), timed around
+    meili   the requests Ashyq's search makes (search.meili.query.search_recordings), timed around
             each call to Meilisearch — its own time plus HTTP and JSON, no Ashyq code
     api     GET /api/v1/search on a real uvicorn server (the same search + database + JSON)
     html    GET /search (the same + template)
@@ -40,9 +40,9 @@ from archive.models import Body, Recording, RecordingStatus, Segment
 from archive.settings import Settings, env_for_children
 from bench import meilisearch_server, stop
 from cli.services import free_port, wait_http, web_argv
-from search.client import master_client
-from search.indexer import rebuild
-from search.query import Filters, search_recordings
+from search.meili.client import master_client
+from search.meili.indexer import rebuild
+from search.meili.query import Filters, search_recordings
 
 DATA = Path(__file__).with_name("data") / "kk_ru_queries.tsv"
 

@@ -1,7 +1,8 @@
 """Does keeping the stemmed form only where it differs lose hits? Old and new shapes side by side.
 
 Document version 3 stored ``text_stem`` for every segment and searched the stemmed query on it
-alone; version 4 (search.documents.text_forms) stores it only where stemming changed a word and
+alone; version 4 (search.meili.documents.text_forms) stores it only where stemming changed a word
+and
 searches the stemmed query on ``text_stem`` and ``text_folded``. Both indexes are built from the
 same synthetic archive as bench/search.py (real Meilisearch from npm, temp folders), and the same
 queries (1–3 words, phrases, filtered, and Kazakh inflected forms not in last place, where prefix
@@ -28,11 +29,11 @@ from archive.models import Recording
 from archive.settings import Settings
 from bench import meilisearch_server
 from bench.search import build, make_queries
-from search.client import add_documents, wait
-from search.documents import segment_document
-from search.query import Filters, build_queries
-from search.schema import ensure_index
-from search.stemming import stem_text
+from search.meili.client import add_documents, wait
+from search.meili.documents import segment_document
+from search.meili.query import Filters, build_queries
+from search.meili.schema import ensure_index
+from search.text.stemming import stem_text
 
 INFLECTIONS = ("тың", "ға", "да", "дан", "лар", "ның", "ы")
 

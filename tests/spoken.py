@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from archive import storage
 from archive.db import session_scope
+from archive.media import storage
 from archive.models import Body, Recording, RecordingStatus, Segment, Speaker, segment_id
 from archive.settings import Settings
 from tests.media_factory import duration, ffmpeg, speak

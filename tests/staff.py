@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from archive import accounts
+from archive.access import accounts
 from archive.db import session_scope
 from archive.settings import Settings
 
@@ -74,11 +74,11 @@ def make_recording(
     indexed the way the pipeline leaves one (without running Whisper, which other tests cover)."""
     from sqlalchemy import select
 
-    from archive import storage
+    from archive.media import storage
     from archive.models import Body, Recording, RecordingStatus, Segment, segment_id
-    from search.client import master_client
-    from search.indexer import index_recording
-    from search.schema import ensure_index
+    from search.meili.client import master_client
+    from search.meili.indexer import index_recording
+    from search.meili.schema import ensure_index
 
     sha = storage.sha256_file(media)
     original = storage.recording_dir(sha) / f"original{media.suffix}"

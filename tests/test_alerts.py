@@ -15,12 +15,13 @@ from sqlalchemy import func, select
 
 from archive.db import session_scope
 from archive.models import Alert, AlertDelivery, OutboxMessage, OutboxState, Recording
-from search.client import master_client
-from search.indexer import index_recording
+from search.meili.client import master_client
+from search.meili.indexer import index_recording
 from tests.conftest import clean_archive
 from tests.corpus import Rec, seed
 from tests.smtp import parts
-from workers import alerts, outbox
+from workers.alerts import evaluate as alerts
+from workers.alerts import outbox
 
 
 @pytest.fixture()
@@ -470,10 +471,10 @@ def test_a_batch_of_segments_is_evaluated_on_its_own(site, smtp, settings):
 def test_publishing_a_withdrawn_recording_evaluates_alerts(site, smtp, settings, worker):
     """
     GIVEN a confirmed alert for "railway" and an unpublished recording saying it
-    WHEN staff publish the recording (workers.publishing)
+    WHEN staff publish the recording (workers.services.publishing)
     THEN the worker evaluates the alerts against it: one moment is owed to the subscriber
     """
-    from workers import publishing
+    from workers.services import publishing
 
     subscribe(site, smtp, settings, "cat@example.org")
     [hidden] = seed(settings, [railway(4, published=False)])

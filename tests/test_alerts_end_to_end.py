@@ -18,7 +18,7 @@ from tests.helpers import wait_job
 from tests.media_factory import clip_with_word_at_known_time
 from tests.smtp import parts
 from workers.celery_app import QUEUE
-from workers.submit import submit_file, submit_reprocess
+from workers.services.submit import submit_file, submit_reprocess
 
 pytestmark = pytest.mark.whisper
 

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from archive.db import session_scope
 from archive.models import Recording
-from search.client import master_client
+from search.meili.client import master_client
 from tests.helpers import wait_job
 from tests.media_factory import clip_with_word_at_known_time
-from workers.submit import InvalidRequest, submit_file
+from workers.services.submit import InvalidRequest, submit_file
 
 
 def _text_as_mp4(folder: Path) -> Path:

@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import wait_job
 from tests.media_factory import clip_with_word_at_known_time
-from workers.submit import submit_file
+from workers.services.submit import submit_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.whisper]
 

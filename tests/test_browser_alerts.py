@@ -12,7 +12,8 @@ from tests.conftest import clean_archive
 from tests.corpus import Rec, seed
 from tests.smtp import parts
 from tests.test_browser_search import axe_violations
-from workers import alerts, outbox
+from workers.alerts import evaluate as alerts
+from workers.alerts import outbox
 
 pytestmark = pytest.mark.browser
 

@@ -23,19 +23,19 @@ import httpx
 import numpy as np
 import pytest
 
-from api.clip_jobs import Budget
-from archive import storage
-from archive.clip_store import ClipJob, cache_path, claim_job, clips_root, evict, touch
+from api.media.clip_jobs import Budget
 from archive.db import session_scope
+from archive.media import storage
+from archive.media.clip_store import ClipJob, cache_path, claim_job, clips_root, evict, touch
+from archive.media.verify import verify_digest
 from archive.models import Recording
-from archive.ranges import TimeRange
 from archive.settings import env_for_children
-from archive.verify import verify_digest
+from archive.text.ranges import TimeRange
 from tests.conftest import REPO, clean_archive
 from tests.media_factory import ffmpeg
 from tests.spoken import FPS, FRAME_CYCLE, FRAME_STEP, make_media, store
-from workers import clips
-from workers.transcribe import FasterWhisperEngine
+from workers.asr.transcribe import FasterWhisperEngine
+from workers.media import clips
 
 
 @pytest.fixture(scope="module")
@@ -560,7 +560,7 @@ def test_a_cut_nobody_waits_for_any_more_is_stopped_and_dropped(settings, tmp_pa
       clip is left in the cache and no ffmpeg runs on; a cut asked about just now is not dropped
       before it starts
     """
-    from archive.clip_store import abandoned, job_path, mark_asked, read_job
+    from archive.media.clip_store import abandoned, job_path, mark_asked, read_job
 
     media = tmp_path / "long.mp4"
     ffmpeg(

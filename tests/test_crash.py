@@ -10,10 +10,10 @@ import pytest
 
 from archive.db import session_scope
 from archive.models import Job
-from search.client import master_client
+from search.meili.client import master_client
 from tests.helpers import segment_count, wait_job
 from tests.media_factory import ffmpeg, speak
-from workers.submit import submit_file
+from workers.services.submit import submit_file
 
 pytestmark = pytest.mark.whisper
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import need_shared
 from tests.test_transcribe import normalise
-from workers.ct2_convert import _float32, convert, read_model_bin
+from workers.asr.ct2_convert import _float32, convert, read_model_bin
 
 pytest.importorskip("whisper", reason="the openai-whisper extra is not installed")
 pytestmark = pytest.mark.whisper

@@ -20,7 +20,7 @@ from archive.db import session_scope
 from archive.models import Recording, utcnow
 from tests.corpus import CORPUS, RAILWAY, corpus_site
 from tests.staff import sign_in
-from workers import dumps, publishing
+from workers.services import dumps, publishing
 
 
 @pytest.fixture(scope="module")

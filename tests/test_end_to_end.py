@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from archive.settings import Settings, env_for_children
-from search.client import master_client
+from search.meili.client import master_client
 from tests.conftest import REPO
 from tests.helpers import segment_count, wait_job
 from tests.media_factory import clip_with_word_at_known_time
-from workers.submit import submit_file, submit_reprocess
+from workers.services.submit import submit_file, submit_reprocess
 
 pytestmark = pytest.mark.whisper
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.eta import Eta, clock
+from workers.ingest.eta import Eta, clock
 
 
 class Clock:

@@ -12,8 +12,8 @@ import jiwer
 import pytest
 
 from tests.conftest import REPO, need_shared
-from workers.evaluation import normalise
-from workers.transcribe import FasterWhisperEngine
+from workers.asr.evaluation import normalise
+from workers.asr.transcribe import FasterWhisperEngine
 
 pytestmark = pytest.mark.whisper
 

@@ -20,10 +20,10 @@ from tests.helpers import wait_job
 from tests.media_factory import clip_with_word_at_known_time, ffmpeg, speak
 from tests.webserver import Site, serve
 from workers.errors import TransientError
-from workers.pipeline import run_job
+from workers.ingest.pipeline import run_job
 from workers.retry import is_transient
-from workers.sources import add_source, poll_source, submit_url
-from workers.submit import InvalidRequest
+from workers.services.sources import add_source, poll_source, submit_url
+from workers.services.submit import InvalidRequest
 
 pytestmark = pytest.mark.whisper
 
@@ -272,7 +272,7 @@ def test_a_new_source_reaches_back_only_so_far_and_beat_finds_it_due(
     GIVEN a source limited to 2 old items WHEN it is first polled THEN 2 items are fetched;
     beat's due list holds it until polled; sources are listed over the API and in /healthz
     """
-    from workers.sources import due_sources
+    from workers.services.sources import due_sources
 
     headers = {"Authorization": f"Bearer {staff_token}"}
     made = httpx.post(

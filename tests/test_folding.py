@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.folding import CYRILLIC, LATIN, collapse_doubles, fold, fold_word, original_spans
-from search.stemming import TABLES, query_stems, stem_folded, stem_text
+from search.text.folding import CYRILLIC, LATIN, collapse_doubles, fold, fold_word, original_spans
+from search.text.stemming import TABLES, query_stems, stem_folded, stem_text
 
 
 @pytest.mark.parametrize(("letter", "latin"), sorted(CYRILLIC.items()))

@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from api.ratelimit import KeyCache, RateLimitMiddleware
-from api.security_headers import secure_headers
-from archive import accounts
-from archive.accounts import digest
+from api.guards.ratelimit import KeyCache, RateLimitMiddleware
+from api.guards.security_headers import secure_headers
+from archive.access import accounts
+from archive.access.accounts import digest
 from archive.db import session_scope
 from archive.models import ApiToken, User
-from archive.ranges import RangeError, parse_time
+from archive.text.ranges import RangeError, parse_time
 from tests.staff import make_account, make_recording, tone
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"

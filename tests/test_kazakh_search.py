@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from search.client import master_client, wait
-from search.documents import text_forms
-from search.query import search_segments
+from search.meili.client import master_client, wait
+from search.meili.documents import text_forms
+from search.meili.query import search_segments
 
 SEGMENTS = [
     ("Ашықтықты қамтамасыз ету – мемлекеттің басты міндеті.", "kk"),
@@ -26,7 +26,7 @@ def index(settings):
     """The segments above as search documents, indexed the way the pipeline does."""
     client = master_client(settings)
     uid = "segments_kk_test"
-    from search.schema import ensure_index
+    from search.meili.schema import ensure_index
 
     ensure_index(client, uid)
     docs = []
@@ -113,7 +113,7 @@ def test_an_index_without_stemmed_segments_still_answers_the_stemmed_query(setti
     """
     client = master_client(settings)
     uid = "segments_no_stem_test"
-    from search.schema import ensure_index
+    from search.meili.schema import ensure_index
 
     ensure_index(client, uid)
     docs = [

@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from archive.db import session_scope
 from archive.models import Segment
-from search.client import master_client
-from search.query import search_segments
+from search.meili.client import master_client
+from search.meili.query import search_segments
 from tests.conftest import need_shared
 from tests.helpers import wait_job
 from tests.media_factory import duration
-from workers.submit import submit_file
-from workers.transcribe import FasterWhisperEngine, RoutedEngine
+from workers.asr.transcribe import FasterWhisperEngine, RoutedEngine
+from workers.services.submit import submit_file
 
 pytestmark = pytest.mark.whisper
 

@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import select
 
 from archive.db import session_scope
+from archive.media.storage import sha256_file
 from archive.models import LiveChunk, LiveGap, LiveState, Recording
 from archive.settings import Settings, env_for_children
-from archive.storage import sha256_file
 from tests.conftest import REPO, stop_group
 from tests.live_env import LiveEnv
 from tests.live_env import live_env as build_live_env
 from tests.live_source import LiveSource, make_speech
-from workers.live import start_live
+from workers.services.live_control import start_live
 
 pytestmark = pytest.mark.whisper
 
@@ -249,7 +249,7 @@ def test_live_page_plays_the_recorded_part_and_its_transcript_grows(
     stop the capture THEN the page turns into the finalized recording by itself
     """
     from cli.services import free_port, wait_http, web_argv
-    from workers.live import stop_live
+    from workers.services.live_control import stop_live
 
     env = live_env
     web_settings = env.settings.model_copy(update={"port": free_port()})

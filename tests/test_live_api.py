@@ -157,7 +157,7 @@ def test_segment_indexes_continue_after_a_single_first_segment(archive: Settings
     """
 
     from archive.models import Segment
-    from workers.live_capture import next_segment_idx
+    from workers.live.capture import next_segment_idx
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
@@ -180,10 +180,10 @@ def test_a_capture_that_gives_up_takes_its_live_segments_out_of_search(archive: 
     """
 
     from archive.models import Recording, Segment
-    from search.client import master_client, search_client
-    from search.indexer import index_recording
-    from search.query import search_recordings
-    from workers.live_capture import _release
+    from search.meili.client import master_client, search_client
+    from search.meili.indexer import index_recording
+    from search.meili.query import search_recordings
+    from workers.live.capture import _release
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
@@ -226,8 +226,8 @@ def test_a_live_recording_publishes_the_page_url_never_the_stream_url(
     THEN staff still see the stream URL; the page and the dump give the page URL as the source
       and the key nowhere
     """
-    from workers import dumps
-    from workers.live_capture import Capture
+    from workers.live.capture import Capture
+    from workers.services import dumps
 
     stream, page_url = "http://127.0.0.2:9/live.m3u8?key=s3cret-k3y", "https://example.org/plenary"
     start = (datetime.now(UTC) + timedelta(hours=2)).isoformat()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import itertools
 
-from workers.live_text import Border, emit_words
-from workers.transcribe import TranscribedSegment, Word
+from workers.asr.transcribe import TranscribedSegment, Word
+from workers.live.text import Border, emit_words
 
 
 def _segment(*words: tuple[float, float, str]) -> TranscribedSegment:

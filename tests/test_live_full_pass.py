@@ -19,11 +19,11 @@ from sqlalchemy import select
 from archive.db import session_scope
 from archive.models import Job, JobState, LiveState
 from archive.settings import Settings
-from search.client import master_client
+from search.meili.client import master_client
 from tests.live_env import LiveEnv
 from tests.live_env import live_env as build_live_env
 from tests.live_source import LiveSource, make_speech
-from workers.live import start_live
+from workers.services.live_control import start_live
 
 pytestmark = pytest.mark.whisper
 

@@ -19,15 +19,15 @@ import pytest
 from sqlalchemy import select
 
 from archive.db import session_scope
+from archive.media.storage import sha256_file
 from archive.models import LiveGap, LiveSession, LiveState, Recording
 from archive.settings import Settings
-from archive.storage import sha256_file
 from tests.live_env import LiveEnv
 from tests.live_env import live_env as build_live_env
 from tests.live_source import LiveSource, RtmpSource, RtspSource, Speech, make_speech
 from workers.errors import PermanentError
-from workers.live import start_live
-from workers.live_capture import resolve
+from workers.live.capture import resolve
+from workers.services.live_control import start_live
 
 pytestmark = pytest.mark.whisper
 

@@ -20,9 +20,9 @@ from archive.settings import env_for_children
 from tests.conftest import REPO, stop_group
 from tests.helpers import wait_job
 from tests.media_factory import ffmpeg, speak
-from workers.chunking import plan, silences, transcribe_in_chunks
-from workers.submit import submit_file
-from workers.transcribe import FasterWhisperEngine
+from workers.asr.chunking import plan, silences, transcribe_in_chunks
+from workers.asr.transcribe import FasterWhisperEngine
+from workers.services.submit import submit_file
 
 pytestmark = pytest.mark.whisper
 
@@ -120,8 +120,8 @@ def test_killing_the_worker_group_mid_file_resumes_at_the_next_chunk(settings, l
     from archive import migrate
     from archive.db import session_scope
     from archive.models import Job, Recording
-    from search.client import master_client
-    from search.schema import ensure_index
+    from search.meili.client import master_client
+    from search.meili.schema import ensure_index
 
     own = settings.model_copy(
         update={

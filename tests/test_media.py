@@ -8,8 +8,8 @@ import pytest
 
 from tests.helpers import wait_job
 from tests.media_factory import clip_with_word_at_known_time, ffmpeg
-from workers import media
-from workers.submit import submit_file
+from workers.media import ffmpeg as media
+from workers.services.submit import submit_file
 
 
 def video_md5(path) -> str:
@@ -109,7 +109,7 @@ def test_media_is_kept_by_caches_a_minute_then_revalidated_with_a_304(archive, t
     from archive.db import session_scope
     from archive.models import Recording
     from tests.staff import make_recording, tone
-    from workers import publishing
+    from workers.services import publishing
 
     rec = make_recording(archive, ["One sentence."], media=tone(tmp_path))
     client, url = TestClient(create_app(archive)), f"/media/{rec}/playable"

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from archive.db import session_scope
-from archive.media_types import safe_suffix
+from archive.media.media_types import safe_suffix
 from archive.models import Body, LiveSession, LiveState, Recording
 from archive.settings import Settings
 from tests.helpers import wait_job
@@ -27,8 +27,8 @@ from tests.media_factory import ffmpeg, speak
 from tests.staff import make_recording, sign_in, tone
 from tests.test_staff_work import upload
 from tests.webserver import Site, serve
-from workers import media
-from workers.sources import submit_url
+from workers.media import ffmpeg as media
+from workers.services.sources import submit_url
 
 SCRIPT = "<script>alert(document.cookie)</script>"
 PAGE_TYPES = ("text/html", "application/xhtml", "application/xml", "text/xml", "image/svg")
@@ -216,7 +216,7 @@ def test_live_playlists_and_segments_carry_the_safety_headers(archive, tmp_path)
     WHEN its playlist and a segment are asked for
     THEN both carry nosniff and the sandbox CSP, with their media types
     """
-    from workers.live_capture import run_dir
+    from workers.live.capture import run_dir
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")

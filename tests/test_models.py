@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests.conftest import REPO
-from workers.model_files import BUNDLED_SHA256
+from workers.asr.model_files import BUNDLED_SHA256
 
 
 def ashyq(data_dir, *args: str) -> subprocess.CompletedProcess[str]:

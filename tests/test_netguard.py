@@ -14,9 +14,9 @@ import pytest
 from archive.settings import Settings
 from tests.media_factory import duration, ffmpeg
 from tests.webserver import Site, serve
-from workers.fetch import download
-from workers.live_capture import ffmpeg_argv
-from workers.netguard import GuardedProxy, ffmpeg_env, is_public
+from workers.live.capture import ffmpeg_argv
+from workers.media.fetch import download
+from workers.media.netguard import GuardedProxy, ffmpeg_env, is_public
 
 ALLOWED = ["127.0.0.2"]  # as in the test settings (tests/conftest.py)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from archive import apikeys
+from archive.access import apikeys
 from archive.db import session_scope
 from tests.corpus import CORPUS, RAILWAY, corpus_site
 

@@ -64,7 +64,7 @@ def test_openai_engine_through_the_pipeline_interface(model_dir, tmp_path: Path)
     THEN the folder was converted once into the archive's models folder, every part comes out in
          its own language with word timings inside its segment, and progress rises to 1.0
     """
-    from workers.pipeline import engine_for
+    from workers.ingest.pipeline import engine_for
 
     speech = need_shared()
     mix = tmp_path / "mix.wav"

@@ -160,7 +160,7 @@ def test_short_words_need_to_be_exact(site):
 
 
 def test_snippets_are_cropped_around_the_match(settings):
-    from search.query import crop_html
+    from search.meili.query import crop_html
 
     text = " ".join(f"w{i}" for i in range(100))
     at = text.index("w70")
@@ -244,7 +244,7 @@ def test_browse_pages_list_recordings_with_pagination(site):
 
 
 def test_browse_pages_paginate(settings, site):
-    from api.recordings import list_recordings
+    from api.public.recordings import list_recordings
     from archive.db import session_scope
 
     with session_scope(settings.db_url) as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.ranges import RangeError, make_range, overlapping, parse_time, range_text
+from archive.text.ranges import RangeError, make_range, overlapping, parse_time, range_text
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,13 @@ from archive import jobs
 from archive.db import session_scope
 from archive.models import Job, JobState
 from cli.services import free_port
-from search.client import master_client
+from search.meili.client import master_client
 from tests.helpers import segment_count
 from tests.media_factory import clip_with_word_at_known_time
-from workers.pipeline import run_job
+from workers.asr.transcribe import FasterWhisperEngine
+from workers.ingest.pipeline import run_job
 from workers.retry import is_transient
-from workers.submit import stage_file
-from workers.transcribe import FasterWhisperEngine
+from workers.services.submit import stage_file
 
 pytestmark = pytest.mark.whisper
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import REPO, clean_archive, need_shared
 from tests.corpus import CORPUS, seed
-from workers import dumps
+from workers.services import dumps
 
 pytestmark = pytest.mark.fuzz
 

@@ -10,14 +10,20 @@ import pytest
 from meilisearch.errors import MeilisearchApiError
 
 from archive.db import session_scope
-from search.client import IndexingFailed, add_documents, ensure_search_key, master_client, wait
-from search.indexer import rebuild
-from search.query import highlight_html, search_segments
-from search.schema import INDEX_SETTINGS, ensure_index
+from search.meili.client import (
+    IndexingFailed,
+    add_documents,
+    ensure_search_key,
+    master_client,
+    wait,
+)
+from search.meili.indexer import rebuild
+from search.meili.query import highlight_html, search_segments
+from search.meili.schema import INDEX_SETTINGS, ensure_index
 from tests.conftest import clean_archive
 from tests.helpers import segment_count, wait_job
 from tests.media_factory import clip_with_word_at_known_time
-from workers.submit import submit_file
+from workers.services.submit import submit_file
 
 
 def test_index_settings_are_applied_idempotently(archive):
@@ -47,7 +53,7 @@ def test_a_failed_meilisearch_task_raises(archive):
 def test_documents_are_stored_as_utf8_not_ascii_escapes(archive):
     """
     GIVEN a long Kazakh segment
-    WHEN it is sent with search.client.add_documents, and with the Python client's own method
+    WHEN it is sent with search.meili.client.add_documents, and with the Python client's own method
     THEN both read back intact, and ours takes under half the documents database: the client
       escapes each Cyrillic letter to six bytes and Meilisearch stores values as sent
     """
@@ -121,8 +127,8 @@ def test_an_index_of_an_older_document_version_is_rebuilt_once(archive, worker, 
     WHEN ensure_current runs (as `ashyq up` and `ashyq worker` do at start)
     THEN the index is rebuilt from the database, with the new fields, and marked current
     """
-    from search.indexer import ensure_current
-    from search.schema import DOCUMENT_VERSION, META_INDEX, stored_version
+    from search.meili.indexer import ensure_current
+    from search.meili.schema import DOCUMENT_VERSION, META_INDEX, stored_version
 
     clip = clip_with_word_at_known_time(tmp_path, fmt="wav")
     job = wait_job(
@@ -164,7 +170,7 @@ def test_a_rebuild_queues_batches_and_indexes_every_segment(archive, monkeypatch
     WHEN the index is emptied and rebuilt THEN every segment is there once, the last of each
       recording is found, and the temporary index is gone
     """
-    from search import indexer
+    from search.meili import indexer
     from tests.corpus import Rec, seed
 
     clean_archive(archive)
@@ -195,7 +201,7 @@ def test_a_batch_refused_mid_rebuild_fails_it_and_the_old_index_keeps_serving(ar
     WHEN the rebuild runs with batches queued THEN it raises IndexingFailed naming the refusal,
       the live index is untouched (still searchable, same count), and a later rebuild succeeds
     """
-    from search import documents, indexer
+    from search.meili import documents, indexer
     from tests.corpus import Rec, seed
 
     clean_archive(archive)
@@ -228,7 +234,7 @@ def test_recordings_beyond_the_relevance_window_follow_by_hit_count(archive, mon
     THEN every recording appears once with its own hit count and at least one highlighted moment;
       those the window did not reach come after its recordings, most hits first
     """
-    from search import query
+    from search.meili import query
     from tests.corpus import Rec, seed
 
     clean_archive(archive)

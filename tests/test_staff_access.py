@@ -304,7 +304,7 @@ def test_personal_tokens_are_shown_once_stored_hashed_and_revocable(app, archive
     """
     from sqlalchemy import select
 
-    from archive.accounts import digest
+    from archive.access.accounts import digest
     from archive.db import session_scope
     from archive.models import ApiToken
 

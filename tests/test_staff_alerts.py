@@ -11,7 +11,7 @@ from archive.db import session_scope
 from archive.models import Alert, AlertFrequency
 from tests.corpus import RAILWAY, seed
 from tests.staff import sign_in
-from workers import alerts
+from workers.alerts import evaluate as alerts
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import select
 
-from archive import accounts
+from archive.access import accounts
 from archive.db import session_scope
 from archive.models import User
 from archive.settings import env_for_children

@@ -14,7 +14,7 @@ from archive.models import Job, Recording
 from tests.helpers import wait_job
 from tests.media_factory import clip_with_word_at_known_time, speak
 from tests.staff import sign_in
-from workers.submit import submit_file
+from workers.services.submit import submit_file
 
 pytestmark = [pytest.mark.whisper]
 

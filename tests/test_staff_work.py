@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
-from archive.clip_store import clip_cache_dir, lookup
 from archive.db import session_scope
+from archive.media.clip_store import clip_cache_dir, lookup
 from archive.models import AuditEntry, Job, Recording, Segment, SegmentRevision, Upload
 from tests.staff import make_recording, sign_in, tone
 
@@ -121,7 +121,7 @@ def test_purge_is_admin_only_needs_deletion_first_and_removes_everything(
     with session_scope(archive.db_url) as session:
         assert session.get(Recording, rec) is None
         assert session.scalar(select(func.count()).select_from(Segment)) == 0
-    from search.client import master_client
+    from search.meili.client import master_client
 
     docs = (
         master_client(archive)
@@ -168,7 +168,7 @@ def test_split_and_merge_renumber_segments_and_the_index_follows(editor, archive
     THEN there are four, then three segments, ids stay {recording}-{idx}, and the index holds
     exactly one document per segment each time
     """
-    from search.client import master_client
+    from search.meili.client import master_client
 
     rec = recording_id
     index = master_client(archive).index(archive.meili_index)

@@ -10,7 +10,7 @@ import jiwer
 import pytest
 
 from tests.conftest import need_shared
-from workers.transcribe import FasterWhisperEngine
+from workers.asr.transcribe import FasterWhisperEngine
 
 pytestmark = pytest.mark.whisper
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 
-from workers.transcribe import (
+from workers.asr.transcribe import (
     MAX_SPAN_S,
     MAX_WORD_S,
     SEAM_S,

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import need_shared
-from workers.transcribe import FasterWhisperEngine, is_loop
+from workers.asr.transcribe import FasterWhisperEngine, is_loop
 
 pytestmark = pytest.mark.whisper
 
@@ -30,7 +30,7 @@ def test_a_loop_prone_kazakh_clip_comes_out_without_a_loop(engine, monkeypatch):
     clip = need_shared() / "kk/kaz-asr-codeswitch/audio/kzaudio_2.wav"
     length = _duration(clip)
     with monkeypatch.context() as unchecked:
-        unchecked.setattr("workers.transcribe.is_degenerate", lambda _segments: False)
+        unchecked.setattr("workers.asr.transcribe.is_degenerate", lambda _segments: False)
         looped = " ".join(seg.text for seg in engine.transcribe(clip))
     assert is_loop(looped), looped  # the clip does loop without the check
 

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from archive.db import session_scope
 from archive.models import Recording, Segment, SegmentRevision
-from search.client import master_client
-from search.indexer import index_recording
+from search.meili.client import master_client
+from search.meili.indexer import index_recording
 from tests.conftest import clean_archive
 from tests.spoken import make_media, store
-from workers.editing import revert, update_segment
+from workers.services.editing import revert, update_segment
 
 
 def _indexed(settings, recording_id: int) -> set[str]:

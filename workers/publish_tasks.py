@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 
 from archive.settings import get_settings
-from search.client import TRANSIENT_ERRORS
-from workers import alerts, celery_app, dumps, outbox
+from search.meili.client import TRANSIENT_ERRORS
+from workers import celery_app
+from workers.alerts import evaluate as alerts
+from workers.alerts import outbox
 from workers.celery_app import EVALUATE_ALERTS, FLUSH_OUTBOX, MAKE_DUMP, SEND_DIGESTS, SEND_MAIL
+from workers.services import dumps
 
 log = logging.getLogger(__name__)
 

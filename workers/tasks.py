@@ -9,7 +9,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from archive import jobs
 from archive.db import session_scope
 from archive.settings import get_settings
-from workers import celery_app, clips, live, live_capture, pipeline, sources
+from workers import celery_app
 from workers.celery_app import (
     CUT_CLIP,
     LIVE_CAPTURE,
@@ -18,7 +18,12 @@ from workers.celery_app import (
     POLL_SOURCE,
     PROCESS_JOB,
 )
+from workers.ingest import pipeline
+from workers.live import capture as live_capture
+from workers.media import clips
 from workers.retry import is_transient
+from workers.services import live_control as live
+from workers.services import sources
 
 log = logging.getLogger(__name__)
 

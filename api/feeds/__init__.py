@@ -1,0 +1,1 @@
+"""Atom feeds and conditional GET."""

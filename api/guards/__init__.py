@@ -1,0 +1,1 @@
+"""Request guards: rate limits, body limits, framing and security headers."""

@@ -1,0 +1,1 @@
+"""Public pages and what they read: search, recordings, embeds, exports, quotes, alert sign-up."""

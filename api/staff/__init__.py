@@ -1,0 +1,1 @@
+"""Staff pages: sign-in, recordings, the transcript editor, jobs, uploads, admin, tokens."""

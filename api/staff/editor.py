@@ -1,0 +1,171 @@
+"""The transcript editor: fix text and timing, split, merge, name speakers, review; revisions
+with revert. Each form posts one edit; the page reloads at the edited segment."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from api.auth import Editor, client_ip, require_editor
+from api.deps import Position, RowId, SessionDep, SettingsDep
+from api.staff.web import back, render
+from archive import audit
+from archive.models import Recording, Segment, SegmentRevision, Speaker
+from workers.services import editing
+
+router = APIRouter(
+    prefix="/staff", tags=["staff pages"], include_in_schema=False,
+    dependencies=[Depends(require_editor)],
+)  # fmt: skip
+
+
+def _recording(db: SessionDep, recording_id: RowId) -> Recording:
+    recording = db.get(Recording, recording_id)
+    if recording is None:
+        raise HTTPException(404, f"recording {recording_id} not found")
+    return recording
+
+
+def _to_segment(recording_id: RowId, idx: Position) -> str:
+    return f"/staff/recordings/{recording_id}/transcript#seg-{idx}"
+
+
+def _refused(exc: editing.EditRefused) -> HTTPException:
+    return HTTPException(409, str(exc))
+
+
+@router.get("/recordings/{recording_id}/transcript", response_class=HTMLResponse)
+def transcript(
+    request: Request, db: SessionDep, staff: Editor, recording_id: RowId
+) -> HTMLResponse:
+    rec = _recording(db, recording_id)
+    segments = list(
+        db.scalars(select(Segment).where(Segment.recording_id == rec.id).order_by(Segment.idx))
+    )
+    speakers = list(db.scalars(select(Speaker).order_by(Speaker.name)))
+    revisions = list(
+        db.scalars(
+            select(SegmentRevision)
+            .where(SegmentRevision.recording_id == rec.id)
+            .order_by(SegmentRevision.id.desc())
+            .limit(100)
+        )
+    )
+    return render(
+        request, "staff/transcript.html", staff, rec=rec, segments=segments,
+        speakers=speakers, revisions=revisions,
+    )  # fmt: skip
+
+
+def _audit(request: Request, db: SessionDep, staff: Editor, revision, **detail) -> None:  # type: ignore[no-untyped-def]
+    if revision is None:
+        return
+    audit.record(
+        db, staff.user, f"transcript_{revision.action}", "recording", revision.recording_id,
+        ip=client_ip(request), revision=revision.id, idx=revision.idx_from, **detail,
+    )  # fmt: skip
+    db.commit()
+
+
+@router.post("/recordings/{recording_id}/segments/{idx}")
+def edit_segment(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    staff: Editor,
+    recording_id: RowId,
+    idx: Position,
+    text: Annotated[str, Form(min_length=1, max_length=20000)],
+    start: Annotated[float, Form(ge=0)],
+    end: Annotated[float, Form(gt=0)],
+    reviewed: Annotated[bool, Form()] = False,
+) -> Response:
+    rec = _recording(db, recording_id)
+    try:
+        revision = editing.update_segment(
+            settings, db, rec, staff.user, idx, text=text, start=start, end=end, reviewed=reviewed
+        )
+    except editing.EditRefused as exc:
+        raise _refused(exc) from exc
+    _audit(request, db, staff, revision)
+    done = "saved" if revision else "unchanged"
+    return back(f"/staff/recordings/{rec.id}/transcript?done={done}#seg-{idx}")
+
+
+@router.post("/recordings/{recording_id}/segments/{idx}/split")
+def split(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    staff: Editor,
+    recording_id: RowId,
+    idx: Position,
+    at: Annotated[int, Form(ge=1)],
+) -> Response:
+    rec = _recording(db, recording_id)
+    try:
+        revision = editing.split_segment(settings, db, rec, staff.user, idx, at)
+    except editing.EditRefused as exc:
+        raise _refused(exc) from exc
+    _audit(request, db, staff, revision)
+    return back(_to_segment(rec.id, idx))
+
+
+@router.post("/recordings/{recording_id}/segments/{idx}/merge")
+def merge(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    staff: Editor,
+    recording_id: RowId,
+    idx: Position,
+) -> Response:
+    rec = _recording(db, recording_id)
+    try:
+        revision = editing.merge_with_next(settings, db, rec, staff.user, idx)
+    except editing.EditRefused as exc:
+        raise _refused(exc) from exc
+    _audit(request, db, staff, revision)
+    return back(_to_segment(rec.id, idx))
+
+
+@router.post("/recordings/{recording_id}/speaker")
+def speaker(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    staff: Editor,
+    recording_id: RowId,
+    idx_from: Annotated[int, Form(ge=0)],
+    idx_to: Annotated[int, Form(ge=0)],
+    speaker_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Name the speaker of a range of segments; an empty choice clears it."""
+    rec = _recording(db, recording_id)
+    chosen = int(speaker_id) if speaker_id.isdigit() else None
+    if chosen is not None and db.get(Speaker, chosen) is None:
+        raise HTTPException(400, "no such speaker")
+    try:
+        revision = editing.assign_speaker(settings, db, rec, staff.user, idx_from, idx_to, chosen)
+    except editing.EditRefused as exc:
+        raise _refused(exc) from exc
+    _audit(request, db, staff, revision, speaker_id=chosen)
+    return back(_to_segment(rec.id, idx_from))
+
+
+@router.post("/revisions/{revision_id}/revert")
+def revert(
+    request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, revision_id: RowId
+) -> Response:
+    revision = db.get(SegmentRevision, revision_id)
+    if revision is None:
+        raise HTTPException(404, f"revision {revision_id} not found")
+    try:
+        undo = editing.revert(settings, db, revision, staff.user)
+    except editing.EditRefused as exc:
+        raise _refused(exc) from exc
+    _audit(request, db, staff, undo, reverted=revision_id)
+    return back(f"/staff/recordings/{revision.recording_id}/transcript", "reverted")

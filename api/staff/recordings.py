@@ -1,0 +1,167 @@
+"""Staff pages for recordings: the list, metadata, publish/withdraw, delete/restore, purge."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+
+from api.auth import Admin, Editor, client_ip, require_admin, require_editor
+from api.deps import RowId, SessionDep, SettingsDep
+from api.staff.web import back, render
+from archive import audit
+from archive.models import EVENT_TYPES, Body, Recording, Segment
+from workers.services import publishing
+
+router = APIRouter(
+    prefix="/staff", tags=["staff pages"], include_in_schema=False,
+    dependencies=[Depends(require_editor)],
+)  # fmt: skip
+
+VIEWS = ("all", "published", "withdrawn", "deleted", "processing")
+
+
+def _recording(db: SessionDep, recording_id: RowId) -> Recording:
+    recording = db.get(Recording, recording_id)
+    if recording is None:
+        raise HTTPException(404, f"recording {recording_id} not found")
+    return recording
+
+
+@router.get("", response_class=HTMLResponse)
+def staff_home() -> Response:
+    return back("/staff/recordings")
+
+
+@router.get("/recordings", response_class=HTMLResponse)
+def recordings(
+    request: Request,
+    db: SessionDep,
+    staff: Editor,
+    view: Annotated[str, Query(pattern="^(" + "|".join(VIEWS) + ")$")] = "all",
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    query = select(Recording)
+    if view == "deleted":
+        query = query.where(Recording.deleted_at.is_not(None))
+    else:
+        query = query.where(Recording.deleted_at.is_(None))
+    if view == "published":
+        query = query.where(Recording.published.is_(True), Recording.status == "ready")
+    elif view == "withdrawn":
+        query = query.where(Recording.published.is_(False))
+    elif view == "processing":
+        query = query.where(Recording.status != "ready")
+    if q.strip():
+        query = query.where(Recording.title.ilike(f"%{q.strip()}%"))
+    rows = list(db.scalars(query.order_by(Recording.id.desc()).limit(200)))
+    reviewed = dict(
+        db.execute(
+            select(Segment.recording_id, func.count())
+            .where(Segment.reviewed.is_(True), Segment.recording_id.in_([r.id for r in rows]))
+            .group_by(Segment.recording_id)
+        ).all()
+    )
+    return render(
+        request, "staff/recordings.html", staff, rows=rows, view=view, views=VIEWS, q=q,
+        reviewed=reviewed,
+    )  # fmt: skip
+
+
+@router.get("/recordings/{recording_id}", response_class=HTMLResponse)
+def recording(request: Request, db: SessionDep, staff: Editor, recording_id: RowId) -> HTMLResponse:
+    rec = _recording(db, recording_id)
+    bodies = list(db.scalars(select(Body).order_by(Body.name)))
+    return render(
+        request, "staff/recording.html", staff, rec=rec, bodies=bodies, event_types=EVENT_TYPES
+    )
+
+
+@router.post("/recordings/{recording_id}")
+def save_recording(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    staff: Editor,
+    recording_id: RowId,
+    title: Annotated[str, Form(min_length=1, max_length=500)],
+    body_id: Annotated[int, Form()],
+    recorded_on: Annotated[date, Form()],
+    event_type: Annotated[str, Form(max_length=40)] = "",
+    description: Annotated[str, Form(max_length=20000)] = "",
+    source_url: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    rec = _recording(db, recording_id)
+    body = db.get(Body, body_id)
+    if body is None:
+        raise HTTPException(400, "no such body")
+    if event_type and event_type not in EVENT_TYPES:
+        raise HTTPException(400, f"event type must be one of {', '.join(EVENT_TYPES)}")
+    if source_url and not source_url.startswith(("http://", "https://")):
+        raise HTTPException(400, "the source URL must be an http(s) address")
+    before = {"title": rec.title, "body": rec.body.slug, "date": rec.recorded_on.isoformat()}
+    rec.title, rec.body, rec.recorded_on = title.strip(), body, recorded_on
+    rec.event_type = event_type or None
+    rec.description = description.strip() or None
+    rec.source_url = source_url.strip() or None
+    after = {"title": rec.title, "body": body.slug, "date": recorded_on.isoformat()}
+    audit.record(
+        db, staff.user, "recording_edit", "recording", rec.id, ip=client_ip(request),
+        before=before, after=after,
+    )  # fmt: skip
+    # Title, body and date travel in every search document of the recording.
+    publishing.reindex(settings, db, rec)
+    return back(f"/staff/recordings/{rec.id}", "saved")
+
+
+def _change(action: str, done: str):  # type: ignore[no-untyped-def]
+    def handler(
+        request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, recording_id: RowId
+    ) -> Response:
+        rec = _recording(db, recording_id)
+        audit.record(db, staff.user, action, "recording", rec.id, ip=client_ip(request))
+        try:
+            getattr(publishing, action)(settings, db, rec)
+        except publishing.NotAllowed as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return back(f"/staff/recordings/{rec.id}", done)
+
+    handler.__name__ = f"recording_{action}"
+    return handler
+
+
+for _action, _done in (
+    ("publish", "published"),
+    ("withdraw", "withdrawn"),
+    ("soft_delete", "deleted"),
+    ("restore", "restored"),
+):
+    _path = "delete" if _action == "soft_delete" else _action
+    router.add_api_route(f"/recordings/{{recording_id}}/{_path}", _change(_action, _done),
+                         methods=["POST"])  # fmt: skip
+
+
+admin_router = APIRouter(
+    prefix="/staff/admin", tags=["staff pages"], include_in_schema=False,
+    dependencies=[Depends(require_admin)],
+)  # fmt: skip
+
+
+@admin_router.post("/recordings/{recording_id}/purge")
+def purge(
+    request: Request, db: SessionDep, settings: SettingsDep, staff: Admin, recording_id: RowId
+) -> Response:
+    rec = _recording(db, recording_id)
+    audit.record(
+        db, staff.user, "purge", "recording", rec.id, ip=client_ip(request),
+        title=rec.title, sha256=rec.sha256,
+    )  # fmt: skip
+    try:
+        publishing.purge(settings, db, rec)
+    except publishing.NotAllowed as exc:
+        db.rollback()
+        raise HTTPException(409, str(exc)) from exc
+    return back("/staff/recordings?view=deleted", "purged")

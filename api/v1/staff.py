@@ -1,0 +1,103 @@
+"""Staff JSON routes: fetch from a URL, watch sources. Personal API token or a staff session."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api.auth import Editor, client_ip, require_editor
+from api.deps import SessionDep, SettingsDep
+from archive import audit
+from archive.models import Source
+from workers.services.sources import add_source, submit_url
+from workers.services.submit import InvalidRequest
+
+router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(require_editor)])
+
+
+class FetchRequest(BaseModel):
+    url: str = Field(max_length=2000, examples=["https://example.org/briefing.mp4"])
+    body: str = Field(max_length=64, examples=["mazhilis"])
+    title: str | None = Field(default=None, max_length=500)
+    date: str | None = Field(default=None, examples=["2026-03-15"])
+
+
+class Queued(BaseModel):
+    job_id: int
+
+
+class SourceRequest(BaseModel):
+    url: str = Field(max_length=2000)
+    body: str = Field(max_length=64)
+    every_s: int = Field(default=1800, ge=60)
+    since: date | None = None
+    max_items: int | None = Field(default=None, ge=1)
+
+
+class SourceOut(BaseModel):
+    id: int
+    url: str
+    body: str
+    every_s: int
+    last_polled_at: str | None
+    last_error: str | None
+    items_seen: int
+
+
+@router.post("/recordings/fetch", status_code=202, response_model=Queued)
+def fetch_recording(
+    request: FetchRequest, settings: SettingsDep, staff: Editor, db: SessionDep, http: Request
+) -> Queued:
+    """Queue a fetch (yt-dlp); refused with 400 and the reason before anything is queued."""
+    try:
+        job_id = submit_url(
+            settings, request.url, body=request.body, title=request.title, when=request.date
+        )
+    except InvalidRequest as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    audit.record(db, staff.user, "fetch", "job", job_id, ip=client_ip(http), url=request.url)
+    db.commit()
+    return Queued(job_id=job_id)
+
+
+@router.post("/sources", status_code=201, response_model=SourceOut)
+def create_source(
+    request: SourceRequest, settings: SettingsDep, session: SessionDep, staff: Editor, http: Request
+) -> SourceOut:
+    try:
+        source_id = add_source(
+            settings,
+            request.url,
+            body=request.body,
+            every_s=request.every_s,
+            since=request.since,
+            max_items=request.max_items,
+        )
+    except InvalidRequest as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    audit.record(
+        session, staff.user, "source_add", "source", source_id, ip=client_ip(http), url=request.url
+    )
+    session.commit()
+    return _out(session.get(Source, source_id))
+
+
+@router.get("/sources", response_model=list[SourceOut])
+def list_sources(session: SessionDep) -> list[SourceOut]:
+    return [_out(s) for s in session.scalars(select(Source).order_by(Source.id))]
+
+
+def _out(source: Source | None) -> SourceOut:
+    assert source is not None
+    return SourceOut(
+        id=source.id,
+        url=source.url,
+        body=source.body.slug,
+        every_s=source.every_s,
+        last_polled_at=source.last_polled_at.isoformat() if source.last_polled_at else None,
+        last_error=source.last_error,
+        items_seen=source.items_seen,
+    )

@@ -1,0 +1,1 @@
+"""Who may do what: staff accounts, sessions, API tokens and API keys."""

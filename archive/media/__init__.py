@@ -1,0 +1,3 @@
+"""Media the archive keeps: the content-addressed store, accepted formats, the clip cache and
+verification.
+"""

@@ -1,0 +1,1 @@
+"""Transcript text: time ranges of a recording and caption formats."""

@@ -1,0 +1,1 @@
+"""Meilisearch: client, index schema, documents, the indexer and the segment query."""

@@ -1,0 +1,1 @@
+"""Text for search: script folding, stemming and query syntax."""

@@ -1,0 +1,1 @@
+"""Alerts: which subscriptions new words match, the messages, the outbox and SMTP."""

@@ -1,0 +1,1 @@
+"""Speech to text: the engine interface and its two engines, chunking, model files, evaluation."""

@@ -1,0 +1,1 @@
+"""The ingest pipeline: a recording's file becomes stored media, segments and index documents."""

@@ -1,0 +1,1 @@
+"""Live capture: record a stream, transcribe each chunk at once, finalize into an archive item."""

@@ -1,0 +1,3 @@
+"""Media tools: ffmpeg/ffprobe, HLS playlists, fetching with yt-dlp, the network guard, clip
+cutting.
+"""

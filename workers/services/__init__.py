@@ -1,0 +1,3 @@
+"""What both faces (CLI and HTTP) call: submit, sources, live control, publishing, editing,
+uploads, dumps.
+"""
