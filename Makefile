@@ -1,5 +1,5 @@
 # The two commands of the README.
-.PHONY: up test lint install messages
+.PHONY: up test test-fast lint install messages
 
 up:  ## install what is missing, start everything, ingest a demo recording
 	scripts/install.sh
@@ -8,6 +8,10 @@ up:  ## install what is missing, start everything, ingest a demo recording
 test:  ## install what is missing (test tools too) and run the test suite
 	scripts/install.sh --test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+test-fast:  ## the fast tier: no Meilisearch, Redis, Whisper or browser (seconds)
+	scripts/install.sh --test
+	.venv/bin/python -m pytest tests/unit -q $(PYTEST_ARGS)
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

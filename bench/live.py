@@ -51,8 +51,8 @@ def norm(text: str) -> str:
 
 def speech(folder: Path, minutes: float, pause: float) -> tuple[Path, str]:
     """The test sentences, repeated to ``minutes``, each followed by ``pause`` s; + the script."""
-    from tests.live_source import SENTENCES
-    from tests.media_factory import ffmpeg, speak
+    from tests.support.live_source import SENTENCES
+    from tests.support.media_factory import ffmpeg, speak
 
     folder.mkdir(parents=True, exist_ok=True)
     parts = [speak(text, folder / f"s{i}.wav") for i, (_w, text) in enumerate(SENTENCES)]
@@ -62,7 +62,7 @@ def speech(folder: Path, minutes: float, pause: float) -> tuple[Path, str]:
     chain = "".join(f"[{i}:a]aresample=16000,apad=pad_dur={pause}[p{i}];" for i in range(n))
     chain += "".join(f"[p{i}]" for i in range(n)) + f"concat=n={n}:v=0:a=1"
     ffmpeg(*inputs, "-filter_complex", chain, "-ac", "1", "-ar", "16000", str(one))
-    from tests.media_factory import duration
+    from tests.support.media_factory import duration
 
     rounds = max(1, int(np.ceil(minutes * 60 / duration(one))))
     out = folder / "speech.wav"
@@ -128,8 +128,8 @@ def live(model: str, audio: Path, chunk_s: int, border: str, beam: int, work: Pa
     from archive.settings import Settings
     from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
     from search.meili.client import master_client
-    from tests.live_source import LiveSource, Speech
-    from tests.media_factory import duration
+    from tests.support.live_source import LiveSource, Speech
+    from tests.support.media_factory import duration
     from workers.live import capture as live_capture
     from workers.services.live_control import start_live
 

@@ -45,7 +45,7 @@ from archive.settings import Settings, env_for_children
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.meili.client import master_client, wait
 from search.meili.schema import ensure_index
-from tests.staff import StaffAccounts, make_staff_accounts
+from tests.support.staff import StaffAccounts, make_staff_accounts
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -128,7 +128,7 @@ def settings(
         port=free_port(),
         # The fetch tests' web server listens on 127.0.0.2; 127.0.0.1 stays forbidden (SSRF).
         fetch_allowed_hosts=["127.0.0.2"],
-        # A real SMTP server (tests/smtp.py) listens here when a test needs mail.
+        # A real SMTP server (tests/support/smtp.py) listens here when a test needs mail.
         smtp_host="127.0.0.1",
         smtp_port=SMTP_PORT,
         mail_retry_base_s=0.5,
@@ -259,7 +259,7 @@ def api_get(base: str, path: str, **params: object) -> httpx.Response:
 @pytest.fixture(scope="session")
 def smtp(settings: Settings) -> Iterator[object]:
     """A real SMTP server (aiosmtpd) on the port the settings name."""
-    from tests.smtp import SmtpServer
+    from tests.support.smtp import SmtpServer
 
     server = SmtpServer(settings.smtp_port)
     server.start()

@@ -1,0 +1,1 @@
+"""Tests in Chromium (Playwright): what people do in the pages."""

@@ -1,0 +1,1 @@
+"""Tests against the real services, mirrored on the source tree."""

@@ -1,0 +1,1 @@
+"""Alert subscriptions, evaluation and mail."""

@@ -1,0 +1,1 @@
+"""The public pages, the JSON API, feeds and exports."""

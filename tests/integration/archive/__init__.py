@@ -1,0 +1,1 @@
+"""Migrations, dumps and bringing the archive up."""

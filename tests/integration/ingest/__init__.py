@@ -1,0 +1,1 @@
+"""The ingest pipeline, end to end, crashes and bad input."""

@@ -1,0 +1,300 @@
+"""Live capture end to end: a real HLS broadcast (ffmpeg -re on 127.0.0.2), a real Celery worker
+with beat (Redis), Whisper, Meilisearch and the database; the source and the worker are killed.
+
+Timeouts are generous: on the shared 2-core test machine Whisper runs slower than real time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from archive.db import session_scope
+from archive.media.storage import sha256_file
+from archive.models import LiveChunk, LiveGap, LiveState, Recording
+from archive.settings import Settings, env_for_children
+from tests.conftest import REPO, stop_group
+from tests.support.live_env import LiveEnv
+from tests.support.live_env import live_env as build_live_env
+from tests.support.live_source import LiveSource, make_speech
+from workers.services.live_control import start_live
+
+pytestmark = pytest.mark.whisper
+
+GIVE_UP_S = 40.0
+CHUNK_S = 10
+
+
+@pytest.fixture(scope="module")
+def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnv]:
+    yield from build_live_env(
+        settings,
+        tmp_path_factory.mktemp("live-data"),
+        broker_db=1,
+        index="segments_live_test",
+        live_give_up_s=GIVE_UP_S,
+    )
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return make_speech(tmp_path_factory.mktemp("speech"), count=12)
+
+
+@pytest.fixture()
+def source(speech, tmp_path: Path) -> Iterator[LiveSource]:  # type: ignore[no-untyped-def]
+    src = LiveSource(speech, tmp_path / "source")
+    yield src
+    src.close()
+
+
+def test_a_word_is_searchable_while_live_and_a_dead_source_ends_in_a_finalized_file(
+    live_env: LiveEnv, source: LiveSource, speech
+):  # type: ignore[no-untyped-def]
+    """
+    GIVEN a live HLS broadcast that says "railway" in its first seconds
+    WHEN it is captured THEN "railway" is searchable (LIVE) while the playlist still grows, the
+    page shows LIVE with the recorded part and the growing transcript;
+    WHEN the source is then killed for good THEN the capture ends within the give-up timeout and
+    the recording is a normal one: hashed .ts original whose duration matches what was sent (±2 s)
+    """
+    env = live_env
+    source.start()
+    source.wait_segments(1)
+    session_id = start_live(
+        env.settings, source.url, body="mazhilis", title="Live plenary", chunk_s=CHUNK_S
+    )
+    live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording was created")
+    recording_id = live.recording_id
+    began = time.monotonic()
+    group = None
+    while group is None:
+        assert time.monotonic() - began < 240, f"'railway' never became searchable\n{env.log()}"
+        group = env.search("railway", recording_id)
+        time.sleep(1)
+    latency = time.monotonic() - began
+    assert source.running() and not source.playlist().ended, "the stream had already ended"
+    assert group["live"] is True
+    print(f"'railway' searchable {latency:.1f} s after the capture started")
+
+    page = env.client.get(f"/r/{recording_id}")
+    assert page.status_code == 200
+    assert 'class="badge live"' in page.text
+    assert f'src="/live/{recording_id}/index.m3u8"' in page.text
+    assert "Railway" in page.text or "railway" in page.text.lower()
+    playlist = env.client.get(f"/live/{recording_id}/index.m3u8")
+    assert playlist.status_code == 200 and "#EXTINF" in playlist.text
+    assert "#EXT-X-ENDLIST" not in playlist.text
+    first = next(line for line in playlist.text.splitlines() if line.startswith("/live/"))
+    assert env.client.get(first).status_code == 200
+    growing = env.client.get(f"/r/{recording_id}/live.json", params={"after": -1}).json()
+    assert growing["status"] == "live" and growing["segments"]
+    search_page = env.client.get("/search", params={"q": "railway"})
+    assert 'class="badge live"' in search_page.text
+
+    sent = source.kill()
+    killed = time.monotonic()
+    live = env.wait_live(
+        session_id,
+        lambda s: s.end_reason is not None,
+        GIVE_UP_S + 60,
+        "capture did not end after the source died",
+    )
+    ended_after = time.monotonic() - killed
+    live = env.wait_live(
+        session_id, lambda s: s.state == LiveState.ended, 600, "the recording was not finalized"
+    )
+    print(f"capture ended {ended_after:.1f} s after the source died; {sent:.1f} s sent")
+    assert ended_after <= GIVE_UP_S + 30
+    assert live.end_reason and "no data" in live.end_reason
+
+    recording = env.recording(live)
+    assert recording.status == "ready"
+    assert recording.original_path.endswith(".ts")
+    original = env.settings.media_dir / recording.original_path
+    assert sha256_file(original) == recording.sha256
+    assert abs(recording.duration_s - sent) <= 2.0, (recording.duration_s, sent)
+    assert (env.settings.media_dir / recording.playable_path).suffix == ".mp4"
+    after = env.search("railway", recording_id)
+    assert after is not None and after["live"] is False
+    assert env.client.get(f"/media/{recording_id}/playable").status_code == 200
+    assert not (env.settings.data_dir / "live" / str(session_id)).exists()
+
+
+def test_a_source_lost_for_20_s_gives_one_recording_with_a_recorded_gap(
+    live_env: LiveEnv, source: LiveSource
+):  # type: ignore[no-untyped-def]
+    """
+    GIVEN a live broadcast being captured WHEN its encoder dies, stays down 20 s and comes back
+    (a new playlist) until the end marker THEN one recording holds both parts, with one gap of
+    about 20 s at the point the stream was lost, shown on the page
+    """
+    env = live_env
+    source.start()
+    source.wait_segments(1)
+    session_id = start_live(
+        env.settings, source.url, body="akimat", title="Briefing", chunk_s=CHUNK_S
+    )
+    source.wait_segments(8, timeout=60)
+    first_part = source.kill()
+    time.sleep(20)
+    source.start(at=first_part)
+    second_part = source.wait_end(timeout=120)
+    live = env.wait_live(
+        session_id, lambda s: s.state == LiveState.ended, 600, "the recording was not finalized"
+    )
+    assert live.end_reason == "end of stream"
+    with session_scope(env.settings.db_url) as session:
+        gaps = session.scalars(select(LiveGap).where(LiveGap.session_id == session_id)).all()
+        recordings = session.scalars(select(Recording).where(Recording.title == "Briefing")).all()
+        assert len(recordings) == 1
+        session.expunge_all()
+    assert len(gaps) == 1, [(g.at_s, g.lost_s) for g in gaps]
+    gap = gaps[0]
+    print(
+        f"gap at {gap.at_s:.1f} s, {gap.lost_s:.1f} s lost; parts sent {first_part}, {second_part}"
+    )
+    assert 15 <= gap.lost_s <= 60
+    assert abs(gap.at_s - first_part) <= 2.5
+    recording = env.recording(live)
+    assert recording.status == "ready"
+    assert first_part + 2 <= recording.duration_s <= first_part + second_part + 2
+    segments = env.segments(recording.id)
+    assert any(start >= gap.at_s for _id, start, _end, _text in segments), segments
+    page = env.client.get(f"/r/{recording.id}", params={"lang": "en"})
+    assert 'class="gap"' in page.text and "Stream interrupted" in page.text
+
+
+def test_killing_the_capture_worker_loses_at_most_the_chunk_in_flight_and_duplicates_nothing(
+    live_env: LiveEnv, source: LiveSource
+):  # type: ignore[no-untyped-def]
+    """
+    GIVEN a capture that has transcribed two chunks WHEN the worker's whole process group is
+    killed and a worker restarts THEN the capture resumes into new chunks: chunks done before the
+    kill are not transcribed again, their segments are unchanged, no segment is duplicated or
+    overlaps another, and the first connection lost less than one chunk of audio
+    """
+    env = live_env
+    source.start()
+    source.wait_segments(1)
+    session_id = start_live(
+        env.settings, source.url, body="senat", title="Hearing", chunk_s=CHUNK_S
+    )
+
+    def transcribed() -> list[tuple[int, str, str]]:
+        with session_scope(env.settings.db_url) as session:
+            rows = session.scalars(
+                select(LiveChunk)
+                .where(LiveChunk.session_id == session_id, LiveChunk.transcribed_at.is_not(None))
+                .order_by(LiveChunk.id)
+            )
+            return [(c.run, c.name, c.transcribed_at.isoformat()) for c in rows]
+
+    deadline = time.monotonic() + 240
+    while len(transcribed()) < 2:
+        assert time.monotonic() < deadline, f"no two chunks were transcribed\n{env.log()}"
+        time.sleep(0.5)
+    env.kill_worker()
+    before_chunks = transcribed()
+    live = env.live(session_id)
+    before_segments = env.segments(live.recording_id)
+    assert live.state == LiveState.capturing and before_segments
+
+    env.start_worker()
+    source.wait_end(timeout=180)
+    live = env.wait_live(
+        session_id, lambda s: s.state == LiveState.ended, 600, "the recording was not finalized"
+    )
+    assert live.attempts >= 2
+    after_chunks = transcribed()
+    assert after_chunks[: len(before_chunks)] == before_chunks  # not transcribed again
+    with session_scope(env.settings.db_url) as session:
+        pending = session.scalars(
+            select(LiveChunk).where(
+                LiveChunk.session_id == session_id, LiveChunk.transcribed_at.is_(None)
+            )
+        ).all()
+    assert not pending
+    assert any(run == 1 for run, _name, _at in after_chunks), "no new chunk after the restart"
+    segments = env.segments(live.recording_id)
+    assert segments[: len(before_segments)] == before_segments
+    texts = [text for _id, _s, _e, text in segments]
+    assert len(texts) == len(set(texts)), texts
+    for (_a, start_a, end_a, _t), (_b, start_b, _e, _u) in itertools.pairwise(segments):
+        assert start_b >= end_a - 0.05 and start_b >= start_a, segments
+    with session_scope(env.settings.db_url) as session:
+        gaps = session.scalars(select(LiveGap).where(LiveGap.session_id == session_id)).all()
+        assert len(gaps) == 1 and gaps[0].lost_s > 0  # the worker's downtime, on the timeline
+    first_run = live.runs[0]
+    lost = first_run["duration_s"] - first_run["audio_s"]
+    print(f"run 0: {first_run}; lost {lost:.1f} s of audio in flight")
+    assert lost <= CHUNK_S + 2
+    recording = env.recording(live)
+    assert recording.status == "ready"
+
+
+@pytest.mark.browser
+def test_live_page_plays_the_recorded_part_and_its_transcript_grows(
+    live_env: LiveEnv, source: LiveSource, browser
+):  # type: ignore[no-untyped-def]
+    """
+    GIVEN a capture in progress WHEN its page is open in Chromium THEN it shows LIVE, the player
+    loads the recorded part (HLS), and new transcript lines appear without a reload; WHEN staff
+    stop the capture THEN the page turns into the finalized recording by itself
+    """
+    from cli.services import free_port, wait_http, web_argv
+    from workers.services.live_control import stop_live
+
+    env = live_env
+    web_settings = env.settings.model_copy(update={"port": free_port()})
+    log = env.settings.data_dir / "web.log"
+    web = subprocess.Popen(
+        web_argv(web_settings), env=env_for_children(web_settings), cwd=REPO,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{web_settings.port}"
+    page = None
+    try:
+        wait_http(f"{base}/healthz", 60, web)
+        source.start()
+        source.wait_segments(1)
+        session_id = start_live(
+            env.settings, source.url, body="mazhilis", title="Live page", chunk_s=CHUNK_S
+        )
+        live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording")
+        deadline = time.monotonic() + 240
+        while not env.segments(live.recording_id):
+            assert time.monotonic() < deadline, f"nothing transcribed\n{env.log()}"
+            time.sleep(0.5)
+        page = browser.new_page()
+        page.goto(f"{base}/r/{live.recording_id}")
+        assert page.locator("h1 .badge.live").is_visible()
+        page.wait_for_function(
+            "() => document.getElementById('player').readyState >= 1", timeout=60000
+        )
+        shown = page.locator("#transcript li.seg").count()
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#transcript li.seg').length > {shown}",
+            timeout=240000,
+        )
+        stop_live(env.settings, session_id)
+        page.wait_for_function(
+            "() => !document.querySelector('h1 .badge.live')", timeout=600000, polling=2000
+        )
+        # The page turns to the archived file once the recording is ready; the session is marked
+        # ended just after, in its own transaction.
+        ended = env.wait_live(
+            session_id, lambda s: s.state == LiveState.ended, 60, "the session never ended"
+        )
+        assert ended.end_reason == "stopped by staff"
+        assert "/media/" in page.locator("#player").get_attribute("src")
+    finally:
+        if page is not None:
+            page.close()
+        stop_group(web)

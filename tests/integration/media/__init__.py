@@ -1,0 +1,1 @@
+"""ffmpeg, fetching, the network guard, clips and media safety."""

@@ -1,0 +1,1 @@
+"""The search index and cross-script search."""

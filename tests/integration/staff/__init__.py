@@ -1,0 +1,1 @@
+"""Staff pages, access rules, editing and the CLI for accounts."""

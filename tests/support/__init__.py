@@ -1,0 +1,1 @@
+"""Helpers the tests share: data factories, servers, media makers. No tests here."""
