@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import Job, JobState, Recording, User
+from archive.models import Job, JobState, Recording, User, as_utc
 from archive.runtime import clear_runtime, local_master_key, with_runtime, write_runtime
 from archive.settings import Settings, env_for_children, get_settings
 from cli import publish
@@ -247,10 +247,9 @@ def _moment(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        return as_utc(datetime.fromisoformat(text))
     except ValueError as exc:
         raise typer.BadParameter(f"{text!r}: use e.g. 2026-03-15T10:00 (UTC) or …+05:00") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @live_app.command("start")

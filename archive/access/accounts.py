@@ -35,10 +35,6 @@ class AccountError(ValueError):
     """The account request is wrong as given (bad e-mail, weak password, unknown role)."""
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -179,7 +175,7 @@ def session_for(session: Session, secret: str) -> UserSession | None:
     row = session.get(UserSession, digest(secret))
     if row is None:
         return None
-    if _aware(row.expires_at) <= datetime.now(UTC) or not row.user.active:
+    if row.expires_at <= datetime.now(UTC) or not row.user.active:
         session.delete(row)
         session.commit()
         return None
@@ -223,7 +219,7 @@ def user_for_token(session: Session, secret: str) -> User | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    if row.expires_at is not None and _aware(row.expires_at) <= datetime.now(UTC):
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
         return None
     row.last_used_at = utcnow()
     session.commit()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 from archive.db import get_engine
-from archive.models import Base
+from archive.models import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
+    """Write ``UTCDateTime`` columns as the plain SQL type they are, so a generated migration
+    imports nothing from the models (which change while migrations must not)."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -17,6 +27,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -32,7 +43,10 @@ def run_migrations_online() -> None:
             # alert's mails and deliveries). Outside a transaction, so SQLite applies it.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -65,3 +65,44 @@ def test_alert_links_mailed_before_hashing_keep_working_and_no_secret_stays(tmp_
         alert = alerts.by_token(session, old)
         assert alert is not None and alert.email == "a@example.org"
     engine.dispose()
+
+
+def test_moments_read_back_aware_in_utc_on_every_database(database_url: str) -> None:
+    """
+    GIVEN a moment written aware in another zone and one written naive (taken as UTC)
+    WHEN the rows are read back and compared in SQL
+    THEN both come back timezone-aware in UTC (SQLite stores no offset), the same instants,
+      and a filter with an aware bound finds them
+    """
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from archive.models import ApiKey
+
+    almaty = timezone(timedelta(hours=5))
+    aware = datetime(2026, 12, 1, 15, 0, tzinfo=almaty)
+    naive = datetime(2026, 12, 1, 10, 0)
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        keys = [
+            ApiKey(name="aware", key_sha256="a" * 64, per_minute=1, created_at=aware),
+            ApiKey(name="naive", key_sha256="b" * 64, per_minute=1, created_at=naive),
+        ]
+        session.add_all(keys)
+        session.commit()
+        ids = [key.id for key in keys]
+        session.expire_all()
+        read = session.scalars(select(ApiKey).where(ApiKey.id.in_(ids))).all()
+        assert {key.created_at for key in read} == {datetime(2026, 12, 1, 10, 0, tzinfo=UTC)}
+        assert all(key.created_at.tzinfo is UTC for key in read)
+        since = datetime(2026, 12, 1, 14, 59, tzinfo=almaty)
+        found = session.scalars(
+            select(ApiKey.id).where(ApiKey.id.in_(ids), ApiKey.created_at > since)
+        ).all()
+        assert sorted(found) == sorted(ids)
+        for key in read:
+            session.delete(key)
+        session.commit()
+    engine.dispose()
