@@ -9,9 +9,18 @@ from archive.text.ranges import RangeError, make_range, overlapping, parse_time,
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("83.5", 83.5), ("1:23.5", 83.5), ("0:01:23.500", 83.5), ("1:23,5", 83.5), ("7", 7.0),
-     (" 2:00 ", 120.0), ("1:00:00", 3600.0), ("", None), (None, None)],
-)  # fmt: skip
+    [
+        ("83.5", 83.5),
+        ("1:23.5", 83.5),
+        ("0:01:23.500", 83.5),
+        ("1:23,5", 83.5),
+        ("7", 7.0),
+        (" 2:00 ", 120.0),
+        ("1:00:00", 3600.0),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_times_in_every_spelling(text, seconds):
     assert parse_time(text) == seconds
 
@@ -31,10 +40,14 @@ def test_spellings_of_one_moment_name_one_range():
 
 @pytest.mark.parametrize(
     ("start", "end", "cap", "message"),
-    [("5", "5", None, "must come after start"), ("6", "2", None, "must come after start"),
-     ("0", "201", None, "beyond the recording"), ("200", None, None, "beyond the recording"),
-     ("0", "11", 10, "at most 10 s long; this range is 11 s")],
-)  # fmt: skip
+    [
+        ("5", "5", None, "must come after start"),
+        ("6", "2", None, "must come after start"),
+        ("0", "201", None, "beyond the recording"),
+        ("200", None, None, "beyond the recording"),
+        ("0", "11", 10, "at most 10 s long; this range is 11 s"),
+    ],
+)
 def test_ranges_that_cannot_be_served(start, end, cap, message):
     with pytest.raises(RangeError, match=message):
         make_range(start, end, 200, cap)
