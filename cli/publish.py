@@ -6,15 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from archive.access import apikeys
 from archive.db import session_scope
-from archive.runtime import with_runtime
-from archive.settings import get_settings
+from cli.common import console, load_settings
 
-console = Console(soft_wrap=True)
 apikeys_app = typer.Typer(help="API keys with a higher rate limit.", no_args_is_help=True)
 
 
@@ -26,7 +23,7 @@ def add_key(
     ] = None,
 ) -> None:
     """Make a key and print it once (only its hash is kept)."""
-    settings = with_runtime(get_settings())
+    settings = load_settings()
     with session_scope(settings.db_url) as session:
         row, key = apikeys.create(session, name, per_minute or settings.rate_limit_key_per_minute)
         console.print(f"key {row.id} for {name}, {row.per_minute} requests a minute:")
@@ -37,7 +34,7 @@ def add_key(
 @apikeys_app.command("list")
 def list_keys() -> None:
     """Keys with their limits (never the keys themselves)."""
-    settings = with_runtime(get_settings())
+    settings = load_settings()
     table = Table("id", "name", "per minute", "created", "revoked")
     with session_scope(settings.db_url) as session:
         for row in apikeys.listing(session):
@@ -50,7 +47,7 @@ def list_keys() -> None:
 @apikeys_app.command("revoke")
 def revoke_key(key_id: int) -> None:
     """Revoke a key: its requests are refused (401) from the next minute on."""
-    settings = with_runtime(get_settings())
+    settings = load_settings()
     with session_scope(settings.db_url) as session:
         if not apikeys.revoke(session, key_id):
             console.print(f"no active key {key_id}")
@@ -62,7 +59,7 @@ def dump() -> None:
     """Write the bulk dump of every published transcript now (as the nightly task does)."""
     from workers.services import dumps
 
-    folder = dumps.make_dump(with_runtime(get_settings()))
+    folder = dumps.make_dump(load_settings())
     console.print(f"dump written: {folder}")
 
 
@@ -77,7 +74,7 @@ def outbox(
     from archive.models import OutboxMessage, OutboxState
     from workers.alerts.outbox import retry_failed as put_back
 
-    settings = with_runtime(get_settings())
+    settings = load_settings()
     if retry_failed:
         console.print(f"{put_back(settings)} message(s) put back in line")
     with session_scope(settings.db_url) as session:
@@ -98,8 +95,12 @@ def outbox(
             .limit(10)
         ):
             errors.add_row(
-                str(row.id), row.kind, row.alert.email, str(row.attempts), row.state.value,
+                str(row.id),
+                row.kind,
+                row.alert.email,
+                str(row.attempts),
+                row.state.value,
                 (row.last_error or "")[:120],
-            )  # fmt: skip
+            )
         if errors.row_count:
             console.print(errors)

@@ -6,18 +6,16 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from archive import audit, migrate
+from archive import audit
 from archive.access import accounts
 from archive.db import session_scope
 from archive.models import ROLES, User
+from cli.common import console, fail, load_settings, migrated_settings
 
 app = typer.Typer(help="Staff accounts (admins and editors).", no_args_is_help=True)
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _password(from_stdin: bool) -> str:
@@ -36,10 +34,7 @@ def create(
     ] = False,
 ) -> None:
     """Create a staff account; the password is prompted for (or read from stdin)."""
-    from cli.main import _settings
-
-    settings = _settings()
-    migrate.upgrade(settings.db_url)
+    settings = migrated_settings()
     password = _password(password_stdin)
     try:
         with session_scope(settings.db_url) as session:
@@ -47,16 +42,13 @@ def create(
             audit.record(session, None, "user_create", "user", user.id, email="cli", role=role)
             console.print(f"created {user.role} {user.email} (id {user.id})", highlight=False)
     except accounts.AccountError as exc:
-        err.print(f"[red]not created:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        fail("not created", exc)
 
 
 @app.command("list")
 def list_users() -> None:
     """Every account with its role and last login."""
-    from cli.main import _settings
-
-    settings = _settings()
+    settings = load_settings()
     table = Table("id", "email", "role", "active", "last login")
     with session_scope(settings.db_url) as session:
         for user in session.scalars(select(User).order_by(User.id)):
@@ -74,20 +66,16 @@ def set_password(
 ) -> None:
     """Set a new password (prompted or from stdin); the account's web sessions end and its API
     tokens are revoked."""
-    from cli.main import _settings
-
-    settings = _settings()
+    settings = load_settings()
     password = _password(password_stdin)
     with session_scope(settings.db_url) as session:
         user = session.scalar(select(User).where(User.email == accounts.normalize_email(email)))
         if user is None:
-            err.print(f"[red]no such user:[/red] {email}")
-            raise typer.Exit(2)
+            fail("no such user", email)
         try:
             accounts.set_password(user, password)
         except accounts.AccountError as exc:
-            err.print(f"[red]not changed:[/red] {exc}")
-            raise typer.Exit(2) from exc
+            fail("not changed", exc)
         accounts.end_all_sessions(session, user.id)
         audit.record(session, None, "user_password", "user", user.id, email="cli")
     console.print(f"password changed for {user.email}", highlight=False)

@@ -15,6 +15,7 @@ import typer
 
 from archive.media.clip_store import clips_root
 from archive.media.verify import verify_file
+from cli.common import console, err, load_settings
 
 
 def verify_cmd(
@@ -29,12 +30,10 @@ def verify_cmd(
     server: Annotated[str | None, typer.Option(help="ask this archive (URL) instead")] = None,
 ) -> None:
     """Tell whether CLIPFILE is an unaltered clip produced by this archive (exit 0) or not (1)."""
-    from cli.main import _settings, console, err
-
     if server:
         answer = _ask_server(server, clip, recording, start, end)
     else:
-        settings = _settings()
+        settings = load_settings()
         registry = clips_root(settings.data_dir) / "registry"
         if not registry.is_dir():
             err.print(
@@ -71,8 +70,6 @@ def verify_cmd(
 def _ask_server(
     server: str, clip: Path, recording: int | None, start: str | None, end: str | None
 ) -> dict[str, Any]:
-    from cli.main import err
-
     claims = {k: str(v) for k, v in (("recording_id", recording), ("start", start), ("end", end))}
     claims = {k: v for k, v in claims.items() if v != "None"}
     try:

@@ -1,0 +1,175 @@
+"""Running the archive: ``up`` (everything on one machine, with a demo), or ``web`` and
+``worker`` alone (production runs one process per container)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from archive import migrate
+from archive.db import session_scope
+from archive.models import User
+from archive.runtime import clear_runtime, local_master_key, write_runtime
+from archive.settings import Settings, env_for_children, get_settings
+from cli.common import console, err, follow, load_settings, migrated_settings, report
+from cli.services import (
+    ServiceError,
+    Supervisor,
+    free_port,
+    meilisearch_argv,
+    meilisearch_binary,
+    wait_http,
+    web_argv,
+    worker_argv,
+)
+
+
+def web() -> None:
+    """Run only the web server (production runs one process per container)."""
+    argv = web_argv(load_settings())
+    os.execv(argv[0], argv)
+
+
+def worker(
+    beat: Annotated[bool, typer.Option(help="also run the scheduler (one per archive)")] = False,
+) -> None:
+    """Run only a Celery worker."""
+    from search.meili.client import master_client
+    from search.meili.indexer import ensure_current
+
+    settings = migrated_settings()
+    with session_scope(settings.db_url) as session:
+        ensure_current(master_client(settings), settings.meili_index, session)
+    argv = worker_argv(settings, "ashyq@%h", beat=beat)
+    os.execv(argv[0], argv)
+
+
+def up(
+    no_demo: Annotated[bool, typer.Option("--no-demo", help="do not ingest the demo")] = False,
+) -> None:
+    """Start Meilisearch, a worker and the web server on this machine; Ctrl-C stops them all."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logs = settings.data_dir / "logs"
+    supervisor = Supervisor()
+    _stop_on_signals()
+    try:
+        settings = _prepare(settings, supervisor, logs)
+        _start_app(settings, supervisor, logs)
+        if not no_demo:
+            _demo(settings)
+        _watch(supervisor, logs)
+    except KeyboardInterrupt:
+        console.print("\nstopping…")
+    except ServiceError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        supervisor.stop()
+        clear_runtime(settings)
+    console.print("stopped")
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGINT both end ``up`` through its KeyboardInterrupt path (children stopped,
+    runtime file cleared)."""
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    # Started in the background by a shell (`ashyq up &`, CI scripts), a process inherits SIGINT
+    # ignored and Python then never raises KeyboardInterrupt: Ctrl-C / kill -INT must still stop.
+    signal.signal(signal.SIGINT, stop)
+
+
+def _prepare(settings: Settings, supervisor: Supervisor, logs: Path) -> Settings:
+    """Schema, model and search index made current; the settings the children will get."""
+    from search.meili.client import ensure_search_key, master_client
+    from search.meili.indexer import ensure_current
+    from workers.asr.model_files import resolve_model
+
+    migrate.upgrade(settings.db_url)
+    console.print(f"data: {settings.data_dir}", highlight=False)
+    model = resolve_model(settings.whisper_model, settings.models_dir)
+    settings = settings.model_copy(update={"whisper_model": model})
+    if not settings.meili_url:
+        settings = _start_meilisearch(settings, supervisor, logs)
+    client = master_client(settings)
+    with session_scope(settings.db_url) as session:
+        if ensure_current(client, settings.meili_index, session):
+            console.print("search index rebuilt for the current document version")
+    ensure_search_key(client, settings.meili_index)
+    return settings
+
+
+def _start_meilisearch(settings: Settings, supervisor: Supervisor, logs: Path) -> Settings:
+    """An embedded Meilisearch on a free loopback port, published in the runtime file so other
+    ``ashyq`` commands on this data dir find it."""
+    port = free_port()
+    key = settings.meili_master_key or local_master_key(settings)
+    argv = meilisearch_argv(meilisearch_binary(settings), port, key, settings.meili_dir)
+    supervisor.start("meilisearch", argv, env_for_children(settings), logs / "meilisearch.log")
+    settings = settings.model_copy(
+        update={"meili_url": f"http://127.0.0.1:{port}", "meili_master_key": key}
+    )
+    wait_http(f"{settings.meili_url}/health", 30, supervisor.procs["meilisearch"])
+    write_runtime(settings, meili_url=settings.meili_url)
+    return settings
+
+
+def _start_app(settings: Settings, supervisor: Supervisor, logs: Path) -> None:
+    """The worker (with beat) and the web server; jobs a crash interrupted are queued again."""
+    from workers.services.submit import requeue_orphans
+
+    env = env_for_children(settings)
+    argv = worker_argv(settings, f"ashyq-{settings.port}@%h", beat=True)
+    supervisor.start("worker", argv, env, logs / "worker.log")
+    supervisor.start("web", web_argv(settings), env, logs / "web.log")
+    wait_http(f"http://127.0.0.1:{settings.port}/healthz", 60, supervisor.procs["web"])
+    requeued = requeue_orphans(settings)
+    if requeued:
+        console.print(f"re-queued {len(requeued)} job(s) interrupted by a crash")
+    console.print(f"[bold green]Ashyq is up:[/bold green] {settings.site_url}", highlight=False)
+    with session_scope(settings.db_url) as session:
+        if session.scalar(select(User.id).limit(1)) is None:
+            console.print(
+                "no staff account yet: `ashyq users create --role admin EMAIL`, then sign in "
+                f"at {settings.site_url}/staff",
+                highlight=False,
+            )
+    console.print(f"logs: {logs}   stop: Ctrl-C", highlight=False)
+
+
+def _demo(settings: Settings) -> None:
+    """Ingest the synthetic demo briefing and watch it become searchable."""
+    from cli.demo import DEMO_BODY, DEMO_TITLE, make_demo
+    from workers.services.submit import submit_file
+
+    clip = make_demo(settings.data_dir / "demo")
+    if clip is None:
+        err.print("espeak-ng is not installed: skipping the demo recording")
+        return
+    today = date.today().isoformat()
+    job_id = submit_file(
+        settings, clip, title=DEMO_TITLE, body=DEMO_BODY, when=today, body_name="Demo"
+    )
+    report(settings, follow(settings, job_id, "demo recording"))
+    console.print(f"try: {settings.site_url}/search?q=budget", highlight=False)
+
+
+def _watch(supervisor: Supervisor, logs: Path) -> None:
+    """Until interrupted; a child that exits ends ``up`` with its name and log."""
+    while True:
+        dead = supervisor.dead()
+        if dead:
+            name, code = dead[0]
+            raise ServiceError(f"{name} exited with code {code}; see {logs}/{name}.log")
+        time.sleep(0.5)
