@@ -1,6 +1,6 @@
 """Cutting a range out of an original, exactly and reproducibly.
 
-Exact: stream copy can only start on a keyframe (../shared/RECIPES.md), so a clip is always
+Exact: stream copy can only start on a keyframe, so a clip is always
 re-encoded. ffmpeg's input seek (``-ss`` before ``-i``) decodes from the keyframe before the start
 and drops everything before it, to the frame and to the sample; ``-t`` ends it.
 
@@ -68,12 +68,22 @@ _COMMON: dict[str, Any] = {
     "threads": THREADS,
 }
 _H264 = {
-    "c:v": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p", "flags:v": "+bitexact",
-}  # fmt: skip
+    "c:v": "libx264",
+    "preset": "veryfast",
+    "crf": 23,
+    "pix_fmt": "yuv420p",
+    "flags:v": "+bitexact",
+}
 _VP9 = {
-    "c:v": "libvpx-vp9", "deadline": "realtime", "cpu-used": 8, "row-mt": 0, "b:v": 0, "crf": 32,
-    "pix_fmt": "yuv420p", "flags:v": "+bitexact",
-}  # fmt: skip
+    "c:v": "libvpx-vp9",
+    "deadline": "realtime",
+    "cpu-used": 8,
+    "row-mt": 0,
+    "b:v": 0,
+    "crf": 32,
+    "pix_fmt": "yuv420p",
+    "flags:v": "+bitexact",
+}
 _AUDIO = {
     "mp4": {"c:a": "aac", "b:a": "128k", "movflags": "+faststart", "f": "mp4"},
     "m4a": {"c:a": "aac", "b:a": "128k", "movflags": "+faststart", "f": "mp4"},

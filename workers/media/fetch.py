@@ -188,26 +188,6 @@ def download(
 
     check_url(url, settings.fetch_allowed_hosts)
     folder.mkdir(parents=True, exist_ok=True)
-
-    def hook(status: dict[str, Any]) -> None:
-        done = status.get("downloaded_bytes") or 0
-        if done > settings.fetch_max_bytes:
-            raise _Limit(
-                f"the download exceeds the maximum size of {settings.fetch_max_bytes} bytes"
-            )
-        total = status.get("total_bytes") or status.get("total_bytes_estimate")
-        if on_progress is not None and total:
-            on_progress(min(1.0, done / total))
-
-    def duration_limit(info: dict[str, Any], *, incomplete: bool = False) -> str | None:
-        length = info.get("duration")
-        if length and length > settings.fetch_max_duration_s:
-            raise _Limit(
-                f"the recording lasts {length:.0f} s, over the maximum of "
-                f"{settings.fetch_max_duration_s} s"
-            )
-        return None
-
     log = _QuietLogger()
     options = _options(
         settings,
@@ -215,8 +195,8 @@ def download(
         outtmpl=str(folder / "download.%(ext)s"),
         format="b/bv*+ba",
         max_filesize=settings.fetch_max_bytes,
-        progress_hooks=[hook],
-        match_filter=duration_limit,
+        progress_hooks=[_size_limit(settings, on_progress)],
+        match_filter=_duration_limit(settings),
         paths={"home": str(folder), "temp": str(folder)},
     )
     try:
@@ -231,16 +211,58 @@ def download(
         raise classify(exc) from exc
     if info is None:
         raise PermanentError("no media found at this URL")
-    files = [p for p in folder.glob("download.*") if not p.name.endswith((".part", ".ytdl"))]
-    if not files:
-        size = info.get("filesize") or info.get("filesize_approx")
-        too_big = any("larger than max-filesize" in line for line in log.lines)
-        if too_big or (size and size > settings.fetch_max_bytes):
-            raise PermanentError(
-                f"the file is over the maximum size of {settings.fetch_max_bytes} bytes"
+    return Downloaded(_downloaded_file(settings, folder, info, log), info)
+
+
+def _size_limit(
+    settings: Settings, on_progress: Callable[[float], None] | None
+) -> Callable[[dict[str, Any]], None]:
+    """yt-dlp's progress hook: reports progress, and stops a download past the size limit
+    (``max_filesize`` alone trusts the size the source announces, which may be missing)."""
+
+    def hook(status: dict[str, Any]) -> None:
+        done = status.get("downloaded_bytes") or 0
+        if done > settings.fetch_max_bytes:
+            raise _Limit(
+                f"the download exceeds the maximum size of {settings.fetch_max_bytes} bytes"
             )
-        raise PermanentError("the source offered nothing to download")
-    return Downloaded(max(files, key=lambda p: p.stat().st_size), info)
+        total = status.get("total_bytes") or status.get("total_bytes_estimate")
+        if on_progress is not None and total:
+            on_progress(min(1.0, done / total))
+
+    return hook
+
+
+def _duration_limit(settings: Settings) -> Callable[..., str | None]:
+    """yt-dlp's match filter: refuses a recording longer than the limit before downloading it."""
+
+    def duration_limit(info: dict[str, Any], *, incomplete: bool = False) -> str | None:
+        length = info.get("duration")
+        if length and length > settings.fetch_max_duration_s:
+            raise _Limit(
+                f"the recording lasts {length:.0f} s, over the maximum of "
+                f"{settings.fetch_max_duration_s} s"
+            )
+        return None
+
+    return duration_limit
+
+
+def _downloaded_file(
+    settings: Settings, folder: Path, info: dict[str, Any], log: _QuietLogger
+) -> Path:
+    """The file yt-dlp left in ``folder`` (the largest, partial files aside); when there is none,
+    why: over the size limit (yt-dlp only logs that it skipped it), or nothing offered."""
+    files = [p for p in folder.glob("download.*") if not p.name.endswith((".part", ".ytdl"))]
+    if files:
+        return max(files, key=lambda p: p.stat().st_size)
+    size = info.get("filesize") or info.get("filesize_approx")
+    too_big = any("larger than max-filesize" in line for line in log.lines)
+    if too_big or (size and size > settings.fetch_max_bytes):
+        raise PermanentError(
+            f"the file is over the maximum size of {settings.fetch_max_bytes} bytes"
+        )
+    raise PermanentError("the source offered nothing to download")
 
 
 def discard(folder: Path) -> None:

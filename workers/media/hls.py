@@ -1,6 +1,6 @@
 """Just enough of HLS playlists to tell a live stream's state, and to list what was recorded.
 
-ffmpeg exits 0 both when a stream ends and when its server dies (../shared/RECIPES.md), so after
+ffmpeg exits 0 both when a stream ends and when its server dies, so after
 every exit the source playlist is read again: ``#EXT-X-ENDLIST`` means the broadcast is over; a
 playlist that has not changed since the last connection means the source is still stalled (so a
 reconnection would only re-read its last segment); anything else means it is live again.

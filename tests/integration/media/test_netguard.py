@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -46,6 +47,28 @@ def test_only_globally_routable_unicast_addresses_are_public(address: str, publi
     assert is_public(ipaddress.ip_address(address)) is public
 
 
+def _tone(path: Path) -> None:
+    """A 2 s MPEG-TS segment of a 440 Hz tone, as an HLS host serves one."""
+    tone = shlex.split("-f lavfi -i sine=frequency=440:duration=2 -ar 16000 -c:a aac -f mpegts")
+    ffmpeg(*tone, str(path))
+
+
+def _capture(playlist: str, out: Path) -> tuple[subprocess.CompletedProcess[str], GuardedProxy]:
+    """The live capture's ffmpeg recording ``playlist`` into ``out`` through its guarded proxy
+    (the proxy is returned to tell what it refused)."""
+    (out / "audio").mkdir(parents=True)
+    argv = ffmpeg_argv(playlist, out, 1, hold=2, from_start=True)
+    with GuardedProxy(ALLOWED) as proxy:
+        done = subprocess.run(
+            argv,
+            env=ffmpeg_env(proxy, dict(os.environ)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    return done, proxy
+
+
 @pytest.fixture()
 def two_hosts(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
     """A playlist host on 127.0.0.2 (the one address the test settings allow, standing for a
@@ -78,23 +101,16 @@ def test_ffmpeg_is_refused_a_loopback_segment_listed_by_a_public_playlist(
     public, internal = two_hosts
     secret = tmp_path / "secret.ts"
     for name, folder in (("a.ts", public.root), ("b.ts", internal.root), ("secret.ts", tmp_path)):
-        ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ar", "16000",
-               "-c:a", "aac", "-f", "mpegts", str(folder / name))  # fmt: skip
+        _tone(folder / name)
     (public.root / "live.m3u8").write_text(
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
         f"#EXTINF:2.0,\na.ts\n#EXTINF:2.0,\n{internal.base}/b.ts\n"
         f"#EXTINF:2.0,\nfile://{secret}\n#EXT-X-ENDLIST\n"
     )
     out = tmp_path / "run"
-    (out / "audio").mkdir(parents=True)
-    argv = ffmpeg_argv(f"{public.base}/live.m3u8", out, 1, hold=2, from_start=True)
-    with GuardedProxy(ALLOWED) as proxy:
-        done = subprocess.run(
-            argv, env=ffmpeg_env(proxy, dict(os.environ)),
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-    recorded = sum(float(row.split(",")[2]) - float(row.split(",")[1])
-                   for row in (out / "audio" / "chunks.csv").read_text().splitlines())  # fmt: skip
+    done, proxy = _capture(f"{public.base}/live.m3u8", out)
+    rows = [row.split(",") for row in (out / "audio" / "chunks.csv").read_text().splitlines()]
+    recorded = sum(float(row[2]) - float(row[1]) for row in rows)
     assert 1.5 <= recorded <= 2.5, (recorded, done.stderr)
     assert internal.connections == 0
     assert proxy.refused and set(proxy.refused) == {f"127.0.0.3:{internal.port}"}  # and retried
@@ -115,8 +131,7 @@ def test_the_ffmpeg_yt_dlp_hands_an_unusual_playlist_to_never_reaches_a_loopback
     """
     public, internal = two_hosts
     for name, folder in (("a.ts", public.root), ("b.ts", internal.root)):
-        ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ar", "16000",
-               "-c:a", "aac", "-f", "mpegts", str(folder / name))  # fmt: skip
+        _tone(folder / name)
     (internal.root / "key").write_bytes(b"0123456789abcdef")
     (public.root / "vod.m3u8").write_text(
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
@@ -142,32 +157,26 @@ def test_ffmpeg_reaches_https_through_the_proxy_tunnel_and_never_an_internal_htt
     connected to
     """
     public, internal = two_hosts
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = shlex.split("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.2")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.2", "-keyout", str(tmp_path / "key.pem"),
-         "-out", str(tmp_path / "cert.pem")],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        ["openssl", *request, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    tls.load_cert_chain(cert, key)
     secure = Site(public.root, "127.0.0.2", scheme="https")
     server = serve(secure, tls)
     try:
-        ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ar", "16000",
-               "-c:a", "aac", "-f", "mpegts", str(public.root / "a.ts"))  # fmt: skip
+        _tone(public.root / "a.ts")
         (public.root / "live.m3u8").write_text(
             "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
             f"#EXTINF:2.0,\na.ts\n#EXTINF:2.0,\nhttps://127.0.0.3:{internal.port}/b.ts\n"
             "#EXT-X-ENDLIST\n"
         )
         out = tmp_path / "run"
-        (out / "audio").mkdir(parents=True)
-        argv = ffmpeg_argv(f"{secure.base}/live.m3u8", out, 1, hold=2, from_start=True)
-        with GuardedProxy(ALLOWED) as proxy:
-            done = subprocess.run(
-                argv, env=ffmpeg_env(proxy, dict(os.environ)),
-                capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
+        done, proxy = _capture(f"{secure.base}/live.m3u8", out)
     finally:
         server.shutdown()
     assert duration(out / "audio" / "a00000.wav") >= 0.9, done.stderr
