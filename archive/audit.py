@@ -1,8 +1,13 @@
 """The audit log: who did what to which thing, and when. Written in the same transaction as the
-action itself, so an action that rolls back leaves no entry and an entry never lacks its action."""
+action itself, so an action that rolls back leaves no entry and an entry never lacks its action.
+
+The services both faces call (``workers.services``) are handed an ``Actor`` and write their own
+entries, so the CLI and the web record the same thing for the same action.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +39,38 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks a service for something: a signed-in user and the client's address, or the CLI
+    (no user: the archive's own rights, logged as "cli")."""
+
+    user: User | None
+    ip: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins and the CLI manage the archive's fixed data (bodies); editors do not."""
+        return self.user is None or self.user.is_admin
+
+
+CLI = Actor(None)
+
+
+def record_by(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str | None = None,
+    target_id: object = None,
+    **detail: Any,
+) -> AuditEntry:
+    """``record`` for what a service does on an actor's behalf."""
+    email = None if actor.user else "cli"
+    return record(
+        session, actor.user, action, target_type, target_id, ip=actor.ip, email=email, **detail
+    )
 
 
 def record_once(

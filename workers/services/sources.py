@@ -14,26 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import jobs
+from archive import audit, bodies, jobs
+from archive.audit import Actor
 from archive.db import session_scope
-from archive.models import Body, Job, JobState, Source, SourceItem, utcnow
+from archive.models import Job, JobState, Source, SourceItem, utcnow
 from archive.settings import Settings
 from workers.celery_app import send_job
 from workers.errors import PermanentError, TransientError
 from workers.media.fetch import RemoteItem, list_items
 from workers.media.netguard import check_url
-from workers.services.submit import SLUG, InvalidRequest
+from workers.services.submit import SLUG, InvalidRequest, check_body
 
 MAX_BACKOFF_S = 24 * 3600
-
-
-def _body(session: Session, slug: str, name: str | None = None) -> Body:
-    body = session.scalar(select(Body).where(Body.slug == slug))
-    if body is None:
-        body = Body(slug=slug, name=name or slug)
-        session.add(body)
-        session.flush()
-    return body
 
 
 def _validate(settings: Settings, url: str, body: str) -> None:
@@ -53,8 +45,10 @@ def submit_url(
     body: str,
     title: str | None = None,
     when: str | None = None,
+    actor: Actor | None = None,
 ) -> int:
-    """Check the URL (SSRF, before anything is queued) and queue a fetch job; returns its id."""
+    """Check the URL (SSRF, before anything is queued) and queue a fetch job; returns its id.
+    An ``actor`` gets an audit entry and, unless an admin, may only name an existing body."""
     _validate(settings, url, body)
     if when is not None:
         try:
@@ -63,7 +57,10 @@ def submit_url(
             raise InvalidRequest(f"date {when!r} must be YYYY-MM-DD") from exc
     params = {"url": url, "body": body, "title": title, "date": when}
     with session_scope(settings.db_url) as session:
+        check_body(session, body, actor)
         job_id = jobs.create_job(session, "fetch", params).id
+        if actor is not None:
+            audit.record_by(session, actor, "fetch", "job", job_id, url=url)
     send_job(settings, job_id)
     return job_id
 
@@ -136,16 +133,19 @@ def add_source(
     every_s: int,
     since: date | None = None,
     max_items: int | None = None,
+    actor: Actor | None = None,
 ) -> int:
+    """Watch a channel, playlist or feed; ``actor`` as for ``submit_url``."""
     _validate(settings, url, body)
     if every_s < 60:
         raise InvalidRequest("a source is polled at most once a minute (--every 1m or more)")
     with session_scope(settings.db_url) as session:
+        check_body(session, body, actor)
         if session.scalar(select(Source).where(Source.url == url)) is not None:
             raise InvalidRequest(f"this source is already watched: {url}")
         source = Source(
             url=url,
-            body=_body(session, body),
+            body=bodies.get_or_create(session, body),
             every_s=every_s,
             since=since,
             max_items=max_items,
@@ -153,6 +153,8 @@ def add_source(
         )
         session.add(source)
         session.flush()
+        if actor is not None:
+            audit.record_by(session, actor, "source_add", "source", source.id, url=url)
         return source.id
 
 

@@ -9,7 +9,10 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-from archive import jobs
+from sqlalchemy.orm import Session
+
+from archive import bodies, jobs
+from archive.audit import Actor
 from archive.db import session_scope
 from archive.media.media_types import safe_suffix
 from archive.settings import Settings
@@ -31,6 +34,15 @@ def validate_metadata(title: str, body: str, when: str) -> None:
         date.fromisoformat(when)
     except ValueError as exc:
         raise InvalidRequest(f"date {when!r} must be YYYY-MM-DD") from exc
+
+
+def check_body(session: Session, slug: str, actor: Actor | None) -> None:
+    """Only admins (and the CLI: ``actor`` None) may name a body that does not exist yet; it is
+    made where first needed (``archive.bodies``)."""
+    try:
+        bodies.check(session, slug, may_create=actor is None or actor.is_admin)
+    except bodies.UnknownBody as exc:
+        raise InvalidRequest(str(exc)) from exc
 
 
 def stage_file(settings: Settings, path: Path) -> Path:

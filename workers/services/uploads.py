@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import jobs
+from archive import bodies, jobs
 from archive.media import media_types, storage
 from archive.models import EVENT_TYPES, Recording, Upload, User
 from archive.settings import Settings
@@ -138,6 +138,11 @@ def start(
             f"{settings.upload_max_bytes} bytes"
         )
     checked = check_params(settings, params)
+    try:
+        # An editor names an existing body; a new one is an admin's to make (archive.bodies).
+        bodies.check(session, checked["body"], may_create=user is None or user.is_admin)
+    except bodies.UnknownBody as exc:
+        raise UploadRefused(str(exc)) from exc
     sweep_abandoned(settings, session)
     upload = Upload(
         id=secrets.token_hex(16),

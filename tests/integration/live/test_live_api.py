@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from archive import live as live_state
 from archive.db import session_scope
@@ -157,7 +158,7 @@ def test_segment_indexes_continue_after_a_single_first_segment(archive: Settings
     """
 
     from archive.models import Segment
-    from workers.live.capture import next_segment_idx
+    from workers.ingest.store import next_segment_idx
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
@@ -226,7 +227,7 @@ def test_a_live_recording_publishes_the_page_url_never_the_stream_url(
     THEN staff still see the stream URL; the page and the dump give the page URL as the source
       and the key nowhere
     """
-    from workers.live.capture import Capture
+    from workers.live.capture import ensure_recording
     from workers.services import dumps
 
     stream, page_url = "http://127.0.0.2:9/live.m3u8?key=s3cret-k3y", "https://example.org/plenary"
@@ -239,7 +240,7 @@ def test_a_live_recording_publishes_the_page_url_never_the_stream_url(
     assert (created.json()["url"], created.json()["page_url"]) == (stream, page_url)
     with session_scope(archive.db_url) as session:
         live = session.get(LiveSession, created.json()["id"])
-        Capture(archive, session, live, engine=None, beat=None)._ensure_recording()  # type: ignore[arg-type]
+        ensure_recording(session, live)
         recording_id = live.recording_id
     page = client.get(f"/r/{recording_id}")
     assert page.status_code == 200 and f'href="{page_url}"' in page.text
@@ -249,3 +250,45 @@ def test_a_live_recording_publishes_the_page_url_never_the_stream_url(
     [line] = [json.loads(line) for line in gzip.decompress(data).splitlines()]
     assert (line["id"], line["source_url"]) == (recording_id, page_url)
     assert b"s3cret" not in gzip.decompress(data)
+
+
+def test_live_start_and_stop_write_their_own_audit_entries_and_editors_name_existing_bodies(
+    archive: Settings, staff
+):  # type: ignore[no-untyped-def]
+    """
+    GIVEN an editor and an admin acting through the live service (what both faces call)
+    WHEN the editor names a body that does not exist THEN the capture is refused with the slug,
+      and nothing is stored; WHEN the admin names it THEN the body is made
+    WHEN the editor then starts and stops a capture of that body THEN each leaves an audit entry
+      with who and from where, and the stream URL (it may carry a key) is in none
+    """
+    from archive import audit
+    from archive.models import AuditEntry, User
+    from workers.services.live_control import start_live, stop_live
+    from workers.services.submit import InvalidRequest
+
+    with session_scope(archive.db_url) as session:
+        editor = session.scalar(select(User).where(User.email == staff.editor.email))
+        admin = session.scalar(select(User).where(User.email == staff.admin.email))
+        session.expunge_all()
+    as_editor, as_admin = audit.Actor(editor, "192.0.2.7"), audit.Actor(admin, "192.0.2.8")
+    start = datetime.now(UTC) + timedelta(hours=2)
+    asked = {"body": "maslikhat", "title": "Session", "starts_at": start}
+    stream = "http://127.0.0.2:9/live.m3u8?key=s3cret"
+    with pytest.raises(InvalidRequest, match="no body 'maslikhat'"):
+        start_live(archive, stream, **asked, actor=as_editor)
+    with session_scope(archive.db_url) as session:
+        assert session.scalar(select(func.count()).select_from(LiveSession)) == 0
+        assert session.scalar(select(Body).where(Body.slug == "maslikhat")) is None
+    first = start_live(archive, stream, **asked, actor=as_admin)
+    second = start_live(archive, stream, **asked, actor=as_editor)
+    assert stop_live(archive, second, actor=as_editor) == LiveState.ended
+    with session_scope(archive.db_url) as session:
+        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        logged = [(r.action, r.user_email, r.ip, r.target_type, r.target_id) for r in rows]
+        assert logged == [
+            ("live_start", staff.admin.email, "192.0.2.8", "live", str(first)),
+            ("live_start", staff.editor.email, "192.0.2.7", "live", str(second)),
+            ("live_stop", staff.editor.email, "192.0.2.7", "live", str(second)),
+        ]
+        assert all("s3cret" not in json.dumps(r.detail) for r in rows)

@@ -15,6 +15,7 @@ from api.app import create_app
 from archive.db import session_scope
 from archive.media.clip_store import clip_cache_dir, lookup
 from archive.models import AuditEntry, Job, Recording, Segment, SegmentRevision, Upload
+from tests.support.factory import make_body
 from tests.support.staff import make_recording, sign_in, tone
 
 TEXTS = [
@@ -41,6 +42,14 @@ def admin(app, staff):  # type: ignore[no-untyped-def]
     client = TestClient(app)
     client.csrf = sign_in(client, staff.admin)  # type: ignore[attr-defined]
     return client
+
+
+@pytest.fixture()
+def mazhilis(archive):  # type: ignore[no-untyped-def]
+    """The body the upload form names, as an admin made it (editors only pick existing ones)."""
+    with session_scope(archive.db_url) as session:
+        make_body(session, "mazhilis")
+    return archive
 
 
 @pytest.fixture()
@@ -253,7 +262,7 @@ def nothing_left(settings) -> None:  # type: ignore[no-untyped-def]
     ids=["text-named-mp4", "zero-bytes", "over-the-limit", "path-as-name"],
 )
 def test_bad_uploads_are_refused_clearly_and_leave_nothing(
-    archive, staff, filename, data, status, message
+    archive, mazhilis, staff, filename, data, status, message
 ):
     """
     GIVEN an upload limit of 1024 bytes
@@ -270,7 +279,24 @@ def test_bad_uploads_are_refused_clearly_and_leave_nothing(
     nothing_left(archive)
 
 
-def test_a_chunk_past_the_declared_size_is_refused_and_cut_off(editor, archive, tmp_path):
+def test_an_editor_uploads_only_to_an_existing_body_an_admin_may_name_a_new_one(
+    editor, admin, archive
+):  # type: ignore[no-untyped-def]
+    """
+    GIVEN no body "maslikhat" (admins make bodies on /staff/admin/bodies)
+    WHEN an editor starts an upload naming it THEN it is refused with the slug and who can add it,
+      and nothing is kept; WHEN an admin does THEN the upload starts (its body is made at ingest)
+    """
+    meta = {**META, "body": "maslikhat", "filename": "a.wav", "size": 10}
+    refused = editor.post("/staff/uploads", json=meta, headers={"X-CSRF-Token": editor.csrf})
+    assert refused.status_code == 400, refused.text
+    assert "no body 'maslikhat'" in refused.json()["detail"] and "admin" in refused.json()["detail"]
+    nothing_left(archive)
+    started = admin.post("/staff/uploads", json=meta, headers={"X-CSRF-Token": admin.csrf})
+    assert started.status_code == 201, started.text
+
+
+def test_a_chunk_past_the_declared_size_is_refused_and_cut_off(editor, archive, mazhilis, tmp_path):
     """GIVEN an upload declared as N bytes WHEN more arrive THEN refused, file stays at N-so-far"""
     data = tone(tmp_path).read_bytes()
     upload_id = start_upload(editor, "tone.wav", 100).json()["id"]
@@ -282,7 +308,7 @@ def test_a_chunk_past_the_declared_size_is_refused_and_cut_off(editor, archive, 
     nothing_left(archive)
 
 
-def test_a_file_already_in_the_archive_links_to_its_recording(editor, archive, tmp_path):
+def test_a_file_already_in_the_archive_links_to_its_recording(editor, archive, mazhilis, tmp_path):
     """GIVEN a recording of a file WHEN the same bytes are uploaded THEN no copy, no job: a link"""
     media = tone(tmp_path, freq=523)
     rec = make_recording(archive, TEXTS, media=media)
@@ -296,7 +322,7 @@ def test_a_file_already_in_the_archive_links_to_its_recording(editor, archive, t
         assert session.scalar(select(func.count()).select_from(Job)) == 0
 
 
-def test_an_upload_resumes_after_the_connection_drops(archive, staff, web, tmp_path):
+def test_an_upload_resumes_after_the_connection_drops(archive, mazhilis, staff, web, tmp_path):
     """
     GIVEN the real web server and a file being uploaded in chunks
     WHEN the connection drops in the middle of a chunk
