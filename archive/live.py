@@ -1,34 +1,47 @@
-"""Live session state transitions, each atomic so two workers never capture one stream.
+"""Live state and paths: session transitions, each atomic so two workers never capture one
+stream, and where a capture's files lie.
 
 Mirrors ``archive.jobs``: a capture is claimed by a compare-and-set on ``attempts``; a session
 ``capturing`` whose owner process is dead (same host) or silent for ``stale_after`` is claimable
 again, which is how a restarted worker resumes a capture after a crash.
+
+Files: ``<data>/live/<session>/run-NNN/`` per connection (HLS ``.ts`` segments and their
+playlist, the audio chunks under ``audio/``), read by the capture, its finalization and the live
+page's player alike.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.jobs import _owner_is_dead, this_process
 from archive.models import LiveSession, LiveState, utcnow
+from archive.settings import Settings
 
 ACTIVE = (LiveState.capturing, LiveState.finalizing)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def live_root(settings: Settings) -> Path:
+    return settings.data_dir / "live"
+
+
+def session_dir(settings: Settings, session_id: int) -> Path:
+    return live_root(settings) / str(session_id)
+
+
+def run_dir(settings: Settings, session_id: int, run: int) -> Path:
+    return session_dir(settings, session_id) / f"run-{run:03d}"
 
 
 def is_abandoned(live: LiveSession, stale_after: timedelta) -> bool:
     """An active session whose capturing process is gone (or silent too long)."""
     if live.owner is None:
         return True
-    beat = _aware(live.heartbeat_at)
+    beat = live.heartbeat_at
     stale = beat is None or beat < datetime.now(UTC) - stale_after
     return _owner_is_dead(live.owner) or stale
 
@@ -40,7 +53,7 @@ def claim(session: Session, session_id: int, stale_after: timedelta) -> LiveSess
         return None
     if live.state in ACTIVE and not is_abandoned(live, stale_after):
         return None
-    if live.state == LiveState.scheduled and _aware(live.starts_at) > datetime.now(UTC):
+    if live.state == LiveState.scheduled and live.starts_at > datetime.now(UTC):
         return None
     now = utcnow()
     result = session.execute(

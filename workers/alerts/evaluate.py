@@ -251,7 +251,7 @@ def queue_digests(settings: Settings, now: datetime | None = None) -> list[int]:
             )
         )
         for alert in due:
-            last = _aware(alert.last_digest_at)
+            last = alert.last_digest_at  # aware: a UTCDateTime column
             # A little slack so an hourly beat does not slip a whole day.
             if last is not None and now - last < DIGEST_EVERY - timedelta(minutes=10):
                 continue
@@ -268,34 +268,9 @@ def queue_digests(settings: Settings, now: datetime | None = None) -> list[int]:
     return queued
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes (stored as UTC)."""
-    from datetime import UTC
-
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def forget_unsubscribed(settings: Settings, older_than: timedelta = timedelta(days=30)) -> int:
     """Delete alerts unsubscribed long ago (their address is personal data)."""
     with session_scope(settings.db_url) as session:
         return session.execute(
             delete(Alert).where(Alert.unsubscribed_at < utcnow() - older_than)
         ).rowcount
-
-
-def after_index(
-    settings: Settings, recording_id: int, segment_ids: list[str] | None = None
-) -> None:
-    """Called once segments are indexed — all of a recording's by the pipeline, or a batch of
-    them (``segment_ids``, e.g. a live chunk): queue the evaluation of alerts against them. If the
-    task cannot be queued, evaluate here and now (the outbox sweep sends what it owes), so a
-    broker hiccup never loses an alert."""
-    from workers.celery_app import EVALUATE_ALERTS, send_task
-
-    try:
-        send_task(settings, EVALUATE_ALERTS, recording_id, segment_ids)
-    except Exception:
-        log.exception("could not queue alert evaluation of recording %s; ran it here", recording_id)
-        evaluate_batch(settings, recording_id, segment_ids=segment_ids)

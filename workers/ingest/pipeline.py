@@ -19,43 +19,30 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import jobs
+from archive import bodies, jobs
 from archive.db import session_factory
 from archive.media import storage
 from archive.models import (
-    Body,
     Job,
     JobState,
     Recording,
     RecordingStatus,
-    Segment,
     SourceItem,
-    segment_id,
 )
 from archive.settings import Settings
-from search.meili.client import master_client
-from search.meili.indexer import sync_recording
-from search.meili.schema import ensure_index
-from workers.alerts import evaluate as alerts
+from workers import indexing
 from workers.asr.chunking import transcribe_in_chunks
-from workers.asr.model_files import resolve_model, resolve_openai_model
-from workers.asr.transcribe import (
-    Engine,
-    RoutedEngine,
-    SpanEngine,
-    TranscribedSegment,
-    Word,
-    get_engine,
-)
+from workers.asr.transcribe import Engine, TranscribedSegment, Word, make_engine
 from workers.errors import JobCancelled, PermanentError
+from workers.ingest import store
 from workers.ingest.eta import Eta
 from workers.media import fetch
 from workers.media import ffmpeg as media
@@ -95,34 +82,8 @@ class Progress:
 
 
 def engine_for(settings: Settings) -> Engine:
-    """The configured engine; with per-language models, a router over them."""
-
-    def load(name: str) -> SpanEngine:
-        if settings.whisper_engine == "openai-whisper":
-            from workers.asr.openai_engine import get_openai_engine
-
-            return get_openai_engine(
-                resolve_openai_model(name, settings.models_dir),
-                settings.whisper_device,
-                settings.whisper_beam_size,
-                settings.whisper_threads,
-                tuple(settings.whisper_languages),
-            )
-        return get_engine(
-            resolve_model(name, settings.models_dir),
-            settings.whisper_device,
-            settings.whisper_compute_type,
-            settings.whisper_beam_size,
-            settings.whisper_threads,
-            tuple(settings.whisper_languages),
-            settings.whisper_batch_size,
-        )
-
-    default = load(settings.whisper_model)
-    if not settings.whisper_language_models:
-        return default
-    routes = {lang: load(name) for lang, name in settings.whisper_language_models.items()}
-    return RoutedEngine(default, routes)
+    """The configured engine, from the one factory (``workers.asr.factory``)."""
+    return make_engine(settings)
 
 
 def run_job(job_id: int, settings: Settings, engine: Engine | None = None) -> None:
@@ -228,13 +189,31 @@ def _fetch(session: Session, job: Job, settings: Settings, progress: Progress) -
     return got.path
 
 
-def _run(session: Session, job: Job, settings: Settings, engine: Engine | None) -> None:
-    progress = Progress(session, job.id)
+@dataclass
+class Run:
+    """One job's run once its input is known: found by ``_run``, handed to each step after."""
+
+    session: Session
+    job: Job
+    settings: Settings
+    progress: Progress
+    source: Path
+    info: media.MediaInfo
+    size: int
+    sha: str
+
+    @property
+    def work(self) -> Path:
+        """Intermediate files, kept between attempts (keyed by the input's SHA-256)."""
+        return self.settings.work_dir / self.sha
+
+
+def _input(session: Session, job: Job, settings: Settings, progress: Progress) -> Path | None:
+    """The file to ingest: downloaded, staged, or (a retry, a reprocess) already in the store."""
     if job.kind == "fetch":
-        fetched = _fetch(session, job, settings, progress)
-        if fetched is None:
-            return
-        source = fetched
+        source = _fetch(session, job, settings, progress)
+        if source is None:
+            return None
     else:
         source = _source_of(job, settings, session)
     if job.kind == "ingest" and not source.exists() and job.recording_id is not None:
@@ -242,6 +221,14 @@ def _run(session: Session, job: Job, settings: Settings, engine: Engine | None) 
         recording = session.get(Recording, job.recording_id)
         if recording is not None:
             source = settings.media_dir / recording.original_path
+    return source
+
+
+def _run(session: Session, job: Job, settings: Settings, engine: Engine | None) -> None:
+    progress = Progress(session, job.id)
+    source = _input(session, job, settings, progress)
+    if source is None:
+        return
     progress("probe", force=True)
     info = media.probe(source)
     if job.kind == "fetch" and info.duration_s > settings.fetch_max_duration_s:
@@ -264,86 +251,64 @@ def _run(session: Session, job: Job, settings: Settings, engine: Engine | None) 
         jobs.finish(session, job.id, recording_id=existing.id, note="already in the archive")
         return
 
-    work = settings.work_dir / sha
-    work.mkdir(parents=True, exist_ok=True)
+    run = Run(session, job, settings, progress, source, info, size, sha)
+    run.work.mkdir(parents=True, exist_ok=True)
     try:
-        _process(session, job, settings, engine, progress, source, info, size, sha, work)
+        _process(run, engine)
     except PermanentError:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(run.work, ignore_errors=True)
         raise
 
 
-def _process(
-    session: Session,
-    job: Job,
-    settings: Settings,
-    engine: Engine | None,
-    progress: Progress,
-    source: Path,
-    info: media.MediaInfo,
-    size: int,
-    sha: str,
-    work: Path,
-) -> None:
-    rendition: tuple[Path, str] | None = None
-    if not media.is_browser_playable(info):
-        done = next(work.glob("playable.*"), None)
-        if done is not None:
-            rendition = (done, "video/mp4" if done.suffix == ".mp4" else "audio/mp4")
-        else:
-            progress("rendition", 0.0, force=True)
-            rendition = media.make_playable(source, info, work)
-    progress("rendition", 1.0, force=True)
-
-    poster = work / "poster.jpg"
-    if info.has_video and not poster.exists():
-        media.poster(source, info, poster)
-
-    audio = work / "audio16k.wav"
+def _process(run: Run, engine: Engine | None) -> None:
+    run.progress("rendition", 0.0, force=True)
+    made = store.make_renditions(run.source, run.info, run.work)
+    run.progress("rendition", 1.0, force=True)
+    audio = run.work / "audio16k.wav"
     if not audio.exists():
-        media.extract_audio(source, audio)
-    progress("audio", 1.0, force=True)
+        media.extract_audio(run.source, audio)
+    run.progress("audio", 1.0, force=True)
+    engine = engine or engine_for(run.settings)
+    segments = _transcribe(run, engine, audio)
+    run.progress("transcribe", 1.0, force=True)
 
-    engine = engine or engine_for(settings)
+    recording = _store(run, made, segments)
+    recording.transcript_model = engine.model_id
+    run.session.commit()
+
+    recording.status = RecordingStatus.ready
+    # A reprocessed recording that staff withdrew or deleted stays out of search.
+    indexing.index_recording(run.settings, run.session, recording)
+    _remove_staged(run.job, run.settings)
+    shutil.rmtree(run.work, ignore_errors=True)
+    jobs.finish(run.session, run.job.id, recording_id=recording.id)
+
+
+def _transcribe(run: Run, engine: Engine, audio: Path) -> list[TranscribedSegment]:
+    """The whole transcript; a long recording in chunks, each kept as it is done."""
     eta = Eta()
 
     def transcribing(fraction: float, chunk: str = "") -> None:
         """Audio done, time elapsed and time left, e.g. "transcribe: 3/18 17% 12:05 ETA 58:10"."""
-        progress("transcribe", fraction, note=f"{chunk} {eta.note(fraction)}".strip())
+        run.progress("transcribe", fraction, note=f"{chunk} {eta.note(fraction)}".strip())
 
-    if info.duration_s > settings.transcribe_chunk_s * 1.5:
-        safe_id = "".join(c if c.isalnum() else "_" for c in engine.model_id)
-        segments = transcribe_in_chunks(
-            engine,
-            audio,
-            info.duration_s,
-            work / f"chunks-{safe_id}",
-            settings.transcribe_chunk_s,
-            transcribing,
-        )
-    else:
-        segments = _transcript(engine, audio, work, transcribing)
-    progress("transcribe", 1.0, force=True)
+    chunk_s = run.settings.transcribe_chunk_s
+    if run.info.duration_s <= chunk_s * 1.5:
+        return _transcript(engine, audio, run.work, transcribing)
+    folder = run.work / f"chunks-{_safe(engine.model_id)}"
+    return transcribe_in_chunks(engine, audio, run.info.duration_s, folder, chunk_s, transcribing)
 
-    recording = _store(session, job, settings, sha, source, info, size, rendition, segments)
-    recording.transcript_model = engine.model_id
-    session.commit()
 
-    recording.status = RecordingStatus.ready
-    _index(settings, recording)
-    session.commit()
-    alerts.after_index(settings, recording.id)
-    _remove_staged(job, settings)
-    shutil.rmtree(work, ignore_errors=True)
-    jobs.finish(session, job.id, recording_id=recording.id)
+def _safe(model_id: str) -> str:
+    """A model id as part of a file name."""
+    return "".join(c if c.isalnum() else "_" for c in model_id)
 
 
 def _transcript(
     engine: Engine, audio: Path, work: Path, on_progress: Any
 ) -> list[TranscribedSegment]:
     """Transcribe, or load the checkpoint a previous attempt with the same model left."""
-    safe_id = "".join(c if c.isalnum() else "_" for c in engine.model_id)
-    checkpoint = work / f"transcript-{safe_id}.json"
+    checkpoint = work / f"transcript-{_safe(engine.model_id)}.json"
     if checkpoint.exists():
         raw = json.loads(checkpoint.read_text())
         return [
@@ -356,101 +321,37 @@ def _transcript(
     return segments
 
 
-def _body(session: Session, params: dict[str, Any]) -> Body:
-    slug = params["body"]
-    body = session.scalar(select(Body).where(Body.slug == slug))
-    if body is None:
-        body = Body(slug=slug, name=params.get("body_name") or slug)
-        session.add(body)
-        session.flush()
-    return body
-
-
-def _store(
-    session: Session,
-    job: Job,
-    settings: Settings,
-    sha: str,
-    source: Path,
-    info: media.MediaInfo,
-    size: int,
-    rendition: tuple[Path, str] | None,
-    segments: list[TranscribedSegment],
-) -> Recording:
+def _store(run: Run, made: store.Renditions, segments: list[TranscribedSegment]) -> Recording:
     """Move files into the media store and write the recording and its segments in one go."""
-    folder = storage.recording_dir(sha)
-    recording = session.scalar(select(Recording).where(Recording.sha256 == sha))
+    session = run.session
+    recording = session.scalar(select(Recording).where(Recording.sha256 == run.sha))
     if recording is None:
-        params = job.params
-        # The extension says what ffprobe found in the bytes, never what the name claimed.
-        original_rel = folder / f"original{info.extension}"
+        params = run.job.params
         recording = Recording(
-            sha256=sha,
+            sha256=run.sha,
             title=params["title"],
-            body=_body(session, params),
+            body=bodies.get_or_create(session, params["body"], params.get("body_name")),
             recorded_on=date.fromisoformat(params["date"]),
             original_name=params.get("filename", "")[:500],
-            original_path=str(original_rel),
-            playable_path=str(original_rel),
+            original_path="",
+            playable_path="",
             playable_mime="",
-            size_bytes=size,
-            duration_s=info.duration_s,
-            container=info.container,
-            has_video=info.has_video,
-            probe={"format": info.raw.get("format", {}), "streams": info.raw.get("streams", [])},
+            size_bytes=run.size,
+            duration_s=run.info.duration_s,
+            container=run.info.container,
+            has_video=run.info.has_video,
+            probe={},
             status=RecordingStatus.processing,
             **(params.get("meta") or {}),
         )
         session.add(recording)
-    original_target = settings.media_dir / recording.original_path
-    if source.resolve() != original_target.resolve():
-        storage.put(settings.media_dir, source, Path(recording.original_path))
-    if rendition is not None:
-        rel = folder / rendition[0].name
-        storage.put(settings.media_dir, rendition[0], rel)
-        recording.playable_path, recording.playable_mime = str(rel), rendition[1]
-    else:
-        recording.playable_path = recording.original_path
-        recording.playable_mime = media.mime_for(info)
-    poster = settings.work_dir / sha / "poster.jpg"
-    if poster.exists():
-        storage.put(settings.media_dir, poster, folder / "poster.jpg")
-        recording.poster_path = str(folder / "poster.jpg")
+    store.place_media(run.settings, recording, run.source, run.info, made)
     session.flush()
-
-    session.execute(delete(Segment).where(Segment.recording_id == recording.id))
-    for idx, seg in enumerate(segments):
-        session.add(
-            Segment(
-                id=segment_id(recording.id, idx),
-                recording_id=recording.id,
-                idx=idx,
-                start=seg.start,
-                end=seg.end,
-                text=seg.text,
-                language=seg.language,
-                words=[[w.start, w.end, w.word, w.probability] for w in seg.words],
-                avg_logprob=seg.avg_logprob,
-                unintelligible=seg.unintelligible,
-            )
-        )
-    recording.languages = sorted({s.language for s in segments if s.language})
-    job.recording_id = recording.id
+    store.replace_segments(session, recording, segments)
+    run.job.recording_id = recording.id
     session.flush()
     session.expire(recording, ["segments"])
     return recording
-
-
-_index_ready: set[str] = set()
-
-
-def _index(settings: Settings, recording: Recording) -> None:
-    client = master_client(settings)
-    if settings.meili_index not in _index_ready:
-        ensure_index(client, settings.meili_index)
-        _index_ready.add(settings.meili_index)
-    # A reprocessed recording that staff withdrew or deleted stays out of search.
-    sync_recording(client, settings.meili_index, recording)
 
 
 def _remove_staged(job: Job, settings: Settings) -> None:

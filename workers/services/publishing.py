@@ -18,10 +18,7 @@ from archive.media import storage
 from archive.media.clip_store import clip_cache_dir
 from archive.models import Recording, utcnow
 from archive.settings import Settings
-from search.meili.client import master_client
-from search.meili.indexer import delete_recording, sync_recording
-from search.meili.schema import ensure_index
-from workers.alerts import evaluate as alerts
+from workers import indexing
 from workers.services import dumps
 
 
@@ -29,24 +26,16 @@ class NotAllowed(ValueError):
     """The change does not apply to the recording in its current state."""
 
 
-def _client(settings: Settings):  # type: ignore[no-untyped-def]
-    client = master_client(settings)
-    ensure_index(client, settings.meili_index)
-    return client
-
-
 def _hide(settings: Settings, session: Session, recording: Recording) -> None:
-    delete_recording(_client(settings), settings.meili_index, recording.id)
+    indexing.unindex_recording(settings, recording.id)
     session.commit()
     dumps.withhold_hidden(settings)
 
 
 def _show(settings: Settings, session: Session, recording: Recording, alert: bool = True) -> None:
     session.commit()
-    sync_recording(_client(settings), settings.meili_index, recording)
-    if alert:
-        # Newly visible moments may match saved searches; each is mailed at most once anyway.
-        alerts.after_index(settings, recording.id)
+    # Newly visible moments may match saved searches; each is mailed at most once anyway.
+    indexing.index_recording(settings, session, recording, alert=alert)
 
 
 def publish(settings: Settings, session: Session, recording: Recording) -> None:
@@ -83,7 +72,7 @@ def purge(settings: Settings, session: Session, recording: Recording) -> None:
     so a purge is always the second of two deliberate steps."""
     if recording.deleted_at is None:
         raise NotAllowed("delete the recording first; only deleted recordings can be purged")
-    delete_recording(_client(settings), settings.meili_index, recording.id)
+    indexing.unindex_recording(settings, recording.id)
     sha = recording.sha256
     session.delete(recording)
     session.commit()

@@ -27,7 +27,7 @@ from tests.support.live_env import LiveEnv
 from tests.support.live_env import live_env as build_live_env
 from tests.support.live_source import LiveSource, RtmpSource, RtspSource, Speech, make_speech
 from workers.errors import PermanentError
-from workers.live.capture import resolve
+from workers.live.connection import resolve
 from workers.services.live_control import start_live
 
 pytestmark = pytest.mark.whisper
