@@ -44,9 +44,11 @@ def verify_digest(
     span = record.range
     if recording_id is not None and recording_id != record.recording_id:
         return Verdict(
-            False, sha256, f"this is a clip of recording {record.recording_id}, not {recording_id}",
+            False,
+            sha256,
+            f"this is a clip of recording {record.recording_id}, not {recording_id}",
             record,
-        )  # fmt: skip
+        )
     mismatched = [
         (name, claimed, actual)
         for name, claimed, actual in (

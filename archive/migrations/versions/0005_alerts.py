@@ -23,8 +23,11 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("query", sa.String(length=500), nullable=False),
         sa.Column("filters", sa.JSON(), nullable=False),
-        sa.Column("frequency", sa.Enum("immediate", "daily", name="alertfrequency",
-                                       native_enum=False, length=20), nullable=False),
+        sa.Column(
+            "frequency",
+            sa.Enum("immediate", "daily", name="alertfrequency", native_enum=False, length=20),
+            nullable=False,
+        ),
         sa.Column("lang", sa.String(length=8), nullable=False),
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -33,15 +36,26 @@ def upgrade() -> None:
         sa.Column("last_digest_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token"),
-    )  # fmt: skip
+    )
     op.create_index("ix_alerts_email", "alerts", ["email"])
     op.create_table(
         "outbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("alert_id", sa.Integer(), nullable=False),
-        sa.Column("state", sa.Enum("pending", "sent", "failed", "dropped", name="outboxstate",
-                                   native_enum=False, length=20), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "pending",
+                "sent",
+                "failed",
+                "dropped",
+                name="outboxstate",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
@@ -49,7 +63,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["alert_id"], ["alerts.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-    )  # fmt: skip
+    )
     op.create_index("ix_outbox_alert_id", "outbox", ["alert_id"])
     op.create_index("ix_outbox_state", "outbox", ["state"])
     op.create_table(
