@@ -1,1 +1,55 @@
-"""Meilisearch: index settings, documents, queries. Imports only ``archive``."""
+"""Search, from the outside: index a recording, remove it, search. Imports only ``archive``.
+
+This is the front door: callers (the web pages, the JSON API, feeds, workers) use the names here
+and never talk to Meilisearch themselves, so a second backend would change this package only.
+Inside, ``search.meili`` holds the client, index schema, documents, indexer and query, and
+``search.text`` the script folding, stemming and query syntax they share.
+
+Errors a caller answers: ``QueryError`` (the query cannot run as written: a 400) and
+``SearchUnavailable`` (the search service failed or is not configured: a 503).
+"""
+
+from __future__ import annotations
+
+from search.meili.client import SearchUnavailable, master_client, search_client
+from search.meili.highlight import moment_of
+from search.meili.indexer import delete_recording, index_recording, index_segments, sync_recording
+from search.meili.query import (
+    NOTHING_TO_FIND,
+    SORTS,
+    Filters,
+    Hit,
+    QueryError,
+    RecordingHits,
+    Results,
+    search_recordings,
+)
+from search.text.folding import fold
+from search.text.syntax import parse
+
+__all__ = [
+    "NOTHING_TO_FIND",
+    "SORTS",
+    "Filters",
+    "Hit",
+    "QueryError",
+    "RecordingHits",
+    "Results",
+    "SearchUnavailable",
+    "delete_recording",
+    "finds_nothing",
+    "fold",
+    "index_recording",
+    "index_segments",
+    "master_client",
+    "moment_of",
+    "search_client",
+    "search_recordings",
+    "sync_recording",
+]
+
+
+def finds_nothing(query: str) -> bool:
+    """Whether a query has words but none to find (only ``-excluded`` ones): refused before it
+    runs, since exclusions only narrow a search."""
+    return bool(query.strip()) and not parse(query).positive

@@ -19,19 +19,22 @@ Results are grouped by recording (``search_recordings``) in two or three request
 
 from __future__ import annotations
 
+import functools
 import heapq
-import html
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import meilisearch
-from meilisearch.errors import MeilisearchApiError
+from meilisearch.errors import MeilisearchApiError, MeilisearchError
 
-from search.text.folding import fold, folded_word_index, original_spans
+from search.meili.client import SearchUnavailable
+from search.meili.highlight import crop_html, highlight_html, match_spans
+from search.meili.highlight import moment_of as moment_of  # re-exported for workers.alerts
+from search.text.folding import fold
 from search.text.stemming import STEMMED_LANGUAGES, stem_text
 from search.text.syntax import ParsedQuery, parse
 
@@ -41,6 +44,8 @@ FACETS = ["body", "year", "language", "event_type", "speaker"]
 WINDOW = 1000  # segment hits ranked to order recordings by relevance
 WINDOW_FIELDS = ["id", "recording_id", "date_ts"]
 SNIPPET_WORDS = 36  # words around the first match in a cropped snippet
+P = ParamSpec("P")
+R = TypeVar("R")
 Sort = Literal["relevance", "newest", "oldest"]
 SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
 
@@ -73,7 +78,7 @@ class Filters:
         if self.recording_id is not None:
             clauses.append(f"recording_id = {int(self.recording_id)}")
         if self.segment_ids is not None:
-            clauses.append(f"id IN [{', '.join(_quote(i) for i in self.segment_ids)}]")
+            clauses.append(_ids_clause("id", self.segment_ids))
         if self.date_from:
             clauses.append(f"date_ts >= {day_ts(self.date_from)}")
         if self.date_to:
@@ -148,89 +153,6 @@ class Results:
 
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _char_offset(text: str, byte_offset: int) -> int:
-    """Meilisearch reports UTF-8 byte offsets; Python strings index characters."""
-    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
-
-
-def match_spans(doc: dict[str, Any]) -> list[tuple[int, int]]:
-    """Character spans of the original text to highlight, from any of the matched forms."""
-    text = doc["text"]
-    positions = doc.get("_matchesPosition", {})
-    words = original_spans(text)
-    spans: set[tuple[int, int]] = set()
-    for match in positions.get("text", []):
-        start = _char_offset(text, match["start"])
-        end = _char_offset(text, match["start"] + match["length"])
-        # A prefix match ("Ашықтық" in "Ашықтықты") marks the whole word.
-        word = next((w for w in words if w[0] <= start < w[1]), None)
-        spans.add((min(start, word[0]), max(end, word[1])) if word else (start, end))
-    for attribute in ("text_folded", "text_stem"):
-        folded = doc.get(attribute, "")
-        for match in positions.get(attribute, []):
-            index = folded_word_index(folded, match["start"])
-            if index < len(words):
-                spans.add(words[index])
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def highlight_html(text: str, spans: list[tuple[int, int]]) -> str:
-    """The text HTML-escaped, with <mark> around the spans: no transcript text becomes markup."""
-    out, cursor = [], 0
-    for start, end in spans:
-        out.append(html.escape(text[cursor:start]))
-        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
-        cursor = end
-    out.append(html.escape(text[cursor:]))
-    return "".join(out)
-
-
-def crop_html(text: str, spans: list[tuple[int, int]], max_words: int) -> str:
-    """Like ``highlight_html`` but at most ``max_words`` words, around the first match, with "…"
-    where text was cut: a long segment shows the part that matched."""
-    words = original_spans(text)
-    if len(words) <= max_words:
-        return highlight_html(text, spans)
-    first = spans[0][0] if spans else 0
-    at = next((i for i, (s, e) in enumerate(words) if e > first), 0)
-    lo = max(0, min(at - max_words // 3, len(words) - max_words))
-    hi = lo + max_words
-    start = words[lo][0] if lo else 0
-    end = words[hi - 1][1] if hi < len(words) else len(text)
-    inside = [
-        (max(s, start) - start, min(e, end) - start) for s, e in spans if e > start and s < end
-    ]
-    body = highlight_html(text[start:end], inside)
-    return ("…" if start else "") + body + ("…" if end < len(text) else "")
-
-
-def moment_of(text: str, words: Sequence[Sequence[Any]], start: float, spans: Sequence) -> float:
-    """The start second of the timed word holding the first match (``start`` if unknown).
-
-    Word timings live in the database, not the index: the caller passes the segment's words.
-    """
-    if not spans or not words:
-        return start
-    first, cursor, moment = spans[0][0], 0, start
-    for word_start, _end, word, *_ in words:
-        token = str(word).strip()
-        if not token:
-            continue
-        at = text.find(token, cursor)
-        if at < 0:
-            continue
-        if at > first:
-            break
-        moment, cursor = word_start, at + len(token)
-    return moment
 
 
 FORMS = ("original", "folded", "stem")
@@ -327,6 +249,135 @@ def _validate(parsed: ParsedQuery, query: str) -> None:
         raise QueryError(NOTHING_TO_FIND)
 
 
+@dataclass
+class _Window:
+    """The first request's answer: the best ``WINDOW`` hits (ids only) grouped by recording, the
+    count of hits per matching recording (the facet), and the other facets."""
+
+    ranked: dict[int, list[str]]  # recording → its hits' ids in the window, best first
+    dates: dict[int, int]  # recording → date_ts, for those in the window
+    counts: dict[str, int]  # recording id (as text) → matching segments
+    facets: dict[str, dict[str, int]]
+    total_hits: int
+    spent_ms: int
+
+    @property
+    def total_recordings(self) -> int:
+        return len(self.counts) + sum(str(rid) not in self.counts for rid in self.ranked)
+
+
+def _window(
+    client: meilisearch.Client, index_uid: str, parsed: ParsedQuery, clauses: list[str]
+) -> _Window:
+    result = _multi_search(
+        client,
+        build_queries(index_uid, parsed, clauses, extra={"attributesToRetrieve": WINDOW_FIELDS}),
+        {"limit": WINDOW, "facetsByIndex": {index_uid: [*FACETS, "recording_id"]}},
+    )
+    distribution = _distribution(result, index_uid)
+    counts: dict[str, int] = distribution.pop("recording_id", {})
+    ranked: dict[int, list[str]] = {}
+    dates: dict[int, int] = {}
+    for doc in result["hits"]:
+        rid = doc["recording_id"]
+        ranked.setdefault(rid, []).append(doc["id"])
+        dates[rid] = doc.get("date_ts", 0)
+    total = result.get("estimatedTotalHits", len(result["hits"]))
+    return _Window(ranked, dates, counts, distribution, total, result.get("processingTimeMs", 0))
+
+
+def _order(
+    window: _Window,
+    sort: str,
+    end: int,
+    recording_dates: Callable[[Iterable[int]], dict[int, date]] | None,
+) -> tuple[list[int], dict[int, int]]:
+    """The matching recordings in page order (at least the first ``end`` of them), and the
+    number of hits of each placed one."""
+    ranked, counts = window.ranked, window.counts
+    # The facet may stop at maxValuesPerFacet recordings; the window's are counted regardless.
+    per_recording = {rid: counts.get(str(rid), len(sids)) for rid, sids in ranked.items()}
+    order = list(ranked)
+    if sort == "relevance" and end > len(order):
+        # Recordings the window did not reach follow, most hits first. Only as many as the page
+        # needs are picked: sorting every matching recording cost ~1 ms a search at 2,000.
+        rest = (int(key) for key in counts if int(key) not in ranked)
+        most_hits = heapq.nsmallest(
+            end - len(order), rest, key=lambda rid: (-counts[str(rid)], rid)
+        )
+        order += most_hits
+        per_recording.update({rid: counts[str(rid)] for rid in most_hits})
+    elif sort != "relevance":
+        # Date order covers every matching recording, so all of them are placed.
+        for key, n in counts.items():
+            per_recording.setdefault(int(key), n)
+        order = list(per_recording)
+        dates = dict(window.dates)
+        missing = [rid for rid in order if rid not in dates]
+        if missing and recording_dates is not None:
+            dates.update({rid: day_ts(d) for rid, d in recording_dates(missing).items()})
+        order.sort(key=lambda r: (dates.get(r, 0), r), reverse=sort == "newest")
+    return order, per_recording
+
+
+def _ids_clause(field: str, values: Iterable[str | int]) -> str:
+    return f"{field} IN [{', '.join(_quote(v) if isinstance(v, str) else str(v) for v in values)}]"
+
+
+def _moments(
+    client: meilisearch.Client,
+    index_uid: str,
+    parsed: ParsedQuery,
+    clauses: list[str],
+    chosen: dict[int, list[str]],
+    moments: int,
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """The documents of the page's moments, with match positions; ``chosen`` (recording → ids,
+    from the window) is filled in for the recordings outside the window. Returns the documents
+    by id and the milliseconds Meilisearch spent."""
+    docs: dict[str, dict[str, Any]] = {}
+    spent = 0
+    extra: dict[str, Any] = {"showMatchesPosition": True}
+    ids = [sid for sids in chosen.values() for sid in sids]
+    if ids:
+        queries = build_queries(index_uid, parsed, [*clauses, _ids_clause("id", ids)], extra=extra)
+        found = _multi_search(client, queries, {"limit": len(ids)})
+        spent += found.get("processingTimeMs", 0)
+        docs.update({doc["id"]: doc for doc in found["hits"]})
+    outside = [rid for rid, sids in chosen.items() if not sids]
+    if outside:
+        # Recordings beyond the window (date order): their best moments, each guaranteed one by
+        # a distinct query, more from a plain one.
+        restricted = [*clauses, _ids_clause("recording_id", outside)]
+        queries = build_queries(
+            index_uid, parsed, restricted, extra={**extra, "distinct": "recording_id"}
+        )
+        queries += build_queries(index_uid, parsed, restricted, extra=extra)
+        found = _multi_search(client, queries, {"limit": len(outside) * (moments + 3)})
+        spent += found.get("processingTimeMs", 0)
+        for doc in found["hits"]:
+            rid = doc["recording_id"]
+            if len(chosen[rid]) < moments and doc["id"] not in chosen[rid]:
+                chosen[rid].append(doc["id"])
+                docs[doc["id"]] = doc
+    return docs, spent
+
+
+def _unavailable_on_failure(search: Callable[P, R]) -> Callable[P, R]:
+    """A Meilisearch failure (down, timed out, refusing) becomes ``SearchUnavailable``: callers
+    answer it (a 503) without knowing which engine failed."""
+
+    @functools.wraps(search)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return search(*args, **kwargs)
+        except MeilisearchError as exc:
+            raise SearchUnavailable(f"search is unavailable: {exc}") from exc
+
+    return run
+
+
+@_unavailable_on_failure
 def search_recordings(
     client: meilisearch.Client,
     index_uid: str,
@@ -342,7 +393,8 @@ def search_recordings(
     """Matching recordings, ``per_page`` to a page, each with its best ``moments`` hits.
 
     ``recording_dates`` gives the date of recordings the window did not reach (from the database),
-    so that newest/oldest order covers every matching recording, not only the best hits.
+    so that newest/oldest order covers every matching recording, not only the best hits. Raises
+    ``QueryError`` for a query that cannot run, ``SearchUnavailable`` when Meilisearch fails.
     """
     if sort not in SORTS:
         raise QueryError(f"sort must be one of: {', '.join(SORTS)}")
@@ -350,78 +402,12 @@ def search_recordings(
     parsed = parse(query)
     _validate(parsed, query)
     clauses = filters.clauses()
-    window = _multi_search(
-        client,
-        build_queries(index_uid, parsed, clauses, extra={"attributesToRetrieve": WINDOW_FIELDS}),
-        {"limit": WINDOW, "facetsByIndex": {index_uid: [*FACETS, "recording_id"]}},
-    )
-    spent = window.get("processingTimeMs", 0)
-    distribution = _distribution(window, index_uid)
-    counts: dict[str, int] = distribution.pop("recording_id", {})
-    ranked: dict[int, list[str]] = {}
-    dates: dict[int, int] = {}
-    for doc in window["hits"]:
-        rid = doc["recording_id"]
-        ranked.setdefault(rid, []).append(doc["id"])
-        dates[rid] = doc.get("date_ts", 0)
-    # The facet may stop at maxValuesPerFacet recordings; the window's are counted regardless.
-    per_recording = {rid: counts.get(str(rid), len(sids)) for rid, sids in ranked.items()}
-    total_recordings = len(counts) + sum(str(rid) not in counts for rid in ranked)
+    window = _window(client, index_uid, parsed, clauses)
     offset = (page - 1) * per_page
-    end = offset + per_page
-    order = list(ranked)
-    if sort == "relevance" and end > len(order):
-        # Recordings the window did not reach follow, most hits first. Only as many as the page
-        # needs are picked: sorting every matching recording cost ~1 ms a search at 2,000.
-        rest = (int(key) for key in counts if int(key) not in ranked)
-        most_hits = heapq.nsmallest(
-            end - len(order), rest, key=lambda rid: (-counts[str(rid)], rid)
-        )
-        order += most_hits
-        per_recording.update({rid: counts[str(rid)] for rid in most_hits})
-    elif sort != "relevance":
-        # Date order covers every matching recording, so all of them are placed.
-        for key, n in counts.items():
-            if int(key) not in per_recording:
-                per_recording[int(key)] = n
-        order = list(per_recording)
-        missing = [rid for rid in order if rid not in dates]
-        if missing and recording_dates is not None:
-            dates.update({rid: day_ts(d) for rid, d in recording_dates(missing).items()})
-        newest = sort == "newest"
-        order.sort(key=lambda r: (dates.get(r, 0), r), reverse=newest)
-    page_ids = order[offset:end]
-    chosen = {rid: ranked.get(rid, [])[:moments] for rid in page_ids}
-    docs: dict[str, dict[str, Any]] = {}
-    ids = [sid for sids in chosen.values() for sid in sids]
-    if ids:
-        found = _multi_search(
-            client,
-            build_queries(
-                index_uid, parsed, [*clauses, f"id IN [{', '.join(_quote(i) for i in ids)}]"],
-                extra={"showMatchesPosition": True},
-            ),
-            {"limit": len(ids)},
-        )  # fmt: skip
-        spent += found.get("processingTimeMs", 0)
-        docs.update({doc["id"]: doc for doc in found["hits"]})
-    outside = [rid for rid in page_ids if not chosen[rid]]
-    if outside:
-        # Recordings beyond the window (date order): their best moments, each guaranteed one by
-        # a distinct query, more from a plain one.
-        restricted = [*clauses, f"recording_id IN [{', '.join(map(str, outside))}]"]
-        extra = {"showMatchesPosition": True}
-        queries = build_queries(
-            index_uid, parsed, restricted, extra={**extra, "distinct": "recording_id"}
-        )
-        queries += build_queries(index_uid, parsed, restricted, extra=extra)
-        found = _multi_search(client, queries, {"limit": len(outside) * (moments + 3)})
-        spent += found.get("processingTimeMs", 0)
-        for doc in found["hits"]:
-            rid = doc["recording_id"]
-            if len(chosen[rid]) < moments and doc["id"] not in chosen[rid]:
-                chosen[rid].append(doc["id"])
-                docs[doc["id"]] = doc
+    order, per_recording = _order(window, sort, offset + per_page, recording_dates)
+    page_ids = order[offset : offset + per_page]
+    chosen = {rid: window.ranked.get(rid, [])[:moments] for rid in page_ids}
+    docs, spent = _moments(client, index_uid, parsed, clauses, chosen, moments)
     groups = []
     for rid in page_ids:
         hits = [_hit(docs[sid]) for sid in chosen[rid] if sid in docs]
@@ -431,12 +417,12 @@ def search_recordings(
         sort=sort,
         filters=filters,
         groups=groups,
-        total_hits=window.get("estimatedTotalHits", len(window["hits"])),
-        total_recordings=total_recordings,
+        total_hits=window.total_hits,
+        total_recordings=window.total_recordings,
         page=page,
         per_page=per_page,
-        facets=distribution,
-        processing_ms=spent,
+        facets=window.facets,
+        processing_ms=window.spent_ms + spent,
     )
 
 

@@ -37,22 +37,25 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-CYRILLIC: dict[str, str] = {
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e",
-    "э": "e", "ж": "j", "з": "z", "и": "i", "і": "i", "й": "i", "ы": "i", "к": "k", "қ": "k",
-    "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o", "ө": "o", "п": "p", "р": "r", "с": "s",
-    "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "h", "һ": "h", "ц": "ts", "ч": "ch",
-    "ш": "sh", "щ": "sh", "ъ": "", "ь": "", "ю": "iu", "я": "ia",
-}  # fmt: skip
+
+def _table(pairs: str) -> dict[str, str]:
+    """``"а=a ъ="`` → ``{"а": "a", "ъ": ""}``: the tables stay a few readable lines."""
+    return dict(pair.split("=", 1) for pair in pairs.split())
+
+
+CYRILLIC: dict[str, str] = _table(
+    """
+    а=a ә=a б=b в=v г=g ғ=g д=d е=e ё=e э=e ж=j з=z и=i і=i й=i ы=i к=k қ=k л=l м=m н=n ң=n о=o
+    ө=o п=p р=r с=s т=t у=u ұ=u ү=u ф=f х=h һ=h ц=ts ч=ch ш=sh щ=sh ъ= ь= ю=iu я=ia
+    """
+)
 
 LATIN: dict[str, str] = {
     # 2021 official alphabet and other diacritics
-    "ä": "a", "ğ": "g", "ı": "i", "ï": "i", "ñ": "n", "ŋ": "n", "ö": "o", "q": "k", "ş": "sh",
-    "ç": "ch", "ū": "u", "ü": "u", "ù": "u", "é": "e",
+    **_table("ä=a ğ=g ı=i ï=i ñ=n ŋ=n ö=o q=k ş=sh ç=ch ū=u ü=u ù=u é=e"),
     # informal spellings
-    "zh": "j", "kh": "h", "gh": "g", "ye": "e", "yo": "e", "ya": "ia", "yu": "iu",
-    "y": "i", "w": "u", "x": "ks", "c": "ts", "ch": "ch", "sh": "sh", "ts": "ts",
-}  # fmt: skip
+    **_table("zh=j kh=h gh=g ye=e yo=e ya=ia yu=iu y=i w=u x=ks c=ts ch=ch sh=sh ts=ts"),
+}
 
 _LATIN_KEYS = sorted(LATIN, key=len, reverse=True)
 _LATIN_RE = re.compile("|".join(re.escape(k) for k in _LATIN_KEYS))

@@ -38,17 +38,27 @@ from search.text.folding import collapse_doubles, fold_word, words
 
 MIN_STEM = 3
 
-KAZAKH: tuple[str, ...] = (
-    "lar", "ler", "dar", "der", "tar", "ter", "nin", "din", "tin", "ga", "ge", "ka", "ke", "na",
-    "ne", "ni", "di", "ti", "da", "de", "ta", "te", "nda", "nde", "dan", "den", "tan", "ten",
-    "nan", "nen", "men", "ben", "pen", "menen", "dagi", "degi", "tagi", "tegi", "ndagi", "ndegi",
-    "i", "si", "im", "in", "imiz", "iniz", "miz", "niz", "lari", "leri",
-)  # fmt: skip
-RUSSIAN: tuple[str, ...] = (
-    "a", "ia", "u", "iu", "e", "i", "om", "em", "am", "iam", "oi", "ei", "ami", "iami", "ah",
-    "iah", "ogo", "ego", "omu", "emu", "imi", "ie", "iia", "iiu", "ii", "iih", "iim",
-    "ih", "im", "oe",
-)  # fmt: skip
+
+def _suffixes(*families: str) -> tuple[str, ...]:
+    return tuple(suffix for family in families for suffix in family.split())
+
+
+# By family, as in the table above.
+KAZAKH: tuple[str, ...] = _suffixes(
+    "lar ler dar der tar ter",  # plural
+    "nin din tin",  # genitive
+    "ga ge ka ke na ne",  # dative
+    "ni di ti",  # accusative
+    "da de ta te nda nde",  # locative
+    "dan den tan ten nan nen",  # ablative
+    "men ben pen menen",  # instrumental
+    "dagi degi tagi tegi ndagi ndegi",  # adjectival -gy
+    "i si im in imiz iniz miz niz lari leri",  # possessive
+)
+RUSSIAN: tuple[str, ...] = _suffixes(
+    "a ia u iu e i om em am iam oi ei ami iami ah iah ogo ego omu emu imi ie iia iiu ii iih iim",
+    "ih im oe",
+)
 # Measured (bench/stemming.py, BENCHMARKS.md): the Russian table adds a little recall and loses
 # more precision than it gains, since Meilisearch's typo tolerance already joins most Russian
 # forms; only Kazakh is stemmed. The Russian table stays for that measurement.
@@ -84,9 +94,3 @@ def stem_text(text: str, language: str | None, stemmed: tuple[str, ...] = STEMME
     return " ".join(
         stem_folded(fold_word(m.group(0), collapse=False), table) or "_" for m in words(text)
     )
-
-
-def query_stems(query: str, stemmed: tuple[str, ...] = STEMMED_LANGUAGES) -> list[str]:
-    """The query stemmed as each stemmed language (its language is unknown); duplicates dropped."""
-    forms = [stem_text(query, language, stemmed) for language in stemmed]
-    return list(dict.fromkeys(form for form in forms if form.strip("_ ")))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from search.meili.query import build_queries
 from search.text.folding import CYRILLIC, LATIN, collapse_doubles, fold, fold_word, original_spans
-from search.text.stemming import TABLES, query_stems, stem_folded, stem_text
+from search.text.stemming import STEMMED_LANGUAGES, TABLES, stem_folded, stem_text
 
 
 @pytest.mark.parametrize(("letter", "latin"), sorted(CYRILLIC.items()))
@@ -99,6 +100,16 @@ def test_every_suffix_is_stripped_from_a_long_enough_stem():
             assert stem_folded("mektep" + suffix, language) != "mektep" + suffix, (language, suffix)
 
 
+def stem_queries(query: str, stemmed: tuple[str, ...] = STEMMED_LANGUAGES) -> list[str]:
+    """The stemmed forms search sends for ``query`` (the query's language is unknown)."""
+    return [q["q"] for q in build_queries("segments", query, [], forms=("stem",), stemmed=stemmed)]
+
+
 def test_query_is_stemmed_as_each_language_in_use():
-    assert query_stems("бюджета жобасы") == ["biudje joba"]
-    assert query_stems("бюджета жобасы", ("kk", "ru")) == ["biudje joba", "biudjet jobas"]
+    """GIVEN a query WHEN search builds its stemmed forms THEN one per stemmed language, no
+    duplicates, each searched on the stems and, where a segment has none, the folded text"""
+    assert stem_queries("бюджета жобасы") == ["biudje joba"]
+    assert stem_queries("бюджета жобасы", ("kk", "ru")) == ["biudje joba", "biudjet jobas"]
+    assert stem_queries("мектеп бюджет", ("kk", "ru")) == ["mektep biudjet"]
+    queries = build_queries("segments", "бюджета", [], forms=("stem",))
+    assert [q["attributesToSearchOn"] for q in queries] == [["text_stem", "text_folded"]]
