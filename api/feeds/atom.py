@@ -13,17 +13,16 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from meilisearch.errors import MeilisearchError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.deps import SearchDep, SessionDep, SettingsDep
 from api.feeds.conditional import conditional
+from api.links import recording_url
 from api.public.recordings import list_recordings
-from api.public.results import cards, recording_dates
+from api.public.results import find
 from api.public.search_params import SearchParamsDep
 from archive.models import Body, Recording
-from search.meili.query import QueryError, search_recordings
 from web.formatting import timestamp
 from web.i18n import current
 from web.i18n import gettext as _
@@ -122,9 +121,9 @@ def _recording_entry(feed: Feed, site: str, rec: Recording) -> None:
     if rec.description:
         summary += f"\n\n{rec.description}"
     feed.entry(
-        id=f"{site}/r/{rec.id}",
+        id=recording_url(rec.id, site=site),
         title=rec.title,
-        url=f"{site}/r/{rec.id}",
+        url=recording_url(rec.id, site=site),
         updated=rec.updated_at,
         published=rec.created_at,
         summary=summary,
@@ -184,35 +183,22 @@ def search_feed(
 ) -> Response:
     """A search as a feed: the matching moments of the newest matching recordings (up to three
     per recording), one entry per moment."""
-    if not params.q and not params.filters.active():
-        raise HTTPException(400, "q: give words to find, or at least one filter")
-    try:
-        results = search_recordings(
-            client,
-            settings.meili_index,
-            params.q,
-            filters=params.filters,
-            sort="newest",
-            per_page=limit,
-            recording_dates=recording_dates(session),
-        )
-    except QueryError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    except MeilisearchError as exc:
-        raise HTTPException(503, "search is unavailable") from exc
+    params.require_something()
+    _results, found = find(
+        settings, session, client, params, per_page=limit, sort="newest", page=1, context=False
+    )
     site = settings.site_url
     page = f"{site}/search{params.link()}"
     self_url = f"{site}/search.atom{params.link()}"
     title = _("Ashyq: “%(query)s”") % {"query": params.q} if params.q else _("Ashyq: search")
     feed = Feed(site, self_url, title, page)
-    for card in cards(session, results, context=False):
+    for card in found:
         rec = card.recording
         for m in card.moments:
-            at = int(m.moment)
             feed.entry(
-                id=f"{site}/r/{rec.id}#seg-{m.hit.id}",
+                id=recording_url(rec.id, site=site, fragment=f"seg-{m.hit.id}"),
                 title=f"{rec.title} — {timestamp(m.moment)}",
-                url=f"{site}/r/{rec.id}?t={at}",
+                url=recording_url(rec.id, site=site, t=m.moment),
                 updated=rec.updated_at,
                 published=rec.created_at,
                 html=m.hit.html,

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import Principal, client_ip, current_principal
 from api.deps import RowId, SessionDep, SettingsDep
 from api.feeds.conditional import REVALIDATE, RevalidatedFile
+from api.links import recording_url
 from api.media.clip_jobs import Asker, Order, budget_of, place, settle
 from api.media.safety import media_headers
 from api.public.quotes import Quote, quote, requested_range
@@ -64,11 +65,18 @@ def _range_query(span: TimeRange) -> str:
 
 
 def clip_url(settings: Settings, rec: Recording, span: TimeRange, fmt: str) -> str:
-    return f"{settings.site_url}/r/{rec.id}/clip.{fmt}?{_range_query(span)}"
+    return recording_url(rec.id, f"clip.{fmt}", site=settings.site_url, query=_range_query(span))
+
+
+def _record_url(settings: Settings, recording_id: int, span: TimeRange) -> str:
+    """The provenance record (``clip.json``) of a range."""
+    query = _range_query(span)
+    return recording_url(recording_id, "clip.json", site=settings.site_url, query=query)
 
 
 def status_url(settings: Settings, rec: Recording, span: TimeRange, fmt: str) -> str:
-    return f"{settings.site_url}/r/{rec.id}/clip-status.json?format={fmt}&{_range_query(span)}"
+    query = f"format={fmt}&{_range_query(span)}"
+    return recording_url(rec.id, "clip-status.json", site=settings.site_url, query=query)
 
 
 def provenance(settings: Settings, q: Quote) -> dict[str, Any]:
@@ -118,7 +126,7 @@ def provenance(settings: Settings, q: Quote) -> dict[str, Any]:
         },
         "citation": {"text": q.citation(), "markdown": q.citation(markdown=True)},
         "archive_url": q.permalink,
-        "clip_page": f"{site}/r/{rec.id}/clip?{_range_query(span)}",
+        "clip_page": recording_url(rec.id, "clip", site=site, query=_range_query(span)),
         "verify": f"{site}/api/v1/verify",
     }
 
@@ -184,10 +192,7 @@ def quote_record(
 ) -> JSONResponse:
     """Permalink, citation (plain and Markdown, UI language) and text of a range; no clip cut."""
     rec = public_recording(session, recording_id)
-    try:
-        span = requested_range(rec, start, end)
-    except HTTPException as exc:
-        return JSONResponse({"error": "invalid_parameter", "detail": exc.detail}, exc.status_code)
+    span = requested_range(rec, start, end)
     q = quote(rec, span, settings.site_url)
     return JSONResponse(
         {
@@ -342,8 +347,7 @@ async def clip_file(
                 "Cache-Control": REVALIDATE,
                 "ETag": f'"{digest}"',
                 "X-Clip-SHA256": digest,
-                "Link": f"<{settings.site_url}/r/{rec.id}/clip.json?{_range_query(held)}>; "
-                'rel="describedby"',
+                "Link": f'<{_record_url(settings, rec.id, held)}>; rel="describedby"',
             }
         ),
     )
@@ -361,10 +365,7 @@ def clip_status(
     """Where a queued cut stands: ``done`` (with its URL and hash), ``queued``, ``running``,
     ``failed`` (with the error) or ``none`` (not asked for, or lost: ask for the clip again)."""
     rec = public_recording(session, recording_id)
-    try:
-        held = cut_span(settings, rec, _span(settings, rec, start, end))
-    except HTTPException as exc:
-        return JSONResponse({"error": "invalid_parameter", "detail": exc.detail}, exc.status_code)
+    held = cut_span(settings, rec, _span(settings, rec, start, end))
     out: dict[str, Any] = {"url": clip_url(settings, rec, held, fmt)}
     entry = clips.cached(settings.data_dir, rec, held, fmt)
     job = read_job(job_path(settings.data_dir, rec.sha256, held, fmt))
@@ -393,9 +394,10 @@ def verdict_json(
             "start": span.start,
             "end": span.end,
             "format": r.format,
-            "archive_url": f"{settings.site_url}/r/{r.recording_id}?{span.query()}",
-            "provenance": f"{settings.site_url}/r/{r.recording_id}/clip.json"
-            f"?start={span.start_text}&end={span.end_text}",
+            "archive_url": recording_url(
+                r.recording_id, site=settings.site_url, query=span.query()
+            ),
+            "provenance": _record_url(settings, r.recording_id, span),
         }
         if session is not None:
             # A genuine clip stays genuine when its recording is withdrawn; say so, though.
@@ -421,10 +423,7 @@ def verify_upload(
     digest = hashlib.sha256()
     while chunk := file.file.read(1024 * 1024):
         digest.update(chunk)
-    try:
-        verdict = verify_digest(
-            settings.data_dir, digest.hexdigest(), recording_id=recording_id, start=start, end=end
-        )
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    verdict = verify_digest(
+        settings.data_dir, digest.hexdigest(), recording_id=recording_id, start=start, end=end
+    )
     return verdict_json(verdict, settings, session)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import RowId, SessionDep, SettingsDep
+from api.links import recording_url
 from api.public.quotes import quote, requested_range
 from api.public.recordings import public_recording
 from archive.text.ranges import TimeRange, seconds_text
@@ -64,7 +65,7 @@ def embed_page(
         "start": seconds_text(span.start) if span else "",
         "end": seconds_text(span.end) if bounded and span else "",
         "fragment": fragment,
-        "permalink": f"{settings.site_url}/r/{rec.id}" + (f"?{query}" if query else ""),
+        "permalink": recording_url(rec.id, site=settings.site_url, query=query),
     }
     return templates.TemplateResponse(request, "embed.html", context)
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import RowId, SessionDep, SettingsDep
+from api.links import recording_url
 from api.public.quotes import Quote, quote, requested_range
 from api.public.recordings import public_recording
 from archive.text.captions import to_srt, to_text, to_vtt, vtt_time
@@ -53,7 +54,7 @@ def to_json(q: Quote) -> str:
             "duration_s": rec.duration_s,
             "sha256": rec.sha256,
             "transcript_model": rec.transcript_model,
-            "url": f"{q.site_url}/r/{rec.id}",
+            "url": recording_url(rec.id, site=q.site_url),
         },
         "range": None if q.span is None else {"start": q.span.start, "end": q.span.end},
         "citation": q.citation(),

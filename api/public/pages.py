@@ -6,19 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from meilisearch.errors import MeilisearchError
 from sqlalchemy import select
 
 from api.deps import RowId, SearchDep, SessionDep, SettingsDep, Year
+from api.links import recording_url
 from api.media.safety import media_headers
 from api.public.quotes import page_range
 from api.public.recordings import list_recordings, public_bodies, public_recording, public_years
-from api.public.results import cards, event_type_name, facet_values, language_name, recording_dates
+from api.public.results import event_type_name, facet_values, find, language_name
 from api.public.search_params import SearchParamsDep
 from archive.models import Body
 from archive.text.captions import to_vtt
-from search.meili.query import QueryError, search_recordings
-from search.text.folding import fold
+from search import QueryError, SearchUnavailable, fold
 from web.i18n import N_
 from web.i18n import gettext as _
 from web.templating import templates
@@ -74,23 +73,14 @@ def search_page(
         "error": None,
     }
     status = 200
+    # Not api.errors' answers: the page shows its form again, with the query and the message.
     if params.q or params.filters.active():
         try:
-            results = search_recordings(
-                client,
-                settings.meili_index,
-                params.q,
-                filters=params.filters,
-                sort=params.sort,
-                page=params.page,
-                recording_dates=recording_dates(session),
-            )
-            context["results"] = results
-            context["cards"] = cards(session, results)
-            context["facets"] = facet_values(session, results.facets)
+            context["results"], context["cards"] = find(settings, session, client, params)
+            context["facets"] = facet_values(session, context["results"].facets)
         except QueryError as exc:
             context["error"], status = str(exc), 400
-        except MeilisearchError:
+        except SearchUnavailable:
             context["error"] = _("Search is unavailable right now. Please try again in a minute.")
             status = 503
     return templates.TemplateResponse(request, "search.html", context, status_code=status)
@@ -140,7 +130,7 @@ def recording_page(
         "find": find,
         "found": set(found),
         "found_count": len(found),
-        "page_url": f"{settings.site_url}/r/{recording.id}",
+        "page_url": recording_url(recording.id, site=settings.site_url),
         "site_url": settings.site_url,
         **quoted,
         "live": live,

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import HTTPException
-
+from api.links import recording_url
 from archive.models import Recording, Segment
 from archive.settings import Settings
 from archive.text.ranges import (
-    RangeError,
     TimeRange,
     make_range,
     overlapping,
@@ -39,8 +37,8 @@ class Quote:
 
     @property
     def permalink(self) -> str:
-        base = f"{self.site_url}/r/{self.recording.id}"
-        return f"{base}?{self.span.query()}" if self.span else base
+        query = self.span.query() if self.span else ""
+        return recording_url(self.recording.id, site=self.site_url, query=query)
 
     @property
     def time_range(self) -> str:
@@ -116,11 +114,8 @@ def _markdown_escape(text: str) -> str:
 def requested_range(
     recording: Recording, start: str | None, end: str | None, max_length_s: float | None = None
 ) -> TimeRange:
-    """The range asked for, or a 400 that says what is wrong with it."""
-    try:
-        return make_range(start, end, recording.duration_s, max_length_s)
-    except RangeError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    """The range asked for; a ``RangeError`` says what is wrong with it (a 400, api.errors)."""
+    return make_range(start, end, recording.duration_s, max_length_s)
 
 
 def quote(recording: Recording, span: TimeRange | None, site_url: str) -> Quote:
@@ -130,18 +125,25 @@ def quote(recording: Recording, span: TimeRange | None, site_url: str) -> Quote:
 def page_range(recording: Recording, t: str, end: str, settings: Settings) -> dict[str, Any]:
     """What the recording page needs for ``?t=`` and ``?end=``: the start second, and when an
     end is given the quoted range, its segments (highlighted) and its citation."""
-    try:
-        start = parse_time(t) or 0.0
-    except RangeError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    start = parse_time(t) or 0.0
     common = {"clip_max_s": settings.clip_max_s, "words": timed_words(recording.segments)}
     if not end.strip():
-        return {**common, "start_s": min(start, recording.duration_s), "span": None,
-                "quote": None, "quoted": set()}  # fmt: skip
+        return {
+            **common,
+            "start_s": min(start, recording.duration_s),
+            "span": None,
+            "quote": None,
+            "quoted": set(),
+        }
     span = requested_range(recording, t or "0", end)
     q = quote(recording, span, settings.site_url)
-    return {**common, "start_s": span.start, "span": span, "quote": q,
-            "quoted": {s.id for s in q.segments}}  # fmt: skip
+    return {
+        **common,
+        "start_s": span.start,
+        "span": span,
+        "quote": q,
+        "quoted": {s.id for s in q.segments},
+    }
 
 
 def timed_words(segments: list[Segment]) -> dict[str, list[Any]]:

@@ -54,10 +54,6 @@ def list_recordings(
     return RecordingPage(list(items), total, page, per_page)
 
 
-def latest_recordings(session: Session, limit: int = 10) -> list[Recording]:
-    return list_recordings(session, per_page=limit).items
-
-
 def public_years(session: Session) -> list[tuple[int, int]]:
     """(year, number of recordings), newest year first."""
     year = extract("year", Recording.recorded_on)

@@ -2,22 +2,25 @@
 the segments around it, and facet values with names in the UI language.
 
 The index holds only what search needs (search.meili.documents); everything shown beside a hit is
-read
-here, for the few hits of one page, in a handful of queries.
+read here, for the few hits of one page, in a handful of queries. ``find`` is the one search call
+of the pages, the JSON API and the feeds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
+import meilisearch
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, load_only
 
+from api.public.search_params import SearchParams
 from archive.models import Body, Recording, Segment, Speaker, segment_id
 from archive.public import visible
-from search.meili.query import Hit, Results, moment_of
+from archive.settings import Settings
+from search import Hit, Results, moment_of, search_recordings
 from web import i18n
 from web.i18n import N_
 
@@ -54,7 +57,9 @@ class FacetValue:
     count: int
 
 
-def recording_dates(session: Session):  # type: ignore[no-untyped-def]
+def recording_dates(session: Session) -> Callable[[Iterable[int]], dict[int, date]]:
+    """The dates of recordings by id, for the date order of hits the search window missed."""
+
     def lookup(ids: Iterable[int]) -> dict[int, date]:
         rows = session.execute(
             select(Recording.id, Recording.recorded_on).where(Recording.id.in_(list(ids)))
@@ -69,17 +74,20 @@ def recording_dates(session: Session):  # type: ignore[no-untyped-def]
 _IDS = bindparam("ids", expanding=True)
 # The card's fields only: a recording's ffprobe JSON and description can be kilobytes, and
 # decoding them for every card was wasted (a field not loaded here still loads on access).
+CARD_FIELDS = (
+    Recording.title,
+    Recording.body_id,
+    Recording.recorded_on,
+    Recording.duration_s,
+    Recording.event_type,
+    Recording.languages,
+    Recording.status,
+    Recording.created_at,
+    Recording.updated_at,
+)
 CARD_RECORDINGS = visible(
-    select(Recording)
-    .options(
-        load_only(
-            Recording.title, Recording.body_id, Recording.recorded_on, Recording.duration_s,
-            Recording.event_type, Recording.languages, Recording.status, Recording.created_at,
-            Recording.updated_at,
-        )
-    )
-    .where(Recording.id.in_(_IDS))
-)  # fmt: skip
+    select(Recording).options(load_only(*CARD_FIELDS)).where(Recording.id.in_(_IDS))
+)
 HIT_ROWS = select(Segment.id, Segment.text, Segment.words, Segment.speaker_id).where(
     Segment.id.in_(_IDS)
 )
@@ -87,6 +95,36 @@ CONTEXT_ROWS = select(Segment.id, Segment.start, Segment.text, Segment.language)
     Segment.id.in_(_IDS)
 )
 SPEAKERS = select(Speaker).where(Speaker.id.in_(_IDS))
+
+
+def find(
+    settings: Settings,
+    session: Session,
+    client: meilisearch.Client,
+    params: SearchParams,
+    *,
+    per_page: int = 10,
+    sort: str | None = None,
+    page: int | None = None,
+    context: bool = True,
+) -> tuple[Results, list[Card]]:
+    """Run ``params`` and join the page's hits with the database: what the search page, the JSON
+    API and the search feed each did in their own copy. ``sort`` and ``page`` override the
+    parameters' (the feed is always the newest first page); ``context`` as for ``cards``.
+
+    Raises ``QueryError`` or ``SearchUnavailable`` (api.errors answers them, 400 and 503).
+    """
+    results = search_recordings(
+        client,
+        settings.meili_index,
+        params.q,
+        filters=params.filters,
+        sort=sort or params.sort,
+        page=page or params.page,
+        per_page=per_page,
+        recording_dates=recording_dates(session),
+    )
+    return results, cards(session, results, context=context)
 
 
 def cards(session: Session, results: Results, context: bool = True) -> list[Card]:

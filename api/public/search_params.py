@@ -11,8 +11,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Query
 
 from archive.models import EVENT_TYPES
-from search.meili.query import NOTHING_TO_FIND, SORTS, Filters
-from search.text.syntax import parse
+from search import NOTHING_TO_FIND, SORTS, Filters, finds_nothing
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -23,6 +22,12 @@ class SearchParams:
     page: int
     sort: str
     filters: Filters
+
+    def require_something(self) -> None:
+        """A 400 unless there are words to find or a filter: the JSON API and the search feed
+        list nothing for an empty search (the page shows its empty form instead)."""
+        if not self.q and not self.filters.active():
+            raise HTTPException(400, "q: give words to find, or at least one filter")
 
     def link(self, **changes: object) -> str:
         """This search's URL query with ``changes`` applied (None removes a parameter); a change
@@ -86,7 +91,7 @@ async def search_params(
     if date_from and date_to and date_from > date_to:
         raise HTTPException(400, "from: the start date is after the end date")
     query = " ".join(q.split())
-    if query and not parse(query).positive:
+    if finds_nothing(query):
         raise HTTPException(400, f"q: {NOTHING_TO_FIND}")
     filters = Filters(
         body=body or None,

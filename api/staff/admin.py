@@ -19,9 +19,11 @@ from archive.models import ROLES, Body, Speaker, User
 from workers.services.submit import SLUG
 
 router = APIRouter(
-    prefix="/staff/admin", tags=["staff admin"], include_in_schema=False,
+    prefix="/staff/admin",
+    tags=["staff admin"],
+    include_in_schema=False,
     dependencies=[Depends(require_admin)],
-)  # fmt: skip
+)
 
 Text = Annotated[str, Form(max_length=255)]
 
@@ -78,9 +80,15 @@ def update_user(
     if not active:
         accounts.end_all_sessions(db, user.id)
     audit.record(
-        db, staff.user, "user_update", "user", user.id, ip=client_ip(request),
-        before=before, after={"role": role, "active": active},
-    )  # fmt: skip
+        db,
+        staff.user,
+        "user_update",
+        "user",
+        user.id,
+        ip=client_ip(request),
+        before=before,
+        after={"role": role, "active": active},
+    )
     db.commit()
     return back("/staff/admin/users", "saved")
 
@@ -209,13 +217,28 @@ def audit_log(
         raise HTTPException(400, "since must be a date, YYYY-MM-DD") from exc
     per_page = 100
     rows = audit.entries(
-        db, action=action or None, user_email=user or None, target_type=target_type or None,
-        target_id=target_id or None, since=since_at, limit=per_page + 1,
+        db,
+        action=action or None,
+        user_email=user or None,
+        target_type=target_type or None,
+        target_id=target_id or None,
+        since=since_at,
+        limit=per_page + 1,
         offset=(page - 1) * per_page,
-    )  # fmt: skip
+    )
     return render(
-        request, "staff/audit.html", staff, rows=rows[:per_page], more=len(rows) > per_page,
-        page=page, actions=audit.actions(db),
-        filters={"action": action, "user": user, "target_type": target_type,
-                 "target_id": target_id, "since": since},
-    )  # fmt: skip
+        request,
+        "staff/audit.html",
+        staff,
+        rows=rows[:per_page],
+        more=len(rows) > per_page,
+        page=page,
+        actions=audit.actions(db),
+        filters={
+            "action": action,
+            "user": user,
+            "target_type": target_type,
+            "target_id": target_id,
+            "since": since,
+        },
+    )

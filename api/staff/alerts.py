@@ -16,9 +16,11 @@ from web.i18n import current
 from workers.alerts.evaluate import search_url
 
 router = APIRouter(
-    prefix="/staff", tags=["staff pages"], include_in_schema=False,
+    prefix="/staff",
+    tags=["staff pages"],
+    include_in_schema=False,
     dependencies=[Depends(require_editor)],
-)  # fmt: skip
+)
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -35,12 +37,9 @@ def add_alert(
     q: Annotated[str, Form(max_length=500)],
     frequency: Annotated[AlertFrequency, Form()] = AlertFrequency.immediate,
 ) -> Response:
-    try:
-        subscriptions.subscribe_own(
-            db, email=staff.user.email, query=q.strip(), frequency=frequency, lang=current()
-        )
-    except subscriptions.InvalidAlert as exc:
-        raise HTTPException(400, str(exc)) from exc
+    subscriptions.subscribe_own(  # InvalidAlert: a 400 (api.errors)
+        db, email=staff.user.email, query=q.strip(), frequency=frequency, lang=current()
+    )
     db.commit()
     return back("/staff/alerts", "saved")
 
@@ -52,9 +51,6 @@ def change_alert(
     alert = db.get(Alert, alert_id)
     if alert is None or alert.email != subscriptions.normalize_email(staff.user.email):
         raise HTTPException(404, "no such alert of yours")
-    try:
-        subscriptions.apply(alert, action)
-    except subscriptions.InvalidAlert as exc:
-        raise HTTPException(400, str(exc)) from exc
+    subscriptions.apply(alert, action)  # InvalidAlert: a 400 (api.errors)
     db.commit()
     return back("/staff/alerts", "saved")

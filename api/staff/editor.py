@@ -1,5 +1,6 @@
 """The transcript editor: fix text and timing, split, merge, name speakers, review; revisions
-with revert. Each form posts one edit; the page reloads at the edited segment."""
+with revert. Each form posts one edit; the page reloads at the edited segment. An edit the
+transcript no longer allows (``EditRefused``) is a 409 (api.errors)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from archive.models import Recording, Segment, SegmentRevision, Speaker
 from workers.services import editing
 
 router = APIRouter(
-    prefix="/staff", tags=["staff pages"], include_in_schema=False,
+    prefix="/staff",
+    tags=["staff pages"],
+    include_in_schema=False,
     dependencies=[Depends(require_editor)],
-)  # fmt: skip
+)
 
 
 def _recording(db: SessionDep, recording_id: RowId) -> Recording:
@@ -31,10 +34,6 @@ def _recording(db: SessionDep, recording_id: RowId) -> Recording:
 
 def _to_segment(recording_id: RowId, idx: Position) -> str:
     return f"/staff/recordings/{recording_id}/transcript#seg-{idx}"
-
-
-def _refused(exc: editing.EditRefused) -> HTTPException:
-    return HTTPException(409, str(exc))
 
 
 @router.get("/recordings/{recording_id}/transcript", response_class=HTMLResponse)
@@ -55,18 +54,30 @@ def transcript(
         )
     )
     return render(
-        request, "staff/transcript.html", staff, rec=rec, segments=segments,
-        speakers=speakers, revisions=revisions,
-    )  # fmt: skip
+        request,
+        "staff/transcript.html",
+        staff,
+        rec=rec,
+        segments=segments,
+        speakers=speakers,
+        revisions=revisions,
+    )
 
 
 def _audit(request: Request, db: SessionDep, staff: Editor, revision, **detail) -> None:  # type: ignore[no-untyped-def]
     if revision is None:
         return
     audit.record(
-        db, staff.user, f"transcript_{revision.action}", "recording", revision.recording_id,
-        ip=client_ip(request), revision=revision.id, idx=revision.idx_from, **detail,
-    )  # fmt: skip
+        db,
+        staff.user,
+        f"transcript_{revision.action}",
+        "recording",
+        revision.recording_id,
+        ip=client_ip(request),
+        revision=revision.id,
+        idx=revision.idx_from,
+        **detail,
+    )
     db.commit()
 
 
@@ -84,12 +95,9 @@ def edit_segment(
     reviewed: Annotated[bool, Form()] = False,
 ) -> Response:
     rec = _recording(db, recording_id)
-    try:
-        revision = editing.update_segment(
-            settings, db, rec, staff.user, idx, text=text, start=start, end=end, reviewed=reviewed
-        )
-    except editing.EditRefused as exc:
-        raise _refused(exc) from exc
+    revision = editing.update_segment(
+        settings, db, rec, staff.user, idx, text=text, start=start, end=end, reviewed=reviewed
+    )
     _audit(request, db, staff, revision)
     done = "saved" if revision else "unchanged"
     return back(f"/staff/recordings/{rec.id}/transcript?done={done}#seg-{idx}")
@@ -106,10 +114,7 @@ def split(
     at: Annotated[int, Form(ge=1)],
 ) -> Response:
     rec = _recording(db, recording_id)
-    try:
-        revision = editing.split_segment(settings, db, rec, staff.user, idx, at)
-    except editing.EditRefused as exc:
-        raise _refused(exc) from exc
+    revision = editing.split_segment(settings, db, rec, staff.user, idx, at)
     _audit(request, db, staff, revision)
     return back(_to_segment(rec.id, idx))
 
@@ -124,10 +129,7 @@ def merge(
     idx: Position,
 ) -> Response:
     rec = _recording(db, recording_id)
-    try:
-        revision = editing.merge_with_next(settings, db, rec, staff.user, idx)
-    except editing.EditRefused as exc:
-        raise _refused(exc) from exc
+    revision = editing.merge_with_next(settings, db, rec, staff.user, idx)
     _audit(request, db, staff, revision)
     return back(_to_segment(rec.id, idx))
 
@@ -148,10 +150,7 @@ def speaker(
     chosen = int(speaker_id) if speaker_id.isdigit() else None
     if chosen is not None and db.get(Speaker, chosen) is None:
         raise HTTPException(400, "no such speaker")
-    try:
-        revision = editing.assign_speaker(settings, db, rec, staff.user, idx_from, idx_to, chosen)
-    except editing.EditRefused as exc:
-        raise _refused(exc) from exc
+    revision = editing.assign_speaker(settings, db, rec, staff.user, idx_from, idx_to, chosen)
     _audit(request, db, staff, revision, speaker_id=chosen)
     return back(_to_segment(rec.id, idx_from))
 
@@ -163,9 +162,6 @@ def revert(
     revision = db.get(SegmentRevision, revision_id)
     if revision is None:
         raise HTTPException(404, f"revision {revision_id} not found")
-    try:
-        undo = editing.revert(settings, db, revision, staff.user)
-    except editing.EditRefused as exc:
-        raise _refused(exc) from exc
+    undo = editing.revert(settings, db, revision, staff.user)
     _audit(request, db, staff, undo, reverted=revision_id)
     return back(f"/staff/recordings/{revision.recording_id}/transcript", "reverted")

@@ -20,9 +20,11 @@ from archive.models import Job, JobState
 from workers.celery_app import send_job
 
 router = APIRouter(
-    prefix="/staff", tags=["staff pages"], include_in_schema=False,
+    prefix="/staff",
+    tags=["staff pages"],
+    include_in_schema=False,
     dependencies=[Depends(require_editor)],
-)  # fmt: skip
+)
 
 STATES = tuple(s.value for s in JobState)
 

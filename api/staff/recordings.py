@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from api.auth import Admin, Editor, client_ip, require_admin, require_editor
+from api.auth import Admin, Editor, Principal, client_ip, require_admin, require_editor
 from api.deps import RowId, SessionDep, SettingsDep
 from api.staff.web import back, render
 from archive import audit
 from archive.models import EVENT_TYPES, Body, Recording, Segment
+from archive.settings import Settings
 from workers.services import publishing
 
 router = APIRouter(
-    prefix="/staff", tags=["staff pages"], include_in_schema=False,
+    prefix="/staff",
+    tags=["staff pages"],
+    include_in_schema=False,
     dependencies=[Depends(require_editor)],
-)  # fmt: skip
+)
 
 VIEWS = ("all", "published", "withdrawn", "deleted", "processing")
 
@@ -66,9 +72,15 @@ def recordings(
         ).all()
     )
     return render(
-        request, "staff/recordings.html", staff, rows=rows, view=view, views=VIEWS, q=q,
+        request,
+        "staff/recordings.html",
+        staff,
+        rows=rows,
+        view=view,
+        views=VIEWS,
+        q=q,
         reviewed=reviewed,
-    )  # fmt: skip
+    )
 
 
 @router.get("/recordings/{recording_id}", response_class=HTMLResponse)
@@ -109,45 +121,75 @@ def save_recording(
     rec.source_url = source_url.strip() or None
     after = {"title": rec.title, "body": body.slug, "date": recorded_on.isoformat()}
     audit.record(
-        db, staff.user, "recording_edit", "recording", rec.id, ip=client_ip(request),
-        before=before, after=after,
-    )  # fmt: skip
+        db,
+        staff.user,
+        "recording_edit",
+        "recording",
+        rec.id,
+        ip=client_ip(request),
+        before=before,
+        after=after,
+    )
     # Title, body and date travel in every search document of the recording.
     publishing.reindex(settings, db, rec)
     return back(f"/staff/recordings/{rec.id}", "saved")
 
 
-def _change(action: str, done: str):  # type: ignore[no-untyped-def]
-    def handler(
-        request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, recording_id: RowId
-    ) -> Response:
-        rec = _recording(db, recording_id)
-        audit.record(db, staff.user, action, "recording", rec.id, ip=client_ip(request))
-        try:
-            getattr(publishing, action)(settings, db, rec)
-        except publishing.NotAllowed as exc:
-            raise HTTPException(409, str(exc)) from exc
+@dataclass(frozen=True)
+class StateChange:
+    """A publish, withdraw, delete or restore about to be made to one recording by one person."""
+
+    request: Request
+    db: Session
+    settings: Settings
+    staff: Principal
+    recording: Recording
+
+    def make(self, change: Callable[[Settings, Session, Recording], None], done: str) -> Response:
+        """Record who made the change, make it, go back to the recording's page. A change the
+        state forbids is a ``NotAllowed``: 409 (api.errors), and the audit row is not kept."""
+        action = change.__name__  # the audit name: publish, withdraw, soft_delete, restore
+        rec, ip = self.recording, client_ip(self.request)
+        audit.record(self.db, self.staff.user, action, "recording", rec.id, ip=ip)
+        change(self.settings, self.db, rec)
         return back(f"/staff/recordings/{rec.id}", done)
 
-    handler.__name__ = f"recording_{action}"
-    return handler
+
+def _state_change(
+    request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, recording_id: RowId
+) -> StateChange:
+    return StateChange(request, db, settings, staff, _recording(db, recording_id))
 
 
-for _action, _done in (
-    ("publish", "published"),
-    ("withdraw", "withdrawn"),
-    ("soft_delete", "deleted"),
-    ("restore", "restored"),
-):
-    _path = "delete" if _action == "soft_delete" else _action
-    router.add_api_route(f"/recordings/{{recording_id}}/{_path}", _change(_action, _done),
-                         methods=["POST"])  # fmt: skip
+Change = Annotated[StateChange, Depends(_state_change)]
+
+
+@router.post("/recordings/{recording_id}/publish")
+def recording_publish(change: Change) -> Response:
+    return change.make(publishing.publish, "published")
+
+
+@router.post("/recordings/{recording_id}/withdraw")
+def recording_withdraw(change: Change) -> Response:
+    return change.make(publishing.withdraw, "withdrawn")
+
+
+@router.post("/recordings/{recording_id}/delete")
+def recording_soft_delete(change: Change) -> Response:
+    return change.make(publishing.soft_delete, "deleted")
+
+
+@router.post("/recordings/{recording_id}/restore")
+def recording_restore(change: Change) -> Response:
+    return change.make(publishing.restore, "restored")
 
 
 admin_router = APIRouter(
-    prefix="/staff/admin", tags=["staff pages"], include_in_schema=False,
+    prefix="/staff/admin",
+    tags=["staff pages"],
+    include_in_schema=False,
     dependencies=[Depends(require_admin)],
-)  # fmt: skip
+)
 
 
 @admin_router.post("/recordings/{recording_id}/purge")
@@ -156,12 +198,14 @@ def purge(
 ) -> Response:
     rec = _recording(db, recording_id)
     audit.record(
-        db, staff.user, "purge", "recording", rec.id, ip=client_ip(request),
-        title=rec.title, sha256=rec.sha256,
-    )  # fmt: skip
-    try:
-        publishing.purge(settings, db, rec)
-    except publishing.NotAllowed as exc:
-        db.rollback()
-        raise HTTPException(409, str(exc)) from exc
+        db,
+        staff.user,
+        "purge",
+        "recording",
+        rec.id,
+        ip=client_ip(request),
+        title=rec.title,
+        sha256=rec.sha256,
+    )
+    publishing.purge(settings, db, rec)  # NotAllowed: a 409 (api.errors), nothing kept
     return back("/staff/recordings?view=deleted", "purged")

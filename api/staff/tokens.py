@@ -19,9 +19,11 @@ from archive.access import accounts
 from archive.models import ApiToken
 
 router = APIRouter(
-    prefix="/staff", tags=["staff pages"], include_in_schema=False,
+    prefix="/staff",
+    tags=["staff pages"],
+    include_in_schema=False,
     dependencies=[Depends(require_editor)],
-)  # fmt: skip
+)
 
 
 def _page(request: Request, db: SessionDep, staff: Editor, new_secret: str | None = None):  # type: ignore[no-untyped-def]

@@ -6,8 +6,9 @@
     POST   /staff/uploads/{id}/finish  → {job_id} or {recording_id, duplicate: true}
     DELETE /staff/uploads/{id}         abandon; the partial file is removed
 
-Refusals answer 400 (413 over the size limit) with ``{"detail": message}`` and leave nothing on
-disk. The body of a PUT is never held in memory: it is written as it arrives.
+Refusals (``UploadRefused``) answer 400, 413 over the size limit, 409 for a chunk at the wrong
+offset (api.errors), with ``{"detail": message}``, and leave nothing on disk. The body of a PUT
+is never held in memory: it is written as it arrives.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from workers.services import uploads
 from workers.services.uploads import UploadRefused
 
 router = APIRouter(
-    prefix="/staff", tags=["staff uploads"], include_in_schema=False,
+    prefix="/staff",
+    tags=["staff uploads"],
+    include_in_schema=False,
     dependencies=[Depends(require_editor)],
-)  # fmt: skip
+)
 
 
 class StartUpload(BaseModel):
@@ -45,11 +48,6 @@ class StartUpload(BaseModel):
     language: str | None = Field(default=None, max_length=8)
     description: str | None = Field(default=None, max_length=20000)
     source_url: str | None = Field(default=None, max_length=2000)
-
-
-def _refusal(exc: UploadRefused) -> HTTPException:
-    status = 413 if "over the maximum" in str(exc) else 400
-    return HTTPException(status, str(exc))
 
 
 def _upload(db: SessionDep, upload_id: str, staff: Editor) -> Upload:
@@ -65,10 +63,15 @@ def upload_page(
 ) -> HTMLResponse:
     bodies = list(db.scalars(select(Body).order_by(Body.name)))
     return render(
-        request, "staff/upload.html", staff, bodies=bodies, event_types=EVENT_TYPES,
-        languages=settings.whisper_languages, max_bytes=settings.upload_max_bytes,
+        request,
+        "staff/upload.html",
+        staff,
+        bodies=bodies,
+        event_types=EVENT_TYPES,
+        languages=settings.whisper_languages,
+        max_bytes=settings.upload_max_bytes,
         today=date.today().isoformat(),
-    )  # fmt: skip
+    )
 
 
 @router.post("/uploads", status_code=201)
@@ -76,10 +79,7 @@ def start(
     request: Request, data: StartUpload, db: SessionDep, settings: SettingsDep, staff: Editor
 ) -> dict[str, Any]:
     params = data.model_dump(exclude={"filename", "size"})
-    try:
-        upload = uploads.start(settings, db, staff.user, data.filename, data.size, params)
-    except UploadRefused as exc:
-        raise _refusal(exc) from exc
+    upload = uploads.start(settings, db, staff.user, data.filename, data.size, params)
     return {"id": upload.id, "offset": 0, "size": upload.size}
 
 
@@ -105,10 +105,7 @@ async def put_chunk(
     staff: Editor,
 ) -> dict[str, Any]:
     upload = await run_in_threadpool(_upload, db, upload_id, staff)
-    try:
-        end = await uploads.write_chunk(settings, upload, offset, request.stream())
-    except UploadRefused as exc:
-        raise HTTPException(409 if "offset" in str(exc) else 400, str(exc)) from exc
+    end = await uploads.write_chunk(settings, upload, offset, request.stream())
     return {"offset": end, "size": upload.size}
 
 
@@ -122,15 +119,28 @@ def finish(
         done = uploads.finish(settings, db, upload)
     except UploadRefused as exc:
         audit.record(
-            db, staff.user, "upload_refused", "upload", upload_id, ip=client_ip(request),
-            filename=name, reason=str(exc),
-        )  # fmt: skip
+            db,
+            staff.user,
+            "upload_refused",
+            "upload",
+            upload_id,
+            ip=client_ip(request),
+            filename=name,
+            reason=str(exc),
+        )
         db.commit()
-        raise _refusal(exc) from exc
+        raise
     audit.record(
-        db, staff.user, "upload_duplicate" if done.duplicate else "upload", "upload", upload_id,
-        ip=client_ip(request), filename=name, job=done.job_id, recording=done.recording_id,
-    )  # fmt: skip
+        db,
+        staff.user,
+        "upload_duplicate" if done.duplicate else "upload",
+        "upload",
+        upload_id,
+        ip=client_ip(request),
+        filename=name,
+        job=done.job_id,
+        recording=done.recording_id,
+    )
     db.commit()
     result: dict[str, Any] = {"job_id": done.job_id, "duplicate": done.duplicate}
     if done.recording_id is not None:

@@ -33,11 +33,26 @@ NOTICES = {
 # Words the staff templates translate from data (``_(job.state)``, ``_(user.role)`` …): listed
 # here so that the catalogs get them.
 DATA_WORDS = (
-    N_("all"), N_("published"), N_("withdrawn"), N_("deleted"), N_("processing"),
-    N_("ready"), N_("failed"), N_("queued"), N_("running"), N_("succeeded"), N_("cancelled"),
-    N_("admin"), N_("editor"), N_("edit"), N_("review"), N_("split"), N_("merge"),
-    N_("speaker"), N_("revert"),
-)  # fmt: skip
+    N_("all"),
+    N_("published"),
+    N_("withdrawn"),
+    N_("deleted"),
+    N_("processing"),
+    N_("ready"),
+    N_("failed"),
+    N_("queued"),
+    N_("running"),
+    N_("succeeded"),
+    N_("cancelled"),
+    N_("admin"),
+    N_("editor"),
+    N_("edit"),
+    N_("review"),
+    N_("split"),
+    N_("merge"),
+    N_("speaker"),
+    N_("revert"),
+)
 
 
 def render(

@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
@@ -19,27 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, and_, cast, func, or_, select
 
 from api.deps import RowId, SessionDep, SettingsDep
+from api.links import recording_url
 from api.public.recordings import public_recording
 from api.public.results import visible
 from api.public.search_params import SLUG
+from api.v1.schemas import ERRORS, TranscriptSegment, transcript_segment
 from archive.models import EVENT_TYPES, Body, Recording, Speaker
 from workers.services import dumps
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
-
-
-class ErrorOut(BaseModel):
-    """Every error answer: a stable machine-readable code and a human-readable detail."""
-
-    error: str = Field(examples=["not_found"])
-    detail: str = Field(examples=["recording 42 not found"])
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "invalid_parameter"},
-    404: {"model": ErrorOut, "description": "not_found"},
-    429: {"model": ErrorOut, "description": "rate_limited (see Retry-After)"},
-}
 
 
 class RecordingSummary(BaseModel):
@@ -87,24 +75,6 @@ class RecordingList(BaseModel):
     next_cursor: str | None = Field(
         description="pass as ?cursor= for the next page; null on the last page"
     )
-
-
-class WordOut(BaseModel):
-    start: float
-    end: float
-    word: str
-    probability: float
-
-
-class TranscriptSegment(BaseModel):
-    id: str = Field(examples=["42-0"])
-    start: float
-    end: float
-    text: str
-    language: str | None = Field(examples=["kk"])
-    speaker: str | None = Field(examples=["tokayev"])
-    reviewed: bool
-    words: list[WordOut]
 
 
 class Transcript(BaseModel):
@@ -247,7 +217,7 @@ def _summary(site: str, rec: Recording) -> RecordingSummary:
         duration_s=rec.duration_s,
         languages=rec.languages,
         sha256=rec.sha256,
-        page_url=f"{site}/r/{rec.id}",
+        page_url=recording_url(rec.id, site=site),
         media_url=f"{site}/media/{rec.id}/playable",
         transcript_url=f"{site}/api/v1/recordings/{rec.id}/transcript",
     )
@@ -328,22 +298,7 @@ def api_transcript(recording_id: RowId, session: SessionDep) -> Transcript:
     return Transcript(
         recording_id=rec.id,
         transcript_model=rec.transcript_model,
-        segments=[
-            TranscriptSegment(
-                id=s.id,
-                start=s.start,
-                end=s.end,
-                text=s.text,
-                language=s.language,
-                speaker=s.speaker.slug if s.speaker else None,
-                reviewed=s.reviewed,
-                words=[
-                    WordOut(start=w[0], end=w[1], word=w[2], probability=w[3] if len(w) > 3 else 0)
-                    for w in s.words
-                ],
-            )
-            for s in rec.segments
-        ],
+        segments=[transcript_segment(s) for s in rec.segments],
     )
 
 

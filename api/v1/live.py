@@ -12,7 +12,6 @@ from api.auth import require_editor
 from api.deps import RowId, SessionDep, SettingsDep
 from archive.models import LiveGap, LiveSession
 from workers.services.live_control import start_live, stop_live
-from workers.services.submit import InvalidRequest
 
 router = APIRouter(prefix="/api/v1/live", tags=["staff"], dependencies=[Depends(require_editor)])
 
@@ -86,21 +85,8 @@ def _out(session: SessionDep, live: LiveSession | None) -> LiveOut:
 @router.post("", status_code=201, response_model=LiveOut)
 def create_live(request: LiveRequest, settings: SettingsDep, session: SessionDep) -> LiveOut:
     """Record a live stream now, or schedule it; refused with 400 and the reason."""
-    try:
-        session_id = start_live(
-            settings,
-            request.url,
-            body=request.body,
-            title=request.title,
-            starts_at=request.starts_at,
-            expected_end_at=request.expected_end_at,
-            max_duration_s=request.max_duration_s,
-            chunk_s=request.chunk_s,
-            event_type=request.event_type,
-            page_url=request.page_url,
-        )
-    except InvalidRequest as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    # The request's fields are start_live's parameters, by name.
+    session_id = start_live(settings, request.url, **request.model_dump(exclude={"url"}))
     return _out(session, session.get(LiveSession, session_id))
 
 
@@ -112,10 +98,11 @@ def list_live(session: SessionDep) -> list[LiveOut]:
 
 @router.post("/{session_id}/stop", response_model=LiveOut)
 def stop(session_id: RowId, settings: SettingsDep, session: SessionDep) -> LiveOut:
-    """End a capture (what was recorded is finalized) or cancel a scheduled one."""
-    try:
-        stop_live(settings, session_id)
-    except InvalidRequest as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    """End a capture (what was recorded is finalized) or cancel a scheduled one.
+
+    An unknown session is a 404 here, before the service (which refuses it as a bad request)."""
+    if session.get(LiveSession, session_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no live session {session_id}")
+    stop_live(settings, session_id)
     session.expire_all()
     return _out(session, session.get(LiveSession, session_id))

@@ -1,23 +1,24 @@
-"""JSON API, version 1."""
+"""JSON API, version 1: search, and one recording with its transcript."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import meilisearch
-from fastapi import APIRouter, HTTPException, Query, Response
-from meilisearch.errors import MeilisearchError
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RowId, SearchDep, SessionDep, SettingsDep
+from api.links import recording_url
 from api.public.recordings import public_recording
-from api.public.results import cards, recording_dates
+from api.public.results import Card, Moment, find
 from api.public.search_params import SearchParams, SearchParamsDep
+from api.v1.schemas import SegmentOut, segment_out
 from archive.db import session_factory
+from archive.models import Recording
 from archive.settings import Settings
-from search.meili.query import QueryError, search_recordings
+from search import Results
 from web.i18n import current
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
@@ -70,17 +71,6 @@ class SearchResponse(BaseModel):
     facets: dict[str, dict[str, int]] = {}
 
 
-class SegmentOut(BaseModel):
-    id: str
-    start: float
-    end: float
-    text: str
-    language: str | None
-    speaker: str | None
-    reviewed: bool
-    words: list[tuple[float, float, str, float]]
-
-
 class RecordingOut(BaseModel):
     id: int
     title: str
@@ -114,8 +104,7 @@ async def api_search(
     segments, ``total_recordings`` recordings. ``facets`` counts matching segments per body, year,
     language, event type and speaker. An empty ``q`` with a filter lists what the filter admits.
     """
-    if not params.q and not params.filters.active():
-        raise HTTPException(400, "q: give words to find, or at least one filter")
+    params.require_something()
     # One trip through the thread pool for all the blocking work (Meilisearch, the database,
     # JSON), where a sync route with a session dependency took three (bench/search.py).
     body = await run_in_threadpool(_search_json, settings, client, params, per_page)
@@ -129,78 +118,65 @@ def _search_json(
     neither validates it a second time against ``response_model`` nor serializes it again."""
     session = session_factory(settings.db_url)()
     try:
-        return _search_response(settings, session, client, params, per_page).model_dump_json()
+        results, found = find(settings, session, client, params, per_page=per_page, context=False)
+        groups = [_recording_hits(settings.site_url, card) for card in found]
+        return _search_response(params, results, groups).model_dump_json()
     finally:
         session.close()
 
 
+def _named(rec: Recording) -> dict[str, str]:
+    """How every answer here names a recording: title, body (slug and name), date."""
+    return {
+        "title": rec.title,
+        "body": rec.body.slug,
+        "body_name": rec.body.localized_name(current()),
+        "date": rec.recorded_on.isoformat(),
+    }
+
+
+def _hit(site: str, rec: Recording, moment: Moment) -> SearchHit:
+    """One moment: the segment, and the second its first matched word is spoken."""
+    return SearchHit(
+        segment_id=moment.hit.id,
+        recording_id=rec.id,
+        start=moment.hit.start,
+        end=moment.hit.end,
+        moment=moment.moment,
+        text=moment.hit.text,
+        highlight_html=moment.hit.html,
+        snippet_html=moment.hit.snippet_html,
+        **_named(rec),
+        language=moment.hit.language,
+        speaker=moment.hit.speaker,
+        url=recording_url(rec.id, site=site, t=moment.moment),
+    )
+
+
+def _recording_hits(site: str, card: Card) -> RecordingHitsOut:
+    rec = card.recording
+    return RecordingHitsOut(
+        recording_id=rec.id,
+        **_named(rec),
+        duration_s=rec.duration_s,
+        event_type=rec.event_type,
+        languages=rec.languages,
+        hit_count=card.hit_count,
+        live=rec.status == "live",
+        url=recording_url(rec.id, site=site),
+        moments=[_hit(site, rec, m) for m in card.moments],
+    )
+
+
+# The filters' names in the answer are the URL's (``from``, ``to``), not the fields'.
+FILTER_NAMES = {"date_from": "from", "date_to": "to"}
+
+
 def _search_response(
-    settings: Settings,
-    session: Session,
-    client: meilisearch.Client,
-    params: SearchParams,
-    per_page: int,
+    params: SearchParams, results: Results, groups: list[RecordingHitsOut]
 ) -> SearchResponse:
-    """The page of recordings for ``params``, each with its best moments, joined with the
-    database (titles, bodies, the second each moment's first matched word is spoken)."""
-    try:
-        results = search_recordings(
-            client,
-            settings.meili_index,
-            params.q,
-            filters=params.filters,
-            sort=params.sort,
-            page=params.page,
-            per_page=per_page,
-            recording_dates=recording_dates(session),
-        )
-    except QueryError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    except MeilisearchError as exc:
-        raise HTTPException(status_code=503, detail="search is unavailable") from exc
-    groups = []
-    for card in cards(session, results, context=False):
-        rec = card.recording
-        moments = [
-            SearchHit(
-                segment_id=m.hit.id,
-                recording_id=rec.id,
-                start=m.hit.start,
-                end=m.hit.end,
-                moment=m.moment,
-                text=m.hit.text,
-                highlight_html=m.hit.html,
-                snippet_html=m.hit.snippet_html,
-                title=rec.title,
-                body=rec.body.slug,
-                body_name=rec.body.localized_name(current()),
-                date=rec.recorded_on.isoformat(),
-                language=m.hit.language,
-                speaker=m.hit.speaker,
-                url=f"{settings.site_url}/r/{rec.id}?t={int(m.moment)}",
-            )
-            for m in card.moments
-        ]
-        groups.append(
-            RecordingHitsOut(
-                recording_id=rec.id,
-                title=rec.title,
-                body=rec.body.slug,
-                body_name=rec.body.localized_name(current()),
-                date=rec.recorded_on.isoformat(),
-                duration_s=rec.duration_s,
-                event_type=rec.event_type,
-                languages=rec.languages,
-                hit_count=card.hit_count,
-                live=rec.status == "live",
-                url=f"{settings.site_url}/r/{rec.id}",
-                moments=moments,
-            )
-        )
     active = {
-        ("from" if k == "date_from" else "to" if k == "date_to" else k): (
-            v.isoformat() if hasattr(v, "isoformat") else v
-        )
+        FILTER_NAMES.get(k, k): (v.isoformat() if hasattr(v, "isoformat") else v)
         for k, v in params.filters.active().items()
     }
     return SearchResponse(
@@ -224,28 +200,13 @@ def api_recording(recording_id: RowId, session: SessionDep, settings: SettingsDe
     rec = public_recording(session, recording_id)
     return RecordingOut(
         id=rec.id,
-        title=rec.title,
-        body=rec.body.slug,
-        body_name=rec.body.localized_name(current()),
-        date=rec.recorded_on.isoformat(),
+        **_named(rec),
         duration_s=rec.duration_s,
         languages=rec.languages,
         sha256=rec.sha256,
         has_video=rec.has_video,
         media_url=f"{settings.site_url}/media/{rec.id}/playable",
-        page_url=f"{settings.site_url}/r/{rec.id}",
+        page_url=recording_url(rec.id, site=settings.site_url),
         transcript_model=rec.transcript_model,
-        segments=[
-            SegmentOut(
-                id=s.id,
-                start=s.start,
-                end=s.end,
-                text=s.text,
-                language=s.language,
-                speaker=s.speaker.slug if s.speaker else None,
-                reviewed=s.reviewed,
-                words=[tuple(w) for w in s.words],
-            )
-            for s in rec.segments
-        ],
+        segments=[segment_out(s) for s in rec.segments],
     )

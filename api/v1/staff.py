@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -13,7 +13,6 @@ from api.deps import SessionDep, SettingsDep
 from archive import audit
 from archive.models import Source
 from workers.services.sources import add_source, submit_url
-from workers.services.submit import InvalidRequest
 
 router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(require_editor)])
 
@@ -52,12 +51,9 @@ def fetch_recording(
     request: FetchRequest, settings: SettingsDep, staff: Editor, db: SessionDep, http: Request
 ) -> Queued:
     """Queue a fetch (yt-dlp); refused with 400 and the reason before anything is queued."""
-    try:
-        job_id = submit_url(
-            settings, request.url, body=request.body, title=request.title, when=request.date
-        )
-    except InvalidRequest as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    job_id = submit_url(
+        settings, request.url, body=request.body, title=request.title, when=request.date
+    )
     audit.record(db, staff.user, "fetch", "job", job_id, ip=client_ip(http), url=request.url)
     db.commit()
     return Queued(job_id=job_id)
@@ -67,17 +63,9 @@ def fetch_recording(
 def create_source(
     request: SourceRequest, settings: SettingsDep, session: SessionDep, staff: Editor, http: Request
 ) -> SourceOut:
-    try:
-        source_id = add_source(
-            settings,
-            request.url,
-            body=request.body,
-            every_s=request.every_s,
-            since=request.since,
-            max_items=request.max_items,
-        )
-    except InvalidRequest as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    """Watch a channel or feed; refused with 400 and the reason (api.errors)."""
+    # The request's fields are add_source's parameters, by name.
+    source_id = add_source(settings, request.url, **request.model_dump(exclude={"url"}))
     audit.record(
         session, staff.user, "source_add", "source", source_id, ip=client_ip(http), url=request.url
     )
