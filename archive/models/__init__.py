@@ -32,7 +32,6 @@ from archive.models.recordings import (
     Segment,
     SegmentRevision,
     Speaker,
-    localized,
     segment_id,
 )
 
@@ -69,7 +68,6 @@ __all__ = [
     "User",
     "UserSession",
     "as_utc",
-    "localized",
     "segment_id",
     "utcnow",
 ]

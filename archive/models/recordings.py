@@ -24,10 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from archive.models.base import Base, UTCDateTime, utcnow
 
 
-class Body(Base):
-    """A public body whose broadcasts are archived (a parliament chamber, a ministry, an akimat)."""
-
-    __tablename__ = "bodies"
+class Named:
+    """What bodies and speakers share: a slug for their pages and a name in each UI language."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -38,36 +36,28 @@ class Body(Base):
     name_en: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    def localized_name(self, lang: str) -> str:
+        """The name in ``lang`` (kk, ru, en), else the default name."""
+        return getattr(self, f"name_{lang}", None) or self.name
+
+
+class Body(Named, Base):
+    """A public body whose broadcasts are archived (a parliament chamber, a ministry, an akimat)."""
+
+    __tablename__ = "bodies"
+
     recordings: Mapped[list[Recording]] = relationship(back_populates="body")
 
-    def localized_name(self, lang: str) -> str:
-        return localized(self, lang)
 
-
-def localized(row: Body | Speaker, lang: str) -> str:
-    """The row's name in ``lang`` (kk, ru, en), else its default name."""
-    return getattr(row, f"name_{lang}", None) or row.name
-
-
-class Speaker(Base):
+class Speaker(Named, Base):
     """A person heard in recordings (a deputy, a minister, an akim), named in each UI language."""
 
     __tablename__ = "speakers"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(255))
-    name_kk: Mapped[str | None] = mapped_column(String(255))
-    name_ru: Mapped[str | None] = mapped_column(String(255))
-    name_en: Mapped[str | None] = mapped_column(String(255))
     position: Mapped[str | None] = mapped_column(String(500))
     body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     body: Mapped[Body | None] = relationship(lazy="joined")
-
-    def localized_name(self, lang: str) -> str:
-        return localized(self, lang)
 
 
 # The kinds of event recorded; the UI translates each (web/translations).
