@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive.models.base import Base, UTCDateTime, utcnow
+from archive.models.base import Base, utcnow
 
 
 class AlertFrequency(enum.StrEnum):
@@ -42,15 +41,13 @@ class Alert(Base):
     # Filters as search.meili.query.Filters fields (body, language, year, event_type, speaker,
     # dates).
     filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    frequency: Mapped[AlertFrequency] = mapped_column(
-        Enum(AlertFrequency, native_enum=False, length=20), default=AlertFrequency.immediate
-    )
+    frequency: Mapped[AlertFrequency] = mapped_column(default=AlertFrequency.immediate)
     lang: Mapped[str] = mapped_column(String(8), default="kk")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
     # When the last daily digest went out (daily alerts only).
-    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_digest_at: Mapped[datetime | None]
 
 
 class OutboxState(enum.StrEnum):
@@ -73,14 +70,12 @@ class OutboxMessage(Base):
     # "confirm" (double opt-in) or "alert" (the moments whose deliveries point here).
     kind: Mapped[str] = mapped_column(String(20))
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    state: Mapped[OutboxState] = mapped_column(
-        Enum(OutboxState, native_enum=False, length=20), default=OutboxState.pending, index=True
-    )
+    state: Mapped[OutboxState] = mapped_column(default=OutboxState.pending, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
     # A confirmation's normalised address and the client that asked for it: the sign-up caps
     # count these (archive.alerts.SignUpCaps).
     recipient: Mapped[str | None] = mapped_column(String(320), index=True)
@@ -101,7 +96,7 @@ class AlertLink(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AlertDelivery(Base):
@@ -118,7 +113,7 @@ class AlertDelivery(Base):
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
     moment: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The message that carries it; None while it waits for a daily digest.
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbox.id", ondelete="SET NULL"), index=True

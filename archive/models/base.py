@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -42,4 +43,13 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+    """Column types follow the annotation, so a new ``Mapped[datetime]`` column is a
+    ``UTCDateTime`` and a ``Mapped[SomeState]`` one stores the enum's value as a string (no
+    database enum type to migrate when a state is added)."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: UTCDateTime(),
+        enum.Enum: Enum(enum.Enum, native_enum=False, length=20),
+    }

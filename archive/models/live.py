@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
-    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive.models.base import Base, UTCDateTime, utcnow
+from archive.models.base import Base, utcnow
 
 if TYPE_CHECKING:
     from archive.models.recordings import Body, Recording
@@ -53,31 +52,29 @@ class LiveSession(Base):
     recording_id: Mapped[int | None] = mapped_column(
         ForeignKey("recordings.id", ondelete="CASCADE")
     )
-    state: Mapped[LiveState] = mapped_column(
-        Enum(LiveState, native_enum=False, length=20), default=LiveState.scheduled, index=True
-    )
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expected_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    state: Mapped[LiveState] = mapped_column(default=LiveState.scheduled, index=True)
+    starts_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expected_end_at: Mapped[datetime | None]
     max_duration_s: Mapped[int] = mapped_column(Integer)
     chunk_s: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # "host:pid" of the capturing process, bumped ``attempts`` on every claim (atomic hand-over).
     owner: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_data_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None]
+    last_data_at: Mapped[datetime | None]
     # One entry per connection to the source: {"n", "offset_s", "closed", "duration_s"}.
     runs: Mapped[list[Any]] = mapped_column(default=list)
     # Where the next transcription window starts and up to where text was emitted (timeline s).
     carry_from_s: Mapped[float] = mapped_column(Float, default=0.0)
     text_until_s: Mapped[float] = mapped_column(Float, default=0.0)
     last_word: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     body: Mapped[Body] = relationship(lazy="joined")
     recording: Mapped[Recording | None] = relationship()
@@ -99,9 +96,9 @@ class LiveChunk(Base):
     end_s: Mapped[float] = mapped_column(Float)
     # The last chunk of its connection: transcribed to its end, nothing carried over.
     final: Mapped[bool] = mapped_column(Boolean, default=False)
-    transcribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    transcribed_at: Mapped[datetime | None]
     transcribe_s: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LiveGap(Base):
@@ -114,5 +111,5 @@ class LiveGap(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
     at_s: Mapped[float] = mapped_column(Float)
     lost_s: Mapped[float] = mapped_column(Float)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]

@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive.models.base import Base, UTCDateTime, utcnow
+from archive.models.base import Base, utcnow
 
 
 class Named:
@@ -34,7 +33,7 @@ class Named:
     name_kk: Mapped[str | None] = mapped_column(String(255))
     name_ru: Mapped[str | None] = mapped_column(String(255))
     name_en: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def localized_name(self, lang: str) -> str:
         """The name in ``lang`` (kk, ru, en), else the default name."""
@@ -92,14 +91,12 @@ class Recording(Base):
     container: Mapped[str] = mapped_column(String(100))
     has_video: Mapped[bool] = mapped_column(Boolean, default=False)
     probe: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[RecordingStatus] = mapped_column(
-        Enum(RecordingStatus, native_enum=False, length=20), default=RecordingStatus.processing
-    )
+    status: Mapped[RecordingStatus] = mapped_column(default=RecordingStatus.processing)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     # One of EVENT_TYPES, when staff said.
     event_type: Mapped[str | None] = mapped_column(String(40))
     # Soft delete: hidden everywhere public, restorable by staff until an admin purges it.
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None]
     languages: Mapped[list[Any]] = mapped_column(default=list)
     transcript_model: Mapped[str | None] = mapped_column(String(200))
     # Where it came from, when fetched from a URL (yt-dlp's metadata).
@@ -108,8 +105,8 @@ class Recording(Base):
     channel: Mapped[str | None] = mapped_column(String(500))
     thumbnail_url: Mapped[str | None] = mapped_column(String(2000))
     poster_path: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     body: Mapped[Body] = relationship(back_populates="recordings", lazy="joined")
     segments: Mapped[list[Segment]] = relationship(
@@ -166,9 +163,9 @@ class SegmentRevision(Base):
     idx_from: Mapped[int] = mapped_column(Integer)
     before: Mapped[list[Any]] = mapped_column(default=list)
     after: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when undone; the undo is itself a revision (``reverts`` points back here).
-    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reverted_at: Mapped[datetime | None]
     reverts: Mapped[int | None] = mapped_column(
         ForeignKey("segment_revisions.id", ondelete="SET NULL")
     )
