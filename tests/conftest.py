@@ -1,5 +1,7 @@
 """One fixture per real service: Meilisearch, Redis, the database, a Celery worker, the web
-server, Chromium. Nothing here stands in for a component; each is started (or reached) for real.
+server, Chromium, an SMTP server. Nothing here stands in for a component; each is started (or
+reached) for real. tests/unit uses none of them (tests/unit/conftest.py refuses them); test data
+comes from tests/support/factory.py, the shared speech samples from ``need_shared``.
 
 The database is SQLite in a temp folder unless ASHYQ_TEST_DATABASE_URL names another (CI runs the
 suite once more on PostgreSQL).
@@ -45,9 +47,11 @@ from archive.settings import Settings, env_for_children
 from cli.services import NPM_BINARY, free_port, meilisearch_argv, wait_http
 from search.meili.client import master_client, wait
 from search.meili.schema import ensure_index
-from tests.support.staff import StaffAccounts, make_staff_accounts
+from tests.support.factory import StaffAccounts, make_staff_accounts
 
 REPO = Path(__file__).resolve().parent.parent
+# The shared test data: real broadcast speech (Kazakh, Russian, English) too large to commit, kept
+# in a folder next to the checkout. Tests reach it only through need_shared(), nowhere else.
 SHARED = REPO.parent / "shared"
 SPEECH = SHARED / "testdata" / "speech"
 REDIS_URL = os.environ.get("ASHYQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -55,6 +59,8 @@ SMTP_PORT = free_port()
 
 
 def need_shared() -> Path:
+    """The folder of real speech samples; the calling test is skipped, saying so, in a clone
+    without the shared test data (every other test still runs)."""
     if not SPEECH.is_dir():
         pytest.skip(f"real speech samples are not here ({SPEECH} is absent in this clone)")
     return SPEECH
@@ -142,11 +148,7 @@ def settings(
 def worker(settings: Settings) -> Iterator[subprocess.Popen]:
     """A real Celery worker (prefork, one child) consuming from Redis."""
     log_path = settings.data_dir / "worker.log"
-    argv = [
-        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-        "--loglevel=INFO", "-Q", "ashyq,ashyq.clips", "-c", "1",
-        "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
-    ]  # fmt: skip
+    argv = worker_argv("ashyq,ashyq.clips", concurrency=1, name="test")
     proc = subprocess.Popen(
         argv,
         env=env_for_children(settings),
@@ -162,6 +164,17 @@ def worker(settings: Settings) -> Iterator[subprocess.Popen]:
         time.sleep(0.2)
     yield proc
     stop_group(proc)
+
+
+def worker_argv(queues: str, *, concurrency: int, name: str, beat: bool = False) -> list[str]:
+    """A Celery worker of this checkout consuming ``queues``; a unique node name keeps two test
+    workers (or a test worker and a developer's) from taking each other for a duplicate."""
+    return [
+        *[sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker"],
+        *(["--beat"] if beat else []),
+        *["-Q", queues, "-c", str(concurrency), "--loglevel=INFO"],
+        *["-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"],
+    ]
 
 
 def stop_group(proc: subprocess.Popen) -> None:
@@ -202,15 +215,20 @@ def archive(settings: Settings) -> Settings:
     return clean_archive(settings)
 
 
+# Every table a test may fill, children first. The audit log goes too: ids are reused once
+# rows are gone (SQLite), and an entry must not outlive its target.
+CLEARED = (
+    *(AlertDelivery, OutboxMessage, Alert, ApiKey, AuditEntry),
+    *(LiveGap, LiveChunk, LiveSession, Upload, SourceItem, Source),
+    *(Segment, Job, Recording, Speaker, Body),
+)
+
+
 def clean_archive(settings: Settings) -> Settings:
+    """Empty the database, the index and the media folders of ``settings`` (for module fixtures
+    that seed once and clean after, as the ``archive`` fixture does per test)."""
     with session_scope(settings.db_url) as session:
-        # Ids are reused once rows are gone (SQLite): the audit log must not outlive its targets.
-        for model in (AlertDelivery, OutboxMessage, Alert, ApiKey, AuditEntry):
-            session.execute(delete(model))
-        for model in (
-            LiveGap, LiveChunk, LiveSession, Upload, SourceItem, Source, Segment, Job, Recording,
-            Speaker, Body,
-        ):  # fmt: skip
+        for model in CLEARED:
             session.execute(delete(model))
     client = master_client(settings)
     ensure_index(client, settings.meili_index)
@@ -243,11 +261,11 @@ def browser() -> Iterator[object]:
         browser = pw.chromium.launch(
             executable_path="/usr/bin/chromium",
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                "--autoplay-policy=no-user-gesture-required",
+                *["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+                *["--disable-component-update", "--disable-sync", "--no-first-run"],
+                *["--disable-quic", "--autoplay-policy=no-user-gesture-required"],
             ],
-        )  # fmt: skip
+        )
         yield browser
         browser.close()
 

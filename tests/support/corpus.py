@@ -13,14 +13,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session
 
 from archive.db import session_scope
-from archive.models import Body, Recording, RecordingStatus, Segment, Speaker, segment_id
+from archive.models import Body, Recording, Speaker
 from archive.settings import Settings
-from search.meili.client import master_client
-from search.meili.indexer import index_recording
-from search.meili.schema import ensure_index
+from tests.support.factory import (
+    index,
+    make_body,
+    make_recording,
+    make_segments,
+    make_speaker,
+)
 
 SECONDS_PER_WORD = 0.5
 GAP = 1.0
@@ -52,14 +56,6 @@ SPEAKERS = {
 }
 
 
-def timed_words(text: str, start: float) -> list[list]:
-    """Whisper-like word timings: each word SECONDS_PER_WORD long, one after another."""
-    return [
-        [start + i * SECONDS_PER_WORD, start + (i + 1) * SECONDS_PER_WORD, f" {word}", 0.9]
-        for i, word in enumerate(text.split())
-    ]
-
-
 def seed(settings: Settings, recordings: list[Rec], media: Path | None = None) -> list[Rec]:
     """Write ``recordings`` (and the bodies/speakers they name) and index them; ``media``, if
     given, is the playable file every recording points at."""
@@ -68,74 +64,55 @@ def seed(settings: Settings, recordings: list[Rec], media: Path | None = None) -
         target = settings.media_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(media, target)
-    client = master_client(settings)
-    ensure_index(client, settings.meili_index)
     with session_scope(settings.db_url) as session:
-        bodies = {}
-        for slug, (name, names) in BODIES.items():
-            bodies[slug] = Body(slug=slug, name=name, **{f"name_{k}": v for k, v in names.items()})
-            session.add(bodies[slug])
-        speakers = {}
-        for slug, (name, names) in SPEAKERS.items():
-            speakers[slug] = Speaker(
-                slug=slug, name=name, **{f"name_{k}": v for k, v in names.items()}
-            )
-            session.add(speakers[slug])
-        session.flush()
-        for n, spec in enumerate(recordings):
-            sha = hashlib.sha256(f"{spec.title}-{n}".encode()).hexdigest()
-            rec = Recording(
-                sha256=sha,
-                title=spec.title,
-                body=bodies[spec.body],
-                recorded_on=spec.day,
-                original_name="seed.m4a",
-                original_path=relative,
-                playable_path=relative,
-                playable_mime="audio/mp4",
-                size_bytes=1,
-                duration_s=0.0,
-                container="mp4",
-                status=RecordingStatus.ready,
-                published=spec.published,
-                deleted_at=datetime.now(UTC) if spec.deleted else None,
-                event_type=spec.event_type,
-                languages=sorted({lang for lang, _ in spec.lines}),
-                transcript_model="seed",
-            )
-            session.add(rec)
-            session.flush()
-            at = 1.0
-            for idx, (language, text) in enumerate(spec.lines):
-                words = timed_words(text, at)
-                end = words[-1][1]
-                session.add(
-                    Segment(
-                        id=segment_id(rec.id, idx),
-                        recording_id=rec.id,
-                        idx=idx,
-                        start=at,
-                        end=end,
-                        text=text,
-                        language=language,
-                        words=words,
-                        speaker=speakers.get(spec.speaker) if spec.speaker else None,
-                    )
-                )
-                spec.segment_starts.append(at)
-                at = end + GAP
-            rec.duration_s = at
-            spec.id = rec.id
-        session.flush()
-        for spec in recordings:
-            rec = session.get(
-                Recording,
-                spec.id,
-                options=[selectinload(Recording.segments)],
-                populate_existing=True,
-            )
-            index_recording(client, settings.meili_index, rec)
+        bodies = {
+            slug: make_body(session, slug, name, **{f"name_{k}": v for k, v in names.items()})
+            for slug, (name, names) in BODIES.items()
+        }
+        speakers = {
+            slug: make_speaker(session, slug, name, **{f"name_{k}": v for k, v in names.items()})
+            for slug, (name, names) in SPEAKERS.items()
+        }
+        rows = [
+            write(session, spec, n, bodies[spec.body], speakers, relative)
+            for n, spec in enumerate(recordings)
+        ]
+        index(settings, session, rows)
     return recordings
+
+
+def write(
+    session: Session, spec: Rec, n: int, body: Body, speakers: dict[str, Speaker], relative: str
+) -> Recording:
+    """One ``Rec`` as a recording whose segments follow each other GAP s apart, each word
+    SECONDS_PER_WORD long; fills in the spec's ``id`` and ``segment_starts``."""
+    rec = make_recording(
+        session,
+        body,
+        sha256=hashlib.sha256(f"{spec.title}-{n}".encode()).hexdigest(),
+        title=spec.title,
+        recorded_on=spec.day,
+        original_name="seed.m4a",
+        original_path=relative,
+        playable_path=relative,
+        published=spec.published,
+        deleted_at=datetime.now(UTC) if spec.deleted else None,
+        event_type=spec.event_type,
+        languages=sorted({lang for lang, _ in spec.lines}),
+        transcript_model="seed",
+    )
+    spans, at = [], 1.0
+    for language, text in spec.lines:
+        end = at + SECONDS_PER_WORD * len(text.split())
+        spans.append((at, end, text, language))
+        spec.segment_starts.append(at)
+        at = end + GAP
+    segments = make_segments(session, rec, spans)
+    for segment in segments:
+        segment.speaker = speakers.get(spec.speaker) if spec.speaker else None
+    rec.duration_s = at
+    spec.id = rec.id
+    return rec
 
 
 # A sample archive: three recordings about the budget in three languages, two hidden ones, and

@@ -5,15 +5,19 @@ transcript is known exactly (no transcription run needed to set it up)."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from archive.db import session_scope
-from archive.media import storage
-from archive.models import Body, Recording, RecordingStatus, Segment, Speaker, segment_id
 from archive.settings import Settings
+from tests.support.factory import (
+    make_body,
+    make_recording,
+    make_segments,
+    make_speaker,
+    store_media,
+)
 from tests.support.media_factory import duration, ffmpeg, speak
 
 SENTENCES = (
@@ -59,11 +63,9 @@ def make_media(folder: Path, video: bool = True) -> tuple[Path, list[tuple[float
     out = folder / ("spoken.mp4" if video else "spoken.m4a")
     picture = ["-f", "lavfi", "-i", f"color=s=160x120:r={FPS},{FRAME_LUMA}"] if video else []
     codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"] if video else []
-    ffmpeg(
-        *inputs, *picture, "-filter_complex", graph, "-map", "[a]",
-        *(["-map", f"{len(parts)}:v", "-shortest"] if video else []),
-        *codecs, "-c:a", "aac", str(out),
-    )  # fmt: skip
+    video_map = ["-map", f"{len(parts)}:v", "-shortest"] if video else []
+    mapped = ["-filter_complex", graph, "-map", "[a]", *video_map]
+    ffmpeg(*inputs, *picture, *mapped, *codecs, "-c:a", "aac", str(out))
     return out, bounds
 
 
@@ -78,39 +80,31 @@ def store(
 ) -> Spoken:
     """Put ``media`` in the store and its transcript in the database: one segment per sentence,
     words timed evenly inside it, the first segment spoken by a named speaker and reviewed."""
-    sha = storage.sha256_file(media)
-    relative = storage.recording_dir(sha) / f"original{media.suffix}"
-    target = settings.media_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(media, target)
+    sha, relative = store_media(settings, media)
     length = duration(media)
     with session_scope(settings.db_url) as session:
         slug = "transport-" + hashlib.sha256(title.encode()).hexdigest()[:6]
-        body = Body(slug=slug, name="Транспорт комитеті", name_en="Transport committee")
-        speaker = Speaker(slug=f"{slug}-minister", name="Марат Карабаев", name_en="Marat Karabayev")
-        rec = Recording(
-            sha256=sha, title=title, body=body, recorded_on=date(2026, 3, 15),
-            original_name=media.name, original_path=str(relative), playable_path=str(relative),
-            playable_mime="video/mp4" if video else "audio/mp4", size_bytes=media.stat().st_size,
-            duration_s=length, container="mp4", has_video=video, status=RecordingStatus.ready,
-            published=published, languages=["en"], transcript_model="faster-whisper:base:test",
-        )  # fmt: skip
-        session.add_all([body, speaker, rec])
-        session.flush()
-        for idx, (start, end, text) in enumerate(bounds):
-            words = text.split()
-            step = (end - start) / len(words)
-            timed = [
-                [round(start + i * step, 3), round(start + (i + 1) * step, 3), f" {w}", 0.9]
-                for i, w in enumerate(words)
-            ]
-            session.add(
-                Segment(
-                    id=segment_id(rec.id, idx), recording_id=rec.id, idx=idx, start=start,
-                    end=end, text=text, language="en", words=timed,
-                    speaker=speaker if idx == 0 else None, reviewed=idx == 0,
-                )
-            )  # fmt: skip
-        session.flush()
+        body = make_body(session, slug, "Транспорт комитеті", name_en="Transport committee")
+        speaker = make_speaker(
+            session, f"{slug}-minister", "Марат Карабаев", name_en="Marat Karabayev"
+        )
+        rec = make_recording(
+            session,
+            body,
+            sha256=sha,
+            title=title,
+            recorded_on=date(2026, 3, 15),
+            original_name=media.name,
+            original_path=relative,
+            playable_path=relative,
+            playable_mime="video/mp4" if video else "audio/mp4",
+            size_bytes=media.stat().st_size,
+            duration_s=length,
+            has_video=video,
+            published=published,
+            transcript_model="faster-whisper:base:test",
+        )
+        first = make_segments(session, rec, bounds)[0]
+        first.speaker, first.reviewed = speaker, True
         rec_id = rec.id
-    return Spoken(rec_id, sha, target, length, bounds)
+    return Spoken(rec_id, sha, settings.media_dir / relative, length, bounds)
