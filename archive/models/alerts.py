@@ -7,10 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Float,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -71,7 +69,7 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(20))
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     state: Mapped[OutboxState] = mapped_column(default=OutboxState.pending, index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -111,7 +109,7 @@ class AlertDelivery(Base):
     # No foreign key: segment ids are deterministic and survive re-transcription.
     segment_id: Mapped[str] = mapped_column(String(40))
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
-    moment: Mapped[float] = mapped_column(Float)
+    moment: Mapped[float]
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The message that carries it; None while it waits for a daily digest.

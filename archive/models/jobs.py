@@ -8,11 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Date,
-    Float,
     ForeignKey,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -43,9 +40,9 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(40), default="ingest")
     state: Mapped[JobState] = mapped_column(default=JobState.queued, index=True)
     stage: Mapped[str] = mapped_column(String(40), default="queued")
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress: Mapped[float] = mapped_column(default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
     # "host:pid" of the worker process running it, so a redelivered job whose worker died can be
     # taken over at once while one whose worker is alive is left alone.
     owner: Mapped[str | None] = mapped_column(String(200))
@@ -72,16 +69,16 @@ class Source(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2000), unique=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))
-    every_s: Mapped[int] = mapped_column(Integer)
+    every_s: Mapped[int]
     # How far back a new source reaches: items on or after this date, at most this many.
     since: Mapped[date | None] = mapped_column(Date)
-    max_items: Mapped[int | None] = mapped_column(Integer)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_items: Mapped[int | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
     last_polled_at: Mapped[datetime | None]
     next_poll_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    items_seen: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    items_seen: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     body: Mapped[Body] = relationship(lazy="joined")

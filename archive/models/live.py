@@ -7,10 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
-    Boolean,
-    Float,
     ForeignKey,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -55,23 +52,23 @@ class LiveSession(Base):
     state: Mapped[LiveState] = mapped_column(default=LiveState.scheduled, index=True)
     starts_at: Mapped[datetime] = mapped_column(default=utcnow)
     expected_end_at: Mapped[datetime | None]
-    max_duration_s: Mapped[int] = mapped_column(Integer)
-    chunk_s: Mapped[int] = mapped_column(Integer)
+    max_duration_s: Mapped[int]
+    chunk_s: Mapped[int]
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
-    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    stop_requested: Mapped[bool] = mapped_column(default=False)
     # "host:pid" of the capturing process, bumped ``attempts`` on every claim (atomic hand-over).
     owner: Mapped[str | None] = mapped_column(String(200))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
     heartbeat_at: Mapped[datetime | None]
     last_data_at: Mapped[datetime | None]
     # One entry per connection to the source: {"n", "offset_s", "closed", "duration_s"}.
     runs: Mapped[list[Any]] = mapped_column(default=list)
     # Where the next transcription window starts and up to where text was emitted (timeline s).
-    carry_from_s: Mapped[float] = mapped_column(Float, default=0.0)
-    text_until_s: Mapped[float] = mapped_column(Float, default=0.0)
+    carry_from_s: Mapped[float] = mapped_column(default=0.0)
+    text_until_s: Mapped[float] = mapped_column(default=0.0)
     last_word: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -89,15 +86,15 @@ class LiveChunk(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
-    run: Mapped[int] = mapped_column(Integer)
+    run: Mapped[int]
     name: Mapped[str] = mapped_column(String(100))
     # On the recording's timeline (the joined file): run offset + position within the run.
-    start_s: Mapped[float] = mapped_column(Float)
-    end_s: Mapped[float] = mapped_column(Float)
+    start_s: Mapped[float]
+    end_s: Mapped[float]
     # The last chunk of its connection: transcribed to its end, nothing carried over.
-    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    final: Mapped[bool] = mapped_column(default=False)
     transcribed_at: Mapped[datetime | None]
-    transcribe_s: Mapped[float | None] = mapped_column(Float)
+    transcribe_s: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -109,7 +106,7 @@ class LiveGap(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
-    at_s: Mapped[float] = mapped_column(Float)
-    lost_s: Mapped[float] = mapped_column(Float)
+    at_s: Mapped[float]
+    lost_s: Mapped[float]
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]

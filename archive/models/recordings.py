@@ -8,11 +8,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Date,
-    Float,
     ForeignKey,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -87,12 +84,12 @@ class Recording(Base):
     playable_path: Mapped[str] = mapped_column(String(500))
     playable_mime: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    duration_s: Mapped[float] = mapped_column(Float)
+    duration_s: Mapped[float]
     container: Mapped[str] = mapped_column(String(100))
-    has_video: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_video: Mapped[bool] = mapped_column(default=False)
     probe: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[RecordingStatus] = mapped_column(default=RecordingStatus.processing)
-    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    published: Mapped[bool] = mapped_column(default=True)
     # One of EVENT_TYPES, when staff said.
     event_type: Mapped[str | None] = mapped_column(String(40))
     # Soft delete: hidden everywhere public, restorable by staff until an admin purges it.
@@ -122,19 +119,19 @@ class Segment(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
-    idx: Mapped[int] = mapped_column(Integer)
-    start: Mapped[float] = mapped_column(Float)
-    end: Mapped[float] = mapped_column(Float)
+    idx: Mapped[int]
+    start: Mapped[float]
+    end: Mapped[float]
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     # [[start, end, word, probability], …] as Whisper timed them.
     words: Mapped[list[Any]] = mapped_column(default=list)
-    avg_logprob: Mapped[float | None] = mapped_column(Float)
+    avg_logprob: Mapped[float | None]
     speaker_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id", ondelete="SET NULL"))
     # False while the text is Whisper's; True once staff reviewed (corrected or confirmed) it.
-    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    reviewed: Mapped[bool] = mapped_column(default=False)
     # Speech every decoding attempt turned into a repetition loop: timing kept, text "".
-    unintelligible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    unintelligible: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship(lazy="joined")
@@ -160,7 +157,7 @@ class SegmentRevision(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     user_email: Mapped[str | None] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(20))
-    idx_from: Mapped[int] = mapped_column(Integer)
+    idx_from: Mapped[int]
     before: Mapped[list[Any]] = mapped_column(default=list)
     after: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
