@@ -6,7 +6,7 @@
     python3 -m bench.asr --device cuda             # the same on a GPU (batched faster-whisper)
 
 Builds one recording of at least ``--minutes`` from the shared real speech clips with 1.5 s pauses
-between them (../shared/testdata/speech; English and Russian by default), then transcribes it
+between them (English and Russian by default), then transcribes it
 with each configuration in its own process (so peak RSS is that configuration's), configurations
 alternating run by run (the order rotates each round), and reports medians of the real-time
 factor (audio seconds / transcription wall seconds; model loading excluded and shown apart) and
@@ -19,7 +19,7 @@ measured nothing but the loop.
 
 Rows: the raw libraries (openai-whisper's ``transcribe``, faster-whisper's ``WhisperModel`` and
 ``BatchedInferencePipeline``) with beam 1/5, word timestamps on/off, VAD on/off, int8/float32; and
-Ashyq's own engines (``workers/asr/transcribe.py``, ``workers/asr/openai_engine.py``: per-segment
+Ashyq's own engines (``workers/asr/faster/``, ``workers/asr/openai_engine.py``: per-segment
 language
 restricted to kk/ru/en, gap repair), which is what a worker runs. Raw faster-whisper runs with
 ``multilingual=True`` (a language per 30 s window, as Ashyq needs); raw openai-whisper has no such
@@ -109,9 +109,14 @@ def build_audio(
         for row in rows:
             length = float(row["duration_seconds"])
             clips.append(
-                {"file": row["file"], "language": row["language"], "start": total,
-                 "end": total + length, "reference": row["transcript"]}
-            )  # fmt: skip
+                {
+                    "file": row["file"],
+                    "language": row["language"],
+                    "start": total,
+                    "end": total + length,
+                    "reference": row["transcript"],
+                }
+            )
             total += length + PAUSE_S
     inputs = [arg for clip in clips for arg in ("-i", str(SPEECH / clip["file"]))]
     chain = "".join(
@@ -120,11 +125,9 @@ def build_audio(
     )
     chain += "".join(f"[a{i}]" for i in range(len(clips))) + f"concat=n={len(clips)}:v=0:a=1"
     out = folder / "bench.wav"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *inputs, "-filter_complex", chain,
-         "-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le", str(out)],
-        check=True,
-    )  # fmt: skip
+    wav = ["-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le", str(out)]
+    ffmpeg = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y"]
+    subprocess.run([*ffmpeg, *inputs, "-filter_complex", chain, *wav], check=True)
     return out, clips
 
 
@@ -145,70 +148,12 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
     """One transcription in this process (called in a child process)."""
     engine = config["engine"]
     load_start = time.perf_counter()
-    if engine in ("ow", "ashyq-ow"):
-        import torch
-
-        if threads:
-            torch.set_num_threads(threads)
-    if engine == "ashyq-fw":
-        import workers.asr.transcribe
-        from workers.asr.transcribe import FasterWhisperEngine
-
-        if config.get("loops_kept"):  # the engine as it was before loop recovery
-            workers.asr.transcribe.is_degenerate = lambda _segments: False
-
-        runner = FasterWhisperEngine(
-            model_path=model, device=device, compute_type=config["compute"],
-            beam_size=config["beam"], cpu_threads=threads, languages=("kk", "ru", "en"),
-            batch_size=config.get("batch", 8),
-        )  # fmt: skip
-        runner._load()
-    elif engine == "ashyq-ow":
-        from workers.asr.openai_engine import OpenAIWhisperEngine
-
-        runner = OpenAIWhisperEngine(
-            model_path=model, device=device, beam_size=config["beam"], cpu_threads=threads,
-            languages=("kk", "ru", "en"),
-        )  # fmt: skip
-        runner._load()
-    elif engine == "ow":
-        from workers.asr.openai_engine import load_checkpoint
-
-        runner = load_checkpoint(model, device)
-    else:
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
-
-        runner = WhisperModel(
-            model, device=device, compute_type=config["compute"], cpu_threads=threads
-        )
-        if engine == "fw-batched":
-            runner = BatchedInferencePipeline(runner)
+    runner = _runner(model, threads, device, config)
     load_s = time.perf_counter() - load_start
 
     samples = read_wav(Path(audio))
     start = time.perf_counter()
-    if engine in ("ashyq-fw", "ashyq-ow"):
-        found = [(s.start, s.end, s.text) for s in runner.transcribe(Path(audio))]
-    elif engine == "ow":
-        import whisper
-
-        result = whisper.transcribe(
-            runner, samples, beam_size=config["beam"], best_of=config["beam"],
-            word_timestamps=config["words"], fp16=config["compute"] == "float16", verbose=None,
-        )  # fmt: skip
-        found = [(s["start"], s["end"], s["text"]) for s in result["segments"]]
-    else:
-        options = {"beam_size": config["beam"], "word_timestamps": config["words"]}
-        if engine == "fw-batched":
-            options["batch_size"] = config["batch"]
-        else:
-            options["vad_filter"] = config["vad"]
-        if config.get("language"):
-            options["language"] = config["language"]
-        else:
-            options["multilingual"] = True
-        segments, _info = runner.transcribe(samples, **options)
-        found = _segments_fw(segments)
+    found = _transcribed(runner, Path(audio), samples, config)
     wall = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gpu_mb = 0.0
@@ -217,6 +162,84 @@ def run_one(audio: str, model: str, threads: int, device: str, config: dict) -> 
 
         gpu_mb = torch.cuda.max_memory_allocated() / 2**20
     return {"wall": wall, "load": load_s, "rss_mb": rss, "gpu_mb": gpu_mb, "segments": found}
+
+
+def _runner(model: str, threads: int, device: str, config: dict):
+    """The configuration's engine or raw library model, loaded (the load is timed apart)."""
+    engine = config["engine"]
+    if engine in ("ow", "ashyq-ow") and threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if engine == "ashyq-fw":
+        import workers.asr.faster.decoding
+        from workers.asr.transcribe import FasterWhisperEngine
+
+        if config.get("loops_kept"):  # the engine as it was before loop recovery
+            workers.asr.faster.decoding.is_degenerate = lambda _segments: False
+        runner = FasterWhisperEngine(
+            model_path=model,
+            device=device,
+            compute_type=config["compute"],
+            beam_size=config["beam"],
+            cpu_threads=threads,
+            languages=("kk", "ru", "en"),
+            batch_size=config.get("batch", 8),
+        )
+        runner._load()
+        return runner
+    if engine == "ashyq-ow":
+        from workers.asr.openai_engine import OpenAIWhisperEngine
+
+        runner = OpenAIWhisperEngine(
+            model_path=model,
+            device=device,
+            beam_size=config["beam"],
+            cpu_threads=threads,
+            languages=("kk", "ru", "en"),
+        )
+        runner._load()
+        return runner
+    if engine == "ow":
+        from workers.asr.openai_engine import load_checkpoint
+
+        return load_checkpoint(model, device)
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    runner = WhisperModel(model, device=device, compute_type=config["compute"], cpu_threads=threads)
+    return BatchedInferencePipeline(runner) if engine == "fw-batched" else runner
+
+
+def _transcribed(runner, audio: Path, samples, config: dict) -> list[tuple[float, float, str]]:
+    """(start, end, text) of every segment the configuration's runner makes of ``audio`` (Ashyq's
+    engines read the file, the raw libraries its ``samples``)."""
+    engine = config["engine"]
+    if engine in ("ashyq-fw", "ashyq-ow"):
+        return [(s.start, s.end, s.text) for s in runner.transcribe(audio)]
+    if engine == "ow":
+        import whisper
+
+        result = whisper.transcribe(
+            runner,
+            samples,
+            beam_size=config["beam"],
+            best_of=config["beam"],
+            word_timestamps=config["words"],
+            fp16=config["compute"] == "float16",
+            verbose=None,
+        )
+        return [(s["start"], s["end"], s["text"]) for s in result["segments"]]
+    options = {"beam_size": config["beam"], "word_timestamps": config["words"]}
+    if engine == "fw-batched":
+        options["batch_size"] = config["batch"]
+    else:
+        options["vad_filter"] = config["vad"]
+    if config.get("language"):
+        options["language"] = config["language"]
+    else:
+        options["multilingual"] = True
+    segments, _info = runner.transcribe(samples, **options)
+    return _segments_fw(segments)
 
 
 def error_rates(clips: list[dict], segments: list) -> tuple[float, float] | None:
@@ -233,9 +256,12 @@ def error_rates(clips: list[dict], segments: list) -> tuple[float, float] | None
         middle = (start + end) / 2
         nearest = min(
             range(len(clips)),
-            key=lambda i: 0 if clips[i]["start"] <= middle <= clips[i]["end"] + PAUSE_S
-            else min(abs(middle - clips[i]["start"]), abs(middle - clips[i]["end"])),
-        )  # fmt: skip
+            key=lambda i: (
+                0
+                if clips[i]["start"] <= middle <= clips[i]["end"] + PAUSE_S
+                else min(abs(middle - clips[i]["start"]), abs(middle - clips[i]["end"]))
+            ),
+        )
         hyps[nearest] += " " + text
 
     ref = " ".join(normalise(clip["reference"]) for clip in clips)
@@ -252,11 +278,10 @@ def loops(segments: list) -> tuple[int, int]:
 
 
 def child(args: argparse.Namespace, audio: Path, model: str, name: str, threads: int) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.asr", "--threads", str(threads), "--device", args.device,
-         "--model", model, "--child", str(audio), name],
-        check=False, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "bench.asr", "--threads", str(threads), "--device", args.device]
+    argv += ["--model", model, "--child", str(audio), name]
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, cwd=repo)
     if done.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -283,8 +308,13 @@ def measure(args: argparse.Namespace, configs: dict, models: dict, audio: Path, 
             result["load_avg"] = os.getloadavg()[0]
             results[name].append(result)
             if args.raw:  # after every run, so a cut-short run still leaves its figures
-                raw = {"seconds": seconds, "clips": clips, "threads": args.threads,
-                       "results": results, "failed": failed}  # fmt: skip
+                raw = {
+                    "seconds": seconds,
+                    "clips": clips,
+                    "threads": args.threads,
+                    "results": results,
+                    "failed": failed,
+                }
                 args.raw.write_text(json.dumps(raw))
             print(
                 f"run {run + 1} {name}: {seconds / result['wall']:.1f}x",
@@ -357,8 +387,8 @@ def layout(args: argparse.Namespace, audio: Path, model: str, seconds: float) ->
         for name, (procs, threads) in (
             list(layouts.items()) if run % 2 == 0 else list(layouts.items())[::-1]
         ):
-            argv = [sys.executable, "-m", "bench.asr", "--layout-child", str(audio), model,
-                    str(threads), str(jobs // procs)]  # fmt: skip
+            argv = [sys.executable, "-m", "bench.asr", "--layout-child", str(audio), model]
+            argv += [str(threads), str(jobs // procs)]
             start = time.perf_counter()
             children = [subprocess.Popen(argv) for _ in range(procs)]
             if any(c.wait() != 0 for c in children):
@@ -403,7 +433,7 @@ def prepare_models(args: argparse.Namespace, tmp: Path) -> dict[str, str]:
     return {"fw": fw, "ow": ow}
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=5)
@@ -421,7 +451,11 @@ def main() -> None:
     parser.add_argument("--report-from", type=Path, help="only print the report of a --raw file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--layout-child", nargs=4, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     configs = CUDA_CONFIGS if args.device == "cuda" else CPU_CONFIGS
     if args.child:
         audio, name = args.child

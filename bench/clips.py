@@ -27,13 +27,11 @@ from workers.media import clips
 def source(folder: Path, seconds: float) -> Path:
     path = folder / "media" / "source.mp4"
     path.parent.mkdir(parents=True)
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-         f"testsrc2=s=640x360:r=25:d={seconds}", "-f", "lavfi", "-i",
-         f"sine=frequency=300:sample_rate=44100:d={seconds}", "-c:v", "libx264", "-preset",
-         "ultrafast", "-g", "250", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
-        check=True,
-    )  # fmt: skip
+    video = ["-f", "lavfi", "-i", f"testsrc2=s=640x360:r=25:d={seconds}"]
+    audio = ["-f", "lavfi", "-i", f"sine=frequency=300:sample_rate=44100:d={seconds}"]
+    h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "250", "-pix_fmt", "yuv420p"]
+    argv = ["ffmpeg", "-nostdin", "-loglevel", "error", *video, *audio, *h264]
+    subprocess.run([*argv, "-c:a", "aac", str(path)], check=True)
     return path
 
 

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import itertools
 
-from workers.asr.transcribe import (
-    MAX_SPAN_S,
-    MAX_WORD_S,
-    SEAM_S,
-    Word,
-    _pieces,
-    _runs,
-    _sane_runs,
-    _streams,
-    _windows,
-    script_of,
-)
+from workers.asr.engine import Word
+from workers.asr.faster import layout
+from workers.asr.faster.languages import script_of
+from workers.asr.faster.layout import SEAM_S
+from workers.asr.faster.packing import MAX_WORD_S, sane_runs
+from workers.asr.speech import MAX_SPAN_S
 
 
 def test_a_long_span_is_cut_at_pauses_into_pieces_that_fit_a_window() -> None:
@@ -28,7 +22,7 @@ def test_a_long_span_is_cut_at_pauses_into_pieces_that_fit_a_window() -> None:
     piece fits one window, the pieces tile the span without gaps, and each cut lies in a pause
     """
     regions = [(i * 10.0, i * 10.0 + 9.0) for i in range(7)]
-    pieces = _pieces([(0.0, 69.0)], regions)
+    pieces = layout.pieces([(0.0, 69.0)], regions)
     assert all(end - start <= MAX_SPAN_S for start, end in pieces)
     assert pieces[0][0] == 0.0 and pieces[-1][1] == 69.0
     assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
@@ -40,7 +34,7 @@ def test_a_long_span_is_cut_at_pauses_into_pieces_that_fit_a_window() -> None:
 
 def test_a_region_longer_than_a_window_is_cut_every_window() -> None:
     """GIVEN one 65 s region without a pause WHEN it is cut THEN pieces are at most a window long"""
-    pieces = _pieces([(0.0, 65.0)], [(0.0, 65.0)])
+    pieces = layout.pieces([(0.0, 65.0)], [(0.0, 65.0)])
     assert [round(end - start, 1) for start, end in pieces] == [MAX_SPAN_S, MAX_SPAN_S, 9.0]
 
 
@@ -53,12 +47,12 @@ def test_runs_join_one_language_and_far_runs_never_share_a_window() -> None:
     """
     regions = [(0.0, 4.0), (4.5, 8.0), (9.0, 15.0), (16.0, 20.0), (140.0, 150.0)]
     languages = ["ru", "ru", "en", "ru", "ru"]
-    runs = _runs(regions, languages, 160.0)
+    runs = layout.runs_of(regions, languages, 160.0)
     assert [language for _s, _e, language in runs] == ["ru", "en", "ru", "ru"]
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(runs))
-    streams = _streams(runs)
+    streams = layout.streams(runs)
     assert [(language, len(spans)) for language, spans in streams] == [("ru", 3), ("en", 1)]
-    placed, windows = _windows(streams[0][1])
+    placed, windows = layout.windows(streams[0][1])
     assert len(windows) == 2
     first, second = placed[0], placed[1]
     assert second[0] == first[0] + first[2] + SEAM_S  # joined a seam apart
@@ -83,7 +77,7 @@ def test_a_word_stretched_over_skipped_audio_is_shortened_and_the_segment_split_
     """
     words = [Word(0.0, 0.74, " The", 0.9), Word(0.74, 8.72, " library", 0.8)]
     words.append(Word(8.72, 9.2, " hours", 0.9))
-    runs = _sane_runs(words)
+    runs = sane_runs(words)
     assert [[w.word for w in run] for run in runs] == [[" The"], [" library", " hours"]]
     library = runs[1][0]
     assert library.end == 8.72 and abs(library.end - library.start - MAX_WORD_S) < 1e-6

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from workers.asr.transcribe import Engine, TranscribedSegment, Word
+from workers.asr.engine import Engine, TranscribedSegment, Word
 from workers.errors import PermanentError
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,9 @@ _END = re.compile(r"silence_end: ([\d.]+)")
 
 def silences(audio: Path) -> list[tuple[float, float]]:
     """Pauses in ``audio`` as (start, end) seconds, found by streaming it through ffmpeg."""
-    done = subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(audio), "-af",
-         f"silencedetect=noise={SILENCE_DB}dB:d={MIN_SILENCE_S}", "-f", "null", "-"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    detect = ["-af", f"silencedetect=noise={SILENCE_DB}dB:d={MIN_SILENCE_S}", "-f", "null", "-"]
+    argv = ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(audio), *detect]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise PermanentError(f"finding pauses failed: {done.stderr.strip()[-300:]}")
     found, start = [], None
@@ -108,14 +106,7 @@ def transcribe_in_chunks(
 ) -> list[TranscribedSegment]:
     """Transcribe ``audio`` chunk by chunk, resuming from the chunks ``folder`` already holds."""
     folder.mkdir(parents=True, exist_ok=True)
-    plan_file = folder / "plan.json"
-    if plan_file.exists():
-        chunks = [tuple(c) for c in json.loads(plan_file.read_text())]
-    else:
-        chunks = plan(duration, silences(audio), chunk_s)
-        partial = plan_file.with_suffix(".part")
-        partial.write_text(json.dumps(chunks))
-        os.replace(partial, plan_file)
+    chunks = _stored_plan(folder / "plan.json", audio, duration, chunk_s)
     finished = [(folder / f"chunk-{i:05d}.json").exists() for i in range(len(chunks))]
     if any(finished):
         log.info(
@@ -132,23 +123,57 @@ def transcribe_in_chunks(
     for index, (start, end) in enumerate(chunks):
         checkpoint = folder / f"chunk-{index:05d}.json"
         if not finished[index]:
-            piece = folder / f"chunk-{index:05d}.wav"
-            subprocess.run(
-                ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(audio),
-                 "-ss", f"{start:.3f}", "-to", f"{end:.3f}", "-c", "copy", str(piece)],
-                check=True,
-            )  # fmt: skip
-            inner = None
+            report = None
             if on_progress is not None:
-                note = f"{index + 1}/{len(chunks)}"
-
-                def inner(f: float, lo: float = start, hi: float = end, note: str = note) -> None:
-                    on_progress((lo + (hi - lo) * f) / duration, note)
-
-            segments = [_shift(seg, start) for seg in engine.transcribe(piece, inner)]
-            partial = checkpoint.with_suffix(".part")
-            partial.write_text(json.dumps([asdict(s) for s in segments], ensure_ascii=False))
-            os.replace(partial, checkpoint)
-            piece.unlink(missing_ok=True)
+                report = _chunk_progress(on_progress, start, end, duration, index, len(chunks))
+            _transcribe_chunk(engine, audio, start, end, checkpoint, report)
         result.extend(_load(checkpoint))
     return sorted(result, key=lambda seg: seg.start)
+
+
+def _stored_plan(
+    plan_file: Path, audio: Path, duration: float, chunk_s: float
+) -> list[tuple[float, float]]:
+    """The chunks of ``audio``: planned once and stored, so a resumed job cuts the same ones."""
+    if plan_file.exists():
+        return [(float(lo), float(hi)) for lo, hi in json.loads(plan_file.read_text())]
+    chunks = plan(duration, silences(audio), chunk_s)
+    partial = plan_file.with_suffix(".part")
+    partial.write_text(json.dumps(chunks))
+    os.replace(partial, plan_file)
+    return chunks
+
+
+def _chunk_progress(
+    on_progress: Callable[[float, str], None],
+    start: float,
+    end: float,
+    duration: float,
+    index: int,
+    count: int,
+) -> Callable[[float], None]:
+    """Progress through one chunk as progress through the recording, noted "chunk/count"."""
+    note = f"{index + 1}/{count}"
+    return lambda f: on_progress((start + (end - start) * f) / duration, note)
+
+
+def _transcribe_chunk(
+    engine: Engine,
+    audio: Path,
+    start: float,
+    end: float,
+    checkpoint: Path,
+    on_progress: Callable[[float], None] | None,
+) -> None:
+    """One chunk cut out (stream copy), transcribed onto the recording's timeline, and its
+    segments written to ``checkpoint`` atomically (a half-written checkpoint never counts)."""
+    piece = checkpoint.with_suffix(".wav")
+    cut = ["-ss", f"{start:.3f}", "-to", f"{end:.3f}", "-c", "copy", str(piece)]
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(audio), *cut], check=True
+    )
+    segments = [_shift(seg, start) for seg in engine.transcribe(piece, on_progress)]
+    partial = checkpoint.with_suffix(".part")
+    partial.write_text(json.dumps([asdict(s) for s in segments], ensure_ascii=False))
+    os.replace(partial, checkpoint)
+    piece.unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """Word and character error rates of an engine over a manifest of clips with references.
 
-The manifest is the TSV of ``../shared/testdata/speech/MANIFEST.tsv``: columns ``file``,
+The manifest is a TSV such as the shared test data's ``speech/MANIFEST.tsv``: columns ``file``,
 ``language`` and ``transcript`` at least, file paths relative to the manifest. Text on both sides is
 normalised the same way before scoring — lowercase, ё→е, bracketed tags such as ``[false_start]``
 or ``<noise>`` removed, punctuation removed, spaces collapsed — which is what Kazakh and Russian
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import jiwer
 
-from workers.asr.transcribe import Engine
+from workers.asr.engine import Engine
 
 _TAGS = re.compile(r"\[[^\]]*\]|<[^>]*>")
 _NOT_WORD = re.compile(r"[^\w\s']|_", re.UNICODE)

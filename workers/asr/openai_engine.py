@@ -1,8 +1,8 @@
 """The openai-whisper engine (PyTorch) behind the same interface as faster-whisper.
 
 openai-whisper detects the language once per file, from its first 30 seconds, and decodes the
-whole file in it: on mixed Kazakh/Russian/English hearings that translates or drops whole parts
-(../shared/RECIPES.md). So this engine cuts the recording into spans of speech of at most one
+whole file in it: on mixed Kazakh/Russian/English hearings that translates or drops whole parts.
+So this engine cuts the recording into spans of speech of at most one
 Whisper window (Silero VAD, the same detector faster-whisper uses), detects each span's language
 restricted to the allowed ones, and transcribes each span in its own language. Every segment so
 carries the language of the ≤ 28 s of speech it came from — the granularity faster-whisper's
@@ -25,19 +25,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from workers.asr.transcribe import (
-    PIPELINE_VERSION,
-    REPAIR_MAX_NO_SPEECH,
-    REPAIR_MIN_LOGPROB,
-    SAMPLE_RATE,
-    TranscribedSegment,
-    Word,
-    uncovered_speech,
-)
+from workers.asr.engine import PIPELINE_VERSION, SAMPLE_RATE, TranscribedSegment, Word
+from workers.asr.speech import confident, samples, uncovered_speech, whole_file
 
 MAX_SPAN_S = 28.0  # one Whisper window, minus room for the speech pads
 # Speech regions closer than this are decoded together: fewer, longer spans keep context.
@@ -127,26 +119,28 @@ class OpenAIWhisperEngine:
     def transcribe(
         self, audio_path: Path, on_progress: Callable[[float], None] | None = None
     ) -> Iterator[TranscribedSegment]:
-        from faster_whisper import decode_audio
+        yield from whole_file(
+            self._lock, audio_path, on_progress, lambda audio: self._spans(audio, on_progress)
+        )
 
-        with self._lock:
-            model = self._load()
-            audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
-            duration = len(audio) / SAMPLE_RATE
-            found: list[TranscribedSegment] = []
-            for start, end in speech_spans(audio, self.vad):
-                clip = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                language = self.language or self._detect(model, clip)
-                found.extend(self._decode(model, clip, start, language))
-                if on_progress is not None and duration > 0:
-                    on_progress(min(0.95, end / duration))
-            for start, end in uncovered_speech(audio, found):
-                clip = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                language = self.language or self._detect(model, clip)
-                found.extend(self._decode(model, clip, start, language, strict=True))
-            if on_progress is not None:
-                on_progress(1.0)
-        yield from sorted(found, key=lambda seg: seg.start)
+    def _spans(
+        self, audio: Any, on_progress: Callable[[float], None] | None
+    ) -> list[TranscribedSegment]:
+        """Each span of speech decoded in its own language, then gap repair."""
+        model = self._load()
+        duration = len(audio) / SAMPLE_RATE
+        found: list[TranscribedSegment] = []
+        for start, end in speech_spans(audio, self.vad):
+            clip = samples(audio, start, end)
+            language = self.language or self._detect(model, clip)
+            found.extend(self._decode(model, clip, start, language))
+            if on_progress is not None and duration > 0:
+                on_progress(min(0.95, end / duration))
+        for start, end in uncovered_speech(audio, found):
+            clip = samples(audio, start, end)
+            language = self.language or self._detect(model, clip)
+            found.extend(self._decode(model, clip, start, language, strict=True))
+        return found
 
     def transcribe_array(
         self, audio: Any, offset: float, language: str | None
@@ -193,10 +187,7 @@ class OpenAIWhisperEngine:
             text = seg["text"].strip()
             if not text:
                 continue
-            if strict and (
-                seg["no_speech_prob"] > REPAIR_MAX_NO_SPEECH
-                or seg["avg_logprob"] < REPAIR_MIN_LOGPROB
-            ):
+            if strict and not confident(seg["no_speech_prob"], seg["avg_logprob"]):
                 continue
             segments.append(
                 TranscribedSegment(
@@ -217,21 +208,3 @@ class OpenAIWhisperEngine:
                 )
             )
         return segments
-
-
-@lru_cache(maxsize=8)
-def get_openai_engine(
-    model_path: str,
-    device: str,
-    beam_size: int,
-    cpu_threads: int,
-    languages: tuple[str, ...] = (),
-) -> OpenAIWhisperEngine:
-    """One engine (and so one loaded model) per worker process and configuration."""
-    return OpenAIWhisperEngine(
-        model_path=model_path,
-        device=device,
-        beam_size=beam_size,
-        cpu_threads=cpu_threads,
-        languages=languages,
-    )

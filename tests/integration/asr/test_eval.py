@@ -40,11 +40,9 @@ def test_eval_command_matches_jiwer_on_a_two_clip_manifest(model_dir, tmp_path):
     )
     table, details = tmp_path / "eval.md", tmp_path / "details.jsonl"
     env = {"ASHYQ_WHISPER_MODEL": model_dir, "ASHYQ_WHISPER_CPU_THREADS": "2", "PATH": "/usr/bin"}
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "eval", "asr", str(manifest), "--output", str(table),
-         "--details", str(details)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "cli.main", "eval", "asr", str(manifest)]
+    argv += ["--output", str(table), "--details", str(details)]
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
 
     engine = FasterWhisperEngine(model_path=model_dir, cpu_threads=2, languages=("kk", "ru", "en"))

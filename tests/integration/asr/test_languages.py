@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from search.meili.client import master_client
 from search.meili.query import search_segments
 from tests.conftest import need_shared
 from tests.support.helpers import wait_job
-from tests.support.media_factory import duration
+from tests.support.media_factory import duration, ffmpeg
 from workers.asr.transcribe import FasterWhisperEngine, RoutedEngine
 from workers.services.submit import submit_file
 
@@ -31,11 +30,7 @@ def concat(clips: list[Path], target: Path) -> list[tuple[float, float]]:
         chains.append(f"[{i}:a]aresample=16000,pan=mono|c0=c0[a{i}]")
     graph = ";".join(chains) + ";" + "".join(f"[a{i}]" for i in range(len(clips)))
     graph += f"concat=n={len(clips)}:v=0:a=1"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph,
-         "-ar", "16000", "-ac", "1", str(target)],
-        check=True,
-    )  # fmt: skip
+    ffmpeg(*inputs, "-filter_complex", graph, "-ar", "16000", "-ac", "1", str(target))
     ranges, at = [], 0.0
     for clip in clips:
         length = duration(clip)

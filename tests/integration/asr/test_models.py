@@ -13,10 +13,8 @@ from workers.asr.model_files import BUNDLED_SHA256
 def ashyq(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASHYQ_")}
     env["ASHYQ_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", "models", *args],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "cli.main", "models", *args]
+    return subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
 def test_install_list_verify_and_detect_a_changed_model(tmp_path):

@@ -23,10 +23,8 @@ def checkpoint(model_dir: str, tmp_path_factory: pytest.TempPathFactory) -> Path
     """The bundled base converted by the real CLI: ``ashyq models convert CT2_DIR OUT.pt``."""
     out = tmp_path_factory.mktemp("openai") / "whisper-base.pt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASHYQ_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "models", "convert", model_dir, str(out)],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "cli.main", "models", "convert", model_dir, str(out)]
+    done = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "6+6 layers" in done.stdout
     return out
@@ -56,41 +54,28 @@ def test_converted_checkpoint_transcribes_jfk_like_faster_whisper_fp32(checkpoin
     assert jiwer.wer(normalise(reference), normalise(ours)) <= 0.1, ours
 
 
-def test_openai_engine_through_the_pipeline_interface(model_dir, tmp_path: Path):
+def test_openai_engine_through_the_pipeline_interface(model_dir, ru_en_ru: Path, tmp_path: Path):
     """
     GIVEN settings choosing the openai-whisper engine with the CTranslate2 base folder as model
-    WHEN the pipeline's ``engine_for`` builds the engine and it transcribes Russian, English
-         (JFK, no pause between) and Russian speech
+    WHEN the one engine factory (``make_engine``, which the pipeline uses) builds the engine and
+         it transcribes Russian, English (JFK, no pause between) and Russian speech
     THEN the folder was converted once into the archive's models folder, every part comes out in
          its own language with word timings inside its segment, and progress rises to 1.0
     """
-    from workers.ingest.pipeline import engine_for
+    from workers.asr.factory import make_engine
 
-    speech = need_shared()
-    mix = tmp_path / "mix.wav"
-    subprocess.run(
-        [
-            "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-            "-i", str(speech / "ru/deepspeech/ru.wav"),
-            "-i", str(speech / "en/whisper.cpp/jfk.wav"),
-            "-i", str(speech / "ru/pisets/test_sound_ru.wav"),
-            "-filter_complex", "[0:a][1:a][2:a]concat=n=3:v=0:a=1", "-ar", "16000", "-ac", "1",
-            str(mix),
-        ],
-        check=True,
-    )  # fmt: skip
     settings = Settings(
         data_dir=tmp_path / "data",
         whisper_engine="openai-whisper",
         whisper_model=model_dir,
         whisper_cpu_threads=2,
     )
-    engine = engine_for(settings)
+    engine = make_engine(settings)
     assert engine.model_id.startswith("openai-whisper:whisper-base:fp32:beam5:kk+ru+en")
     assert (settings.models_dir / "whisper-base.pt").is_file()
 
     fractions: list[float] = []
-    segments = list(engine.transcribe(mix, fractions.append))
+    segments = list(engine.transcribe(ru_en_ru, fractions.append))
     assert fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
 
     by_language: dict[str, str] = {}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tests.conftest import need_shared
+from tests.support.media_factory import ffmpeg
 from workers.asr.transcribe import FasterWhisperEngine, is_loop
 
 pytestmark = pytest.mark.whisper
@@ -30,7 +30,7 @@ def test_a_loop_prone_kazakh_clip_comes_out_without_a_loop(engine, monkeypatch):
     clip = need_shared() / "kk/kaz-asr-codeswitch/audio/kzaudio_2.wav"
     length = _duration(clip)
     with monkeypatch.context() as unchecked:
-        unchecked.setattr("workers.asr.transcribe.is_degenerate", lambda _segments: False)
+        unchecked.setattr("workers.asr.faster.decoding.is_degenerate", lambda _segments: False)
         looped = " ".join(seg.text for seg in engine.transcribe(clip))
     assert is_loop(looped), looped  # the clip does loop without the check
 
@@ -57,19 +57,16 @@ def test_a_stretch_the_model_cannot_decode_is_kept_as_unintelligible(
     """
     speech = need_shared()
     mix = tmp_path / "mix.wav"
-    subprocess.run(
-        [
-            "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-            "-i", str(speech / "en/whisper.cpp/jfk.wav"),
-            "-i", str(speech / "ru/deepspeech/ru.wav"),
-            "-i", str(speech / "ru/pisets/test_sound_ru.wav"),
-            "-filter_complex",
-            "[0:a]aresample=16000,apad=pad_dur=2[a];[1:a]aresample=16000[b];"
-            "[2:a]aresample=16000[c];[a][b][c]concat=n=3:v=0:a=1,apad=pad_dur=1",
-            "-ac", "1", str(mix),
-        ],
-        check=True,
-    )  # fmt: skip
+    graph = (
+        "[0:a]aresample=16000,apad=pad_dur=2[a];[1:a]aresample=16000[b];"
+        "[2:a]aresample=16000[c];[a][b][c]concat=n=3:v=0:a=1,apad=pad_dur=1"
+    )
+    ffmpeg(
+        *("-i", str(speech / "en/whisper.cpp/jfk.wav")),
+        *("-i", str(speech / "ru/deepspeech/ru.wav")),
+        *("-i", str(speech / "ru/pisets/test_sound_ru.wav")),
+        *("-filter_complex", graph, "-ac", "1", str(mix)),
+    )
     jfk_s, total_s = 11.0, _duration(mix)
     stretch = (jfk_s + 2.0, total_s - 1.0)
 
