@@ -171,33 +171,22 @@ def _runner(model: str, threads: int, device: str, config: dict):
         import torch
 
         torch.set_num_threads(threads)
+    ashyq = dict(model_path=model, device=device, cpu_threads=threads, beam_size=config["beam"])
+    ashyq["languages"] = ("kk", "ru", "en")
     if engine == "ashyq-fw":
         import workers.asr.faster.decoding
         from workers.asr.transcribe import FasterWhisperEngine
 
         if config.get("loops_kept"):  # the engine as it was before loop recovery
             workers.asr.faster.decoding.is_degenerate = lambda _segments: False
-        runner = FasterWhisperEngine(
-            model_path=model,
-            device=device,
-            compute_type=config["compute"],
-            beam_size=config["beam"],
-            cpu_threads=threads,
-            languages=("kk", "ru", "en"),
-            batch_size=config.get("batch", 8),
-        )
+        batch = config.get("batch", 8)
+        runner = FasterWhisperEngine(**ashyq, compute_type=config["compute"], batch_size=batch)
         runner._load()
         return runner
     if engine == "ashyq-ow":
         from workers.asr.openai_engine import OpenAIWhisperEngine
 
-        runner = OpenAIWhisperEngine(
-            model_path=model,
-            device=device,
-            beam_size=config["beam"],
-            cpu_threads=threads,
-            languages=("kk", "ru", "en"),
-        )
+        runner = OpenAIWhisperEngine(**ashyq)
         runner._load()
         return runner
     if engine == "ow":
@@ -219,15 +208,9 @@ def _transcribed(runner, audio: Path, samples, config: dict) -> list[tuple[float
     if engine == "ow":
         import whisper
 
-        result = whisper.transcribe(
-            runner,
-            samples,
-            beam_size=config["beam"],
-            best_of=config["beam"],
-            word_timestamps=config["words"],
-            fp16=config["compute"] == "float16",
-            verbose=None,
-        )
+        beam, fp16 = config["beam"], config["compute"] == "float16"
+        decoding = {"beam_size": beam, "best_of": beam, "word_timestamps": config["words"]}
+        result = whisper.transcribe(runner, samples, **decoding, fp16=fp16, verbose=None)
         return [(s["start"], s["end"], s["text"]) for s in result["segments"]]
     options = {"beam_size": config["beam"], "word_timestamps": config["words"]}
     if engine == "fw-batched":
