@@ -19,6 +19,8 @@ from archive.models.base import Base, utcnow
 
 
 class AlertFrequency(enum.StrEnum):
+    """Each new moment in its own mail, or one digest a day."""
+
     immediate = "immediate"
     daily = "daily"
 
@@ -49,6 +51,8 @@ class Alert(Base):
 
 
 class OutboxState(enum.StrEnum):
+    """A message is sent once ``sent``; ``pending`` ones are tried again with backoff."""
+
     pending = "pending"
     sent = "sent"
     # Refused for good by the SMTP server (5xx), or nothing left to say (every moment withdrawn).

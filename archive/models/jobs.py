@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 
 class JobState(enum.StrEnum):
+    """Where a job stands. The last three end a run; staff may put a failed or cancelled job
+    back in line (``archive.jobs.reset_for_retry``)."""
+
     queued = "queued"
     running = "running"
     succeeded = "succeeded"

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 
 class LiveState(enum.StrEnum):
+    """A capture's life: waiting for its start, recording, joining its chunks, then done."""
+
     scheduled = "scheduled"
     capturing = "capturing"
     finalizing = "finalizing"

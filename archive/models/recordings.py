@@ -61,6 +61,8 @@ EVENT_TYPES = ("plenary", "committee", "hearing", "briefing", "press_conference"
 
 
 class RecordingStatus(enum.StrEnum):
+    """How far a recording got: only ``ready`` and ``live`` ones can be public."""
+
     processing = "processing"
     ready = "ready"
     failed = "failed"
