@@ -12,8 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from archive.db import session_factory
 from archive.settings import Settings
-from search.meili.client import master_client, search_client
-from search.meili.schema import ensure_index
+from search import make_search_client
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -46,15 +45,8 @@ async def get_search(request: Request) -> meilisearch.Client:
     """
     state = request.app.state
     if getattr(state, "search_client", None) is None:
-        state.search_client = await run_in_threadpool(_make_search_client, state.settings)
+        state.search_client = await run_in_threadpool(make_search_client, state.settings)
     return state.search_client
-
-
-def _make_search_client(settings: Settings) -> meilisearch.Client:
-    # A new archive has no index until its first recording: create it so search says
-    # "nothing found" rather than failing.
-    ensure_index(master_client(settings), settings.meili_index)
-    return search_client(settings)
 
 
 SearchDep = Annotated[meilisearch.Client, Depends(get_search)]

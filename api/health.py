@@ -15,7 +15,6 @@ from typing import Any
 import redis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from meilisearch.errors import MeilisearchApiError
 from sqlalchemy import select, text
 
 from api.auth import current_principal
@@ -23,7 +22,7 @@ from api.deps import SessionDep, SettingsDep
 from archive.db import get_engine, session_scope
 from archive.models import Source
 from archive.settings import Settings
-from search.meili.client import master_client
+from search import health as search_health
 
 router = APIRouter(tags=["health"])
 
@@ -79,18 +78,11 @@ def healthz(request: Request, settings: SettingsDep, db: SessionDep) -> JSONResp
             raise RuntimeError(f"broker folder not writable: {folder}")
         return {"backend": "filesystem", "queued": sum(1 for _ in folder.iterdir())}
 
-    def search() -> dict[str, Any]:
-        client = master_client(settings)
-        health = client.health()
-        try:
-            documents = client.index(settings.meili_index).get_stats().number_of_documents
-        except MeilisearchApiError as exc:  # a new archive has no index until the first write
-            if exc.code != "index_not_found":
-                raise
-            documents = 0
-        return {"status": health.get("status"), "documents": documents}
-
-    checks = {"database": _check(database), "broker": _check(broker), "search": _check(search)}
+    checks = {
+        "database": _check(database),
+        "broker": _check(broker),
+        "search": _check(lambda: search_health(settings)),
+    }
     healthy = all(check["ok"] for check in checks.values())
     status_code = 200 if healthy else 503
     if not _may_see_details(request, db):

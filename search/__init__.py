@@ -1,4 +1,6 @@
-"""Search, from the outside: index a recording, remove it, search. Imports only ``archive``.
+"""Search, from the outside: index a recording (``index_recording``, ``sync_recording``,
+``index_segments``), remove it (``delete_recording``), search (``search_recordings``). Imports
+only ``archive``.
 
 This is the front door: callers (the web pages, the JSON API, feeds, workers) use the names here
 and never talk to Meilisearch themselves, so a second backend would change this package only.
@@ -11,7 +13,10 @@ Errors a caller answers: ``QueryError`` (the query cannot run as written: a 400)
 
 from __future__ import annotations
 
-from search.meili.client import SearchUnavailable, master_client, search_client
+import meilisearch
+
+from archive.settings import Settings
+from search.meili.client import SearchUnavailable, health, master_client, search_client
 from search.meili.highlight import moment_of
 from search.meili.indexer import delete_recording, index_recording, index_segments, sync_recording
 from search.meili.query import (
@@ -24,6 +29,7 @@ from search.meili.query import (
     Results,
     search_recordings,
 )
+from search.meili.schema import ensure_index
 from search.text.folding import fold
 from search.text.syntax import parse
 
@@ -39,8 +45,10 @@ __all__ = [
     "delete_recording",
     "finds_nothing",
     "fold",
+    "health",
     "index_recording",
     "index_segments",
+    "make_search_client",
     "master_client",
     "moment_of",
     "search_client",
@@ -53,3 +61,11 @@ def finds_nothing(query: str) -> bool:
     """Whether a query has words but none to find (only ``-excluded`` ones): refused before it
     runs, since exclusions only narrow a search."""
     return bool(query.strip()) and not parse(query).positive
+
+
+def make_search_client(settings: Settings) -> meilisearch.Client:
+    """The search-only client of the web process (the master key is used only to fetch that
+    key), with the index created if this archive has none yet: a new archive has no index until
+    its first recording, and search must say "nothing found" rather than fail."""
+    ensure_index(master_client(settings), settings.meili_index)
+    return search_client(settings)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.deps import Position, RowId, SessionDep, SettingsDep
 from api.media.safety import media_headers
 from api.public.recordings import public_recording
+from archive.live import run_dir
 from archive.models import LiveGap, LiveSession, LiveState, Recording, RecordingStatus, Segment
 from workers.media import hls
 
@@ -59,8 +60,6 @@ def _live_recording(session: Session, recording_id: RowId) -> tuple[Recording, L
 @router.get("/live/{recording_id}/index.m3u8", include_in_schema=False)
 def live_playlist(recording_id: RowId, session: SessionDep, settings: SettingsDep) -> Response:
     """Everything recorded so far, as one HLS playlist (an EVENT playlist that grows)."""
-    from workers.live.capture import run_dir
-
     _recording, live = _live_recording(session, recording_id)
     lines, longest = [], 1.0
     for run in live.runs:
@@ -92,8 +91,6 @@ def live_playlist(recording_id: RowId, session: SessionDep, settings: SettingsDe
 def live_segment(
     recording_id: RowId, run: Position, name: str, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    from workers.live.capture import run_dir
-
     _recording, live = _live_recording(session, recording_id)
     if not SEGMENT_NAME.match(name) or not 0 <= run < len(live.runs):
         raise HTTPException(404, "no such segment")

@@ -35,6 +35,10 @@ def _message(request: Request, title: str, message: str, status: int = 200) -> H
     return templates.TemplateResponse(request, "alert_message.html", context, status_code=status)
 
 
+def _unknown_link(request: Request) -> HTMLResponse:
+    return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+
+
 def client_bucket(ip: str) -> str:
     """The client a sign-up is counted against: its IPv4 address, or its IPv6 /64 (one host
     usually holds a whole /64, so single IPv6 addresses would make the per-client cap moot)."""
@@ -51,7 +55,7 @@ def _button_page(request: Request, session: Session, token: str, template: str) 
     """The page a mailed link opens: it changes nothing, its one button POSTs the change."""
     alert = subscriptions.by_token(session, token)
     if alert is None:
-        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+        return _unknown_link(request)
     return templates.TemplateResponse(request, template, {"alert": alert, "token": token})
 
 
@@ -140,7 +144,7 @@ def confirm_alert(request: Request, session: SessionDep, token: str) -> HTMLResp
     alert = subscriptions.confirm(session, token)
     session.commit()
     if alert is None:
-        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+        return _unknown_link(request)
     if alert.unsubscribed_at is not None:
         return _message(
             request, _("Alert stopped"), _("This alert was stopped; subscribe again to restart.")
@@ -165,7 +169,7 @@ def unsubscribe(request: Request, session: SessionDep, token: str) -> HTMLRespon
     alert = subscriptions.unsubscribe(session, token)
     session.commit()
     if alert is None:
-        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+        return _unknown_link(request)
     return _message(
         request,
         _("Unsubscribed"),
@@ -181,7 +185,7 @@ def manage_page(
     """Every live alert of the address the token's alert mails, to change or stop: no login."""
     owner, mine = subscriptions.alerts_of(session, token)
     if owner is None:
-        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+        return _unknown_link(request)
     rows = [(a, search_url(settings, a).removeprefix(settings.site_url)) for a in mine]
     context = {"owner": owner, "rows": rows, "token": token}
     return templates.TemplateResponse(request, "alert_manage.html", context)
@@ -200,6 +204,6 @@ def manage(
     except subscriptions.InvalidAlert:
         changed = None
     if changed is None:
-        return _message(request, _("Unknown link"), _("This link names no alert."), 404)
+        return _unknown_link(request)
     session.commit()
     return RedirectResponse(f"/alerts/manage/{token}", status_code=303)

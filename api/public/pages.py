@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from api.deps import RowId, SearchDep, SessionDep, SettingsDep, Year
 from api.links import recording_url
+from api.media.live import gaps_before, gaps_of, session_of
 from api.media.safety import media_headers
 from api.public.quotes import page_range
 from api.public.recordings import list_recordings, public_bodies, public_recording, public_years
@@ -18,7 +19,7 @@ from api.public.search_params import SearchParamsDep
 from archive.models import Body
 from archive.text.captions import to_vtt
 from search import QueryError, SearchUnavailable, fold
-from web.i18n import N_
+from web.i18n import N_, current
 from web.i18n import gettext as _
 from web.templating import templates
 
@@ -116,8 +117,6 @@ def recording_page(
                 if (current is None or current.end < start) and seg.start - start <= 2.0:
                     current = seg
                 break
-    from api.media.live import gaps_before, gaps_of, session_of
-
     live = session_of(session, recording)
     needle = fold(find) if find.strip() else ""
     found = [seg.id for seg in segments if needle and needle in fold(seg.text)] if needle else []
@@ -170,8 +169,6 @@ def browse_body(request: Request, session: SessionDep, slug: str, page: Page = 1
     body = session.scalar(select(Body).where(Body.slug == slug))
     if body is None:
         raise HTTPException(404, _("No body %(slug)s in the archive.") % {"slug": slug})
-    from web.i18n import current
-
     listing = list_recordings(session, page=page, body=body)
     return _browse(request, body.localized_name(current()), listing, {"body": body})
 

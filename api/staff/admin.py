@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from api.auth import Admin, client_ip, require_admin
+from api.auth import Admin, Principal, client_ip, require_admin
 from api.deps import RowId, SessionDep
 from api.staff.web import back, render
 from archive import audit
@@ -115,6 +116,20 @@ def _slug(slug: str) -> str:
     return slug
 
 
+def _store(
+    request: Request, db: Session, staff: Principal, row: Body | Speaker, kind: str, created: bool
+) -> None:
+    """Save a body or speaker and log it; a slug another one has is a 409, before the log."""
+    db.add(row)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        raise HTTPException(409, f"a {kind} with slug {row.slug!r} exists") from exc
+    action = f"{kind}_create" if created else f"{kind}_edit"
+    audit.record(db, staff.user, action, kind, row.id, ip=client_ip(request), slug=row.slug)
+    db.commit()
+
+
 @router.get("/bodies", response_class=HTMLResponse)
 def bodies(request: Request, db: SessionDep, staff: Admin) -> HTMLResponse:
     rows = list(db.scalars(select(Body).order_by(Body.name)))
@@ -141,14 +156,7 @@ def save_body(
     body.slug = _slug(slug)
     for key, value in _names(name, name_kk, name_ru, name_en).items():
         setattr(body, key, value)
-    db.add(body)
-    try:
-        db.flush()
-    except IntegrityError as exc:
-        raise HTTPException(409, f"a body with slug {body.slug!r} exists") from exc
-    action = "body_edit" if body_id else "body_create"
-    audit.record(db, staff.user, action, "body", body.id, ip=client_ip(request), slug=body.slug)
-    db.commit()
+    _store(request, db, staff, body, "body", created=not body_id)
     return back("/staff/admin/bodies", "saved")
 
 
@@ -183,16 +191,7 @@ def save_speaker(
         setattr(speaker, key, value)
     speaker.position = position.strip() or None
     speaker.body_id = int(body_id) if body_id.isdigit() else None
-    db.add(speaker)
-    try:
-        db.flush()
-    except IntegrityError as exc:
-        raise HTTPException(409, f"a speaker with slug {speaker.slug!r} exists") from exc
-    action = "speaker_edit" if speaker_id else "speaker_create"
-    audit.record(
-        db, staff.user, action, "speaker", speaker.id, ip=client_ip(request), slug=speaker.slug
-    )
-    db.commit()
+    _store(request, db, staff, speaker, "speaker", created=not speaker_id)
     return back("/staff/admin/speakers", "saved")
 
 

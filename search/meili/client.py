@@ -94,3 +94,17 @@ def search_client(settings: Settings) -> meilisearch.Client:
     """A client holding only the search key, obtained once with the master key."""
     key = ensure_search_key(master_client(settings), settings.meili_index)
     return meilisearch.Client(settings.meili_url, key, timeout=int(settings.meili_timeout_s))
+
+
+def health(settings: Settings) -> dict[str, Any]:
+    """The server's status and the index's document count, for ``/healthz``; raises when the
+    server cannot be reached."""
+    client = master_client(settings)
+    status = client.health().get("status")
+    try:
+        documents = client.index(settings.meili_index).get_stats().number_of_documents
+    except MeilisearchApiError as exc:  # a new archive has no index until the first write
+        if exc.code != "index_not_found":
+            raise
+        documents = 0
+    return {"status": status, "documents": documents}
