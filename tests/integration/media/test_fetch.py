@@ -36,9 +36,9 @@ def site(tmp_path_factory) -> Iterator[Site]:
     (root / "clip.mp4").write_bytes(clip.path.read_bytes())
     hls = root / "hls"
     hls.mkdir()
-    ffmpeg("-i", str(clip.path), "-c", "copy", "-f", "hls", "-hls_time", "2",
-           "-hls_playlist_type", "vod", "-hls_segment_filename", str(hls / "seg%03d.ts"),
-           str(hls / "vod.m3u8"))  # fmt: skip
+    vod = ("-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod")
+    segments = ("-hls_segment_filename", str(hls / "seg%03d.ts"))
+    ffmpeg("-i", str(clip.path), "-c", "copy", *vod, *segments, str(hls / "vod.m3u8"))
     topics = ["water supply", "school buses", "road repairs", "city parks"]
     for number, topic in enumerate(topics, 1):
         wav = speak(
@@ -61,6 +61,13 @@ def forbidden_target() -> Iterator[Site]:
     server.shutdown()
 
 
+def _ashyq_fetch(archive: Settings, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``ashyq fetch ARGS`` run as a user runs it, in a process of its own."""
+    argv = [sys.executable, "-m", "cli.main", "fetch", *args]
+    env = env_for_children(archive)
+    return subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
 def recordings(settings: Settings) -> list[Recording]:
     with session_scope(settings.db_url) as session:
         rows = list(session.scalars(select(Recording).order_by(Recording.id)))
@@ -73,11 +80,7 @@ def test_cli_fetches_a_media_link_with_metadata_and_poster(archive, worker, site
     GIVEN an MP4 link WHEN `ashyq fetch URL --body … --wait` THEN it becomes a searchable recording
     with the source URL, yt-dlp's title, and a poster frame
     """
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "fetch", f"{site.base}/clip.mp4", "--body", "akimat",
-         "--wait"],
-        env=env_for_children(archive), cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = _ashyq_fetch(archive, f"{site.base}/clip.mp4", "--body", "akimat", "--wait", timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     (rec,) = recordings(archive)
     assert rec.source_url == f"{site.base}/clip.mp4"
@@ -230,10 +233,7 @@ def test_loopback_without_allowlist_is_refused_by_cli_and_api(
     archive, web, forbidden_target, staff_token
 ):
     url = f"{forbidden_target.base}/clip.mp4"
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "fetch", url, "--body", "akimat"],
-        env=env_for_children(archive), cwd=REPO, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    done = _ashyq_fetch(archive, url, "--body", "akimat", timeout=60)
     assert done.returncode == 2 and "127.0.0.1" in done.stderr
     answer = httpx.post(
         f"{web}/api/v1/recordings/fetch",

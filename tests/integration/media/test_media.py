@@ -14,11 +14,9 @@ from workers.services.submit import submit_file
 
 def video_md5(path) -> str:
     """MD5 of the encoded video packets (stream copy keeps them bit for bit)."""
-    out = subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v", "-c", "copy",
-         "-bsf:v", "h264_mp4toannexb", "-f", "md5", "-"],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+    packets = ["-map", "0:v", "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "md5", "-"]
+    argv = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(path), *packets]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
 
