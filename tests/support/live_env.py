@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,7 @@ from archive.models import LiveSession, Recording, Segment
 from archive.settings import Settings, env_for_children
 from search.meili.client import master_client
 from search.meili.schema import ensure_index
-from tests.conftest import REPO, stop_group
+from tests.conftest import REPO, stop_group, worker_argv
 
 
 @dataclass
@@ -43,12 +41,13 @@ class LiveEnv:
         self.starts += 1
         log = self.settings.data_dir / f"worker-{self.starts}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--beat",
-             "-Q", "ashyq,ashyq.live", "-c", "2", "--loglevel=INFO",
-             "-n", f"live-{uuid.uuid4().hex[:6]}@%h"],
-            env=env_for_children(self.settings), cwd=REPO, stdout=log.open("wb"),
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            worker_argv("ashyq,ashyq.live", concurrency=2, name="live", beat=True),
+            env=env_for_children(self.settings),
+            cwd=REPO,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 90
         while b" ready." not in log.read_bytes():
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]

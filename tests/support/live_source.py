@@ -64,17 +64,23 @@ def make_speech(folder: Path, count: int = len(SENTENCES)) -> Speech:
     return Speech(out, duration(out), word_at)
 
 
-def publisher_argv(speech: Speech) -> list[str]:
-    """ffmpeg reading the speech in real time with a small test picture, encoded as a
-    broadcaster would (H.264 + AAC); the caller appends the output format and address."""
+# How the test broadcaster encodes (as a real one would: H.264 + AAC, short GOPs, low latency).
+ENCODE = [
+    *["-map", "1:v", "-map", "0:a", "-shortest"],
+    *["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20"],
+    *["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100"],
+]
+
+
+def publisher_argv(speech: Speech, at: float = 0.0, color: str = "navy") -> list[str]:
+    """ffmpeg reading the speech from ``at`` s in real time with a small test picture of
+    ``color``, encoded as a broadcaster would; the caller appends the output format and address."""
     return [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
-        "-re", "-i", str(speech.path),
-        "-re", "-f", "lavfi", "-i", "color=c=navy:s=160x120:r=10",
-        "-map", "1:v", "-map", "0:a", "-shortest",
-        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20",
-        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
-    ]  # fmt: skip
+        *["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y", "-re"],
+        *["-ss", f"{at:.3f}", "-i", str(speech.path)],
+        *["-re", "-f", "lavfi", "-i", f"color=c={color}:s=160x120:r=10"],
+        *ENCODE,
+    ]
 
 
 @dataclass
@@ -103,19 +109,15 @@ class LiveSource:
         prefix = f"r{self.starts}_"
         self.starts += 1
         log = (self.folder / f"source-{self.starts}.log").open("wb")
+        hls_out = ["-f", "hls", "-hls_time", "2", "-hls_list_size", "0", "-hls_flags", "temp_file"]
+        segments = ["-hls_segment_filename", str(self.folder / f"{prefix}%05d.ts")]
+        playlist = self.folder / "live.m3u8"
         self.proc = subprocess.Popen(
-            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
-             "-re", "-ss", f"{at:.3f}", "-i", str(self.speech.path),
-             "-re", "-f", "lavfi", "-i", f"color=c={self.color}:s=160x120:r=10",
-             "-map", "1:v", "-map", "0:a", "-shortest",
-             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20",
-             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
-             "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
-             "-hls_flags", "temp_file",
-             "-hls_segment_filename", str(self.folder / f"{prefix}%05d.ts"),
-             str(self.folder / "live.m3u8")],
-            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
-        )  # fmt: skip
+            [*publisher_argv(self.speech, at, self.color), *hls_out, *segments, str(playlist)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
 
     def playlist(self) -> hls.Playlist:
         return hls.local(self.folder / "live.m3u8")
@@ -171,8 +173,10 @@ class RtmpSource:
         log = (self.folder / "rtmp-source.log").open("wb")
         self.proc = subprocess.Popen(
             [*publisher_argv(self.speech), "-f", "flv", "-listen", "1", self.url],
-            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
 
     def wait_end(self, timeout: float) -> None:
         assert self.proc is not None
@@ -214,19 +218,24 @@ class RtspSource:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.publish_port, self.client_port = free_port(), free_port()
         rtp_start = free_port() & ~1  # the server takes RTP/RTCP port pairs from an even port
+        script = REPO / "tests" / "support" / "rtsp_server.js"
+        ports = [str(self.publish_port), str(self.client_port), str(rtp_start)]
         self.server = subprocess.Popen(
-            ["node", str(REPO / "tests" / "support" / "rtsp_server.js"),
-             str(self.publish_port), str(self.client_port), str(rtp_start)],
-            cwd=REPO, stdout=(self.folder / "server.log").open("wb"), stderr=subprocess.STDOUT,
+            ["node", str(script), *ports],
+            cwd=REPO,
+            stdout=(self.folder / "server.log").open("wb"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         self._wait_event("ready", 15)
         log = (self.folder / "rtsp-source.log").open("wb")
+        target = f"rtsp://127.0.0.1:{self.publish_port}/live/plenary"
         self.proc = subprocess.Popen(
-            [*publisher_argv(self.speech), "-f", "rtsp", "-rtsp_transport", "udp",
-             f"rtsp://127.0.0.1:{self.publish_port}/live/plenary"],
-            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
-        )  # fmt: skip
+            [*publisher_argv(self.speech), "-f", "rtsp", "-rtsp_transport", "udp", target],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
         self.recorded_at = self._wait_event("record", 15)
 
     def _wait_event(self, event: str, timeout: float) -> float:

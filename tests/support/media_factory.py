@@ -63,11 +63,11 @@ def clip_with_word_at_known_time(folder: Path, fmt: str = "mp4") -> SpokenClip:
         "ogg": ["-c:a", "libopus"],
         "m4a": ["-c:a", "aac"],
     }[fmt]
-    ffmpeg(
-        "-i", str(intro), "-i", str(target), *video,
-        "-filter_complex",
+    graph = (
         "[0:a]aresample=22050[a0];[1:a]aresample=22050[a1];"
-        "aevalsrc=0:d=3:s=22050[gap];[a0][gap][a1]concat=n=3:v=0:a=1[a]",
-        "-map", "[a]", *(["-map", "2:v", "-shortest"] if video else []), *codec, str(out),
-    )  # fmt: skip
+        "aevalsrc=0:d=3:s=22050[gap];[a0][gap][a1]concat=n=3:v=0:a=1[a]"
+    )
+    picture = ["-map", "2:v", "-shortest"] if video else []
+    inputs = ["-i", str(intro), "-i", str(target), *video]
+    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[a]", *picture, *codec, str(out))
     return SpokenClip(out, "railway", word_at)
