@@ -194,7 +194,7 @@ def test_api_tokens_can_expire_and_a_new_password_revokes_them(settings):
         assert client.get("/staff/tokens", headers=fresh).status_code == 200
         with session_scope(settings.db_url) as session:
             row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
-            left = accounts._aware(row.expires_at) - datetime.now(UTC)
+            left = row.expires_at - datetime.now(UTC)  # the column reads back aware (UTCDateTime)
             assert timedelta(days=29, hours=23) < left <= timedelta(days=30)
             row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
         assert client.get("/staff/tokens", headers=fresh).status_code == 303  # to the login form
