@@ -98,7 +98,7 @@ def eval_asr(
 ) -> None:
     """WER and CER per language over a manifest of clips, as a Markdown table."""
     from workers.asr.evaluation import evaluate, markdown, write_details
-    from workers.ingest.pipeline import engine_for
+    from workers.asr.factory import make_engine
 
     if engine not in ("faster-whisper", "openai-whisper"):
         fail(f"unknown engine {engine!r}", "faster-whisper or openai-whisper")
@@ -107,7 +107,7 @@ def eval_asr(
     settings = get_settings().model_copy(update={"whisper_engine": engine})
     if model:
         settings = settings.model_copy(update={"whisper_model": model})
-    speech = engine_for(settings)
+    speech = make_engine(settings)
     results = evaluate(
         speech,
         manifest,
