@@ -11,7 +11,7 @@ test:  ## install what is missing (test tools too) and run the test suite
 
 test-fast:  ## the fast tier: no Meilisearch, Redis, Whisper or browser (seconds)
 	scripts/install.sh --test
-	.venv/bin/python -m pytest tests/unit -q $(PYTEST_ARGS)
+	.venv/bin/python -m pytest tests/unit -q -p no:schemathesis -p no:hypothesispytest $(PYTEST_ARGS)
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
