@@ -20,7 +20,7 @@ from api.deps import SearchDep, SessionDep, SettingsDep
 from api.feeds.conditional import conditional
 from api.links import recording_url
 from api.public.recordings import list_recordings
-from api.public.results import find
+from api.public.results import run_search
 from api.public.search_params import SearchParamsDep
 from archive.models import Body, Recording
 from web.formatting import timestamp
@@ -184,7 +184,7 @@ def search_feed(
     """A search as a feed: the matching moments of the newest matching recordings (up to three
     per recording), one entry per moment."""
     params.require_something()
-    _results, found = find(
+    _results, found = run_search(
         settings, session, client, params, per_page=limit, sort="newest", page=1, context=False
     )
     site = settings.site_url

@@ -14,7 +14,7 @@ from api.media.live import gaps_before, gaps_of, session_of
 from api.media.safety import media_headers
 from api.public.quotes import page_range
 from api.public.recordings import list_recordings, public_bodies, public_recording, public_years
-from api.public.results import event_type_name, facet_values, find, language_name
+from api.public.results import event_type_name, facet_values, language_name, run_search
 from api.public.search_params import SearchParamsDep
 from archive.models import Body
 from archive.text.captions import to_vtt
@@ -77,7 +77,7 @@ def search_page(
     # Not api.errors' answers: the page shows its form again, with the query and the message.
     if params.q or params.filters.active():
         try:
-            context["results"], context["cards"] = find(settings, session, client, params)
+            context["results"], context["cards"] = run_search(settings, session, client, params)
             context["facets"] = facet_values(session, context["results"].facets)
         except QueryError as exc:
             context["error"], status = str(exc), 400

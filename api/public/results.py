@@ -2,8 +2,8 @@
 the segments around it, and facet values with names in the UI language.
 
 The index holds only what search needs (search.meili.documents); everything shown beside a hit is
-read here, for the few hits of one page, in a handful of queries. ``find`` is the one search call
-of the pages, the JSON API and the feeds.
+read here, for the few hits of one page, in a handful of queries. ``run_search`` is the one search
+call of the pages, the JSON API and the feeds.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ CONTEXT_ROWS = select(Segment.id, Segment.start, Segment.text, Segment.language)
 SPEAKERS = select(Speaker).where(Speaker.id.in_(_IDS))
 
 
-def find(
+def run_search(
     settings: Settings,
     session: Session,
     client: meilisearch.Client,

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RowId, SearchDep, SessionDep, SettingsDep
 from api.links import recording_url
 from api.public.recordings import public_recording
-from api.public.results import Card, Moment, find
+from api.public.results import Card, Moment, run_search
 from api.public.search_params import SearchParams, SearchParamsDep
 from api.v1.schemas import SegmentOut, segment_out
 from archive.db import session_factory
@@ -118,7 +118,9 @@ def _search_json(
     neither validates it a second time against ``response_model`` nor serializes it again."""
     session = session_factory(settings.db_url)()
     try:
-        results, found = find(settings, session, client, params, per_page=per_page, context=False)
+        results, found = run_search(
+            settings, session, client, params, per_page=per_page, context=False
+        )
         groups = [_recording_hits(settings.site_url, card) for card in found]
         return _search_response(params, results, groups).model_dump_json()
     finally:
