@@ -4,17 +4,18 @@ transcript no longer allows (``EditRefused``) is a 409 (api.errors)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from api.auth import Editor, client_ip, require_editor
+from api.auth import Editor, Principal, client_ip, require_editor
 from api.deps import Position, RowId, SessionDep, SettingsDep
-from api.staff.web import back, render
+from api.staff.web import RecordingAction, back, render, staff_recording
 from archive import audit
-from archive.models import Recording, Segment, SegmentRevision, Speaker
+from archive.models import Segment, SegmentRevision, Speaker
 from workers.services import editing
 
 router = APIRouter(
@@ -25,13 +26,6 @@ router = APIRouter(
 )
 
 
-def _recording(db: SessionDep, recording_id: RowId) -> Recording:
-    recording = db.get(Recording, recording_id)
-    if recording is None:
-        raise HTTPException(404, f"recording {recording_id} not found")
-    return recording
-
-
 def _to_segment(recording_id: RowId, idx: Position) -> str:
     return f"/staff/recordings/{recording_id}/transcript#seg-{idx}"
 
@@ -40,7 +34,7 @@ def _to_segment(recording_id: RowId, idx: Position) -> str:
 def transcript(
     request: Request, db: SessionDep, staff: Editor, recording_id: RowId
 ) -> HTMLResponse:
-    rec = _recording(db, recording_id)
+    rec = staff_recording(db, recording_id)
     segments = list(
         db.scalars(select(Segment).where(Segment.recording_id == rec.id).order_by(Segment.idx))
     )
@@ -64,7 +58,14 @@ def transcript(
     )
 
 
-def _audit(request: Request, db: SessionDep, staff: Editor, revision, **detail) -> None:  # type: ignore[no-untyped-def]
+def _audit(
+    request: Request,
+    db: Session,
+    staff: Principal,
+    revision: SegmentRevision | None,
+    **detail: Any,
+) -> None:
+    """Log an edit that changed something (``revision`` is None when nothing did)."""
     if revision is None:
         return
     audit.record(
@@ -83,75 +84,52 @@ def _audit(request: Request, db: SessionDep, staff: Editor, revision, **detail) 
 
 @router.post("/recordings/{recording_id}/segments/{idx}")
 def edit_segment(
-    request: Request,
-    db: SessionDep,
-    settings: SettingsDep,
-    staff: Editor,
-    recording_id: RowId,
+    act: RecordingAction,
     idx: Position,
     text: Annotated[str, Form(min_length=1, max_length=20000)],
     start: Annotated[float, Form(ge=0)],
     end: Annotated[float, Form(gt=0)],
     reviewed: Annotated[bool, Form()] = False,
 ) -> Response:
-    rec = _recording(db, recording_id)
-    revision = editing.update_segment(
-        settings, db, rec, staff.user, idx, text=text, start=start, end=end, reviewed=reviewed
-    )
-    _audit(request, db, staff, revision)
+    rec, fields = act.recording, {"text": text, "start": start, "end": end, "reviewed": reviewed}
+    revision = editing.update_segment(act.settings, act.db, rec, act.staff.user, idx, **fields)
+    _audit(act.request, act.db, act.staff, revision)
     done = "saved" if revision else "unchanged"
     return back(f"/staff/recordings/{rec.id}/transcript?done={done}#seg-{idx}")
 
 
 @router.post("/recordings/{recording_id}/segments/{idx}/split")
-def split(
-    request: Request,
-    db: SessionDep,
-    settings: SettingsDep,
-    staff: Editor,
-    recording_id: RowId,
-    idx: Position,
-    at: Annotated[int, Form(ge=1)],
-) -> Response:
-    rec = _recording(db, recording_id)
-    revision = editing.split_segment(settings, db, rec, staff.user, idx, at)
-    _audit(request, db, staff, revision)
+def split(act: RecordingAction, idx: Position, at: Annotated[int, Form(ge=1)]) -> Response:
+    rec = act.recording
+    revision = editing.split_segment(act.settings, act.db, rec, act.staff.user, idx, at)
+    _audit(act.request, act.db, act.staff, revision)
     return back(_to_segment(rec.id, idx))
 
 
 @router.post("/recordings/{recording_id}/segments/{idx}/merge")
-def merge(
-    request: Request,
-    db: SessionDep,
-    settings: SettingsDep,
-    staff: Editor,
-    recording_id: RowId,
-    idx: Position,
-) -> Response:
-    rec = _recording(db, recording_id)
-    revision = editing.merge_with_next(settings, db, rec, staff.user, idx)
-    _audit(request, db, staff, revision)
+def merge(act: RecordingAction, idx: Position) -> Response:
+    rec = act.recording
+    revision = editing.merge_with_next(act.settings, act.db, rec, act.staff.user, idx)
+    _audit(act.request, act.db, act.staff, revision)
     return back(_to_segment(rec.id, idx))
 
 
 @router.post("/recordings/{recording_id}/speaker")
 def speaker(
-    request: Request,
-    db: SessionDep,
-    settings: SettingsDep,
-    staff: Editor,
-    recording_id: RowId,
+    act: RecordingAction,
     idx_from: Annotated[int, Form(ge=0)],
     idx_to: Annotated[int, Form(ge=0)],
     speaker_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Name the speaker of a range of segments; an empty choice clears it."""
-    rec = _recording(db, recording_id)
+    rec, db = act.recording, act.db
     chosen = int(speaker_id) if speaker_id.isdigit() else None
     if chosen is not None and db.get(Speaker, chosen) is None:
         raise HTTPException(400, "no such speaker")
-    revision = editing.assign_speaker(settings, db, rec, staff.user, idx_from, idx_to, chosen)
-    _audit(request, db, staff, revision, speaker_id=chosen)
+    revision = editing.assign_speaker(
+        act.settings, db, rec, act.staff.user, idx_from, idx_to, chosen
+    )
+    _audit(act.request, db, act.staff, revision, speaker_id=chosen)
     return back(_to_segment(rec.id, idx_from))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -12,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.auth import Admin, Editor, Principal, client_ip, require_admin, require_editor
+from api.auth import Admin, Editor, client_ip, require_admin, require_editor
 from api.deps import RowId, SessionDep, SettingsDep
-from api.staff.web import back, render
+from api.staff.web import OnRecording, RecordingAction, back, render, staff_recording
 from archive import audit
 from archive.models import EVENT_TYPES, Body, Recording, Segment
 from archive.settings import Settings
@@ -28,13 +27,6 @@ router = APIRouter(
 )
 
 VIEWS = ("all", "published", "withdrawn", "deleted", "processing")
-
-
-def _recording(db: SessionDep, recording_id: RowId) -> Recording:
-    recording = db.get(Recording, recording_id)
-    if recording is None:
-        raise HTTPException(404, f"recording {recording_id} not found")
-    return recording
 
 
 @router.get("", response_class=HTMLResponse)
@@ -85,7 +77,7 @@ def recordings(
 
 @router.get("/recordings/{recording_id}", response_class=HTMLResponse)
 def recording(request: Request, db: SessionDep, staff: Editor, recording_id: RowId) -> HTMLResponse:
-    rec = _recording(db, recording_id)
+    rec = staff_recording(db, recording_id)
     bodies = list(db.scalars(select(Body).order_by(Body.name)))
     return render(
         request, "staff/recording.html", staff, rec=rec, bodies=bodies, event_types=EVENT_TYPES
@@ -106,7 +98,7 @@ def save_recording(
     description: Annotated[str, Form(max_length=20000)] = "",
     source_url: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    rec = _recording(db, recording_id)
+    rec = staff_recording(db, recording_id)
     body = db.get(Body, body_id)
     if body is None:
         raise HTTPException(400, "no such body")
@@ -135,53 +127,36 @@ def save_recording(
     return back(f"/staff/recordings/{rec.id}", "saved")
 
 
-@dataclass(frozen=True)
-class StateChange:
-    """A publish, withdraw, delete or restore about to be made to one recording by one person."""
-
-    request: Request
-    db: Session
-    settings: Settings
-    staff: Principal
-    recording: Recording
-
-    def make(self, change: Callable[[Settings, Session, Recording], None], done: str) -> Response:
-        """Record who made the change, make it, go back to the recording's page. A change the
-        state forbids is a ``NotAllowed``: 409 (api.errors), and the audit row is not kept."""
-        action = change.__name__  # the audit name: publish, withdraw, soft_delete, restore
-        rec, ip = self.recording, client_ip(self.request)
-        audit.record(self.db, self.staff.user, action, "recording", rec.id, ip=ip)
-        change(self.settings, self.db, rec)
-        return back(f"/staff/recordings/{rec.id}", done)
-
-
-def _state_change(
-    request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, recording_id: RowId
-) -> StateChange:
-    return StateChange(request, db, settings, staff, _recording(db, recording_id))
-
-
-Change = Annotated[StateChange, Depends(_state_change)]
+def _change(
+    act: OnRecording, change: Callable[[Settings, Session, Recording], None], done: str
+) -> Response:
+    """Record who made the change, make it, go back to the recording's page. A change the state
+    forbids is a ``NotAllowed``: 409 (api.errors), and the audit row is not kept."""
+    action = change.__name__  # the audit name: publish, withdraw, soft_delete, restore
+    rec, ip = act.recording, client_ip(act.request)
+    audit.record(act.db, act.staff.user, action, "recording", rec.id, ip=ip)
+    change(act.settings, act.db, rec)
+    return back(f"/staff/recordings/{rec.id}", done)
 
 
 @router.post("/recordings/{recording_id}/publish")
-def recording_publish(change: Change) -> Response:
-    return change.make(publishing.publish, "published")
+def recording_publish(act: RecordingAction) -> Response:
+    return _change(act, publishing.publish, "published")
 
 
 @router.post("/recordings/{recording_id}/withdraw")
-def recording_withdraw(change: Change) -> Response:
-    return change.make(publishing.withdraw, "withdrawn")
+def recording_withdraw(act: RecordingAction) -> Response:
+    return _change(act, publishing.withdraw, "withdrawn")
 
 
 @router.post("/recordings/{recording_id}/delete")
-def recording_soft_delete(change: Change) -> Response:
-    return change.make(publishing.soft_delete, "deleted")
+def recording_soft_delete(act: RecordingAction) -> Response:
+    return _change(act, publishing.soft_delete, "deleted")
 
 
 @router.post("/recordings/{recording_id}/restore")
-def recording_restore(change: Change) -> Response:
-    return change.make(publishing.restore, "restored")
+def recording_restore(act: RecordingAction) -> Response:
+    return _change(act, publishing.restore, "restored")
 
 
 admin_router = APIRouter(
@@ -196,7 +171,7 @@ admin_router = APIRouter(
 def purge(
     request: Request, db: SessionDep, settings: SettingsDep, staff: Admin, recording_id: RowId
 ) -> Response:
-    rec = _recording(db, recording_id)
+    rec = staff_recording(db, recording_id)
     audit.record(
         db,
         staff.user,

@@ -1,15 +1,20 @@
 """What every staff page shares: rendering with the signed-in user and CSRF token, redirects
 after a POST, and the short notices those redirects carry (by key, so a link cannot make a staff
-page say arbitrary words)."""
+page say arbitrary words); the recording a staff route acts on."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from api.auth import CSRF_FIELD, Principal
+from api.auth import CSRF_FIELD, Editor, Principal
+from api.deps import RowId, SessionDep, SettingsDep
+from archive.models import Recording
+from archive.settings import Settings
 from web.i18n import N_
 from web.i18n import gettext as _
 from web.templating import templates
@@ -89,3 +94,32 @@ def back(url: str, done: str | None = None) -> RedirectResponse:
     if done:
         url += ("&" if "?" in url else "?") + f"done={done}"
     return RedirectResponse(url, status_code=303)
+
+
+def staff_recording(db: Session, recording_id: int) -> Recording:
+    """Any recording, withdrawn and deleted ones too (staff see everything), or a 404."""
+    recording = db.get(Recording, recording_id)
+    if recording is None:
+        raise HTTPException(404, f"recording {recording_id} not found")
+    return recording
+
+
+@dataclass(frozen=True)
+class OnRecording:
+    """A staff action on one recording: the request, its session and settings, who acts, and
+    the recording (``{recording_id}`` of the path, a 404 when there is none)."""
+
+    request: Request
+    db: Session
+    settings: Settings
+    staff: Principal
+    recording: Recording
+
+
+def _on_recording(
+    request: Request, db: SessionDep, settings: SettingsDep, staff: Editor, recording_id: RowId
+) -> OnRecording:
+    return OnRecording(request, db, settings, staff, staff_recording(db, recording_id))
+
+
+RecordingAction = Annotated[OnRecording, Depends(_on_recording)]
