@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 from sqlalchemy import delete
@@ -268,10 +267,6 @@ def browser() -> Iterator[object]:
         )
         yield browser
         browser.close()
-
-
-def api_get(base: str, path: str, **params: object) -> httpx.Response:
-    return httpx.get(f"{base}{path}", params=params, timeout=30)
 
 
 @pytest.fixture(scope="session")
