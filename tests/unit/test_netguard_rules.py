@@ -100,15 +100,16 @@ def test_live_streams_may_use_their_own_schemes_but_web_fetches_may_not():
         check_url("rtsp://10.0.0.5/cam", [], STREAM_SCHEMES)
 
 
-@pytest.mark.parametrize(
-    ("url", "protocol", "fmt"),
-    [
-        ("https://tv.example.org/live.m3u8", "https", "hls"),
-        ("HTTP://tv.example.org/live.m3u8", "http", "hls"),
-        ("rtmps://ingest.example.org/live/key", "rtmps", "flv"),
-        ("rtsp://cam.example.org/x", "rtsp", "rtsp"),
-    ],
-)
+# (stream URL, a protocol ffmpeg needs for it, a format it needs)
+STREAMS = [
+    ("https://tv.example.org/live.m3u8", "https", "hls"),
+    ("HTTP://tv.example.org/live.m3u8", "http", "hls"),
+    ("rtmps://ingest.example.org/live/key", "rtmps", "flv"),
+    ("rtsp://cam.example.org/x", "rtsp", "rtsp"),
+]
+
+
+@pytest.mark.parametrize(("url", "protocol", "fmt"), STREAMS)
 def test_ffmpeg_may_open_only_what_the_scheme_needs(url, protocol, fmt):
     """No ``file``, ``data``, ``concat`` or ``subfile``: a playlist cannot point ffmpeg at a
     local file."""
