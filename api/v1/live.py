@@ -98,9 +98,8 @@ def list_live(session: SessionDep) -> list[LiveOut]:
 
 @router.post("/{session_id}/stop", response_model=LiveOut)
 def stop(session_id: RowId, settings: SettingsDep, session: SessionDep) -> LiveOut:
-    """End a capture (what was recorded is finalized) or cancel a scheduled one.
-
-    An unknown session is a 404 here, before the service (which refuses it as a bad request)."""
+    """End a capture (what was recorded is finalized) or cancel a scheduled one."""
+    # An unknown session is a 404, told here: the service refuses it as a bad request (a 400).
     if session.get(LiveSession, session_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no live session {session_id}")
     stop_live(settings, session_id)

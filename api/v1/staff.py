@@ -63,7 +63,7 @@ def fetch_recording(
 def create_source(
     request: SourceRequest, settings: SettingsDep, session: SessionDep, staff: Editor, http: Request
 ) -> SourceOut:
-    """Watch a channel or feed; refused with 400 and the reason (api.errors)."""
+    """Watch a channel, playlist or feed; refused with 400 and the reason."""
     # The request's fields are add_source's parameters, by name.
     source_id = add_source(settings, request.url, **request.model_dump(exclude={"url"}))
     audit.record(
