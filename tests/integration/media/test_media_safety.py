@@ -23,6 +23,7 @@ from archive.media.media_types import safe_suffix
 from archive.models import Body, LiveSession, LiveState, Recording
 from archive.settings import Settings
 from tests.integration.staff.test_staff_work import upload
+from tests.support.factory import make_body
 from tests.support.helpers import wait_job
 from tests.support.media_factory import ffmpeg, speak
 from tests.support.staff import make_recording, sign_in, tone
@@ -116,6 +117,9 @@ def test_playlists_and_manifests_are_refused_by_the_probe(tmp_path):
 
 @pytest.fixture()
 def editor(archive: Settings, staff) -> TestClient:  # type: ignore[no-untyped-def]
+    """A signed-in editor; the body the upload names exists (editors only pick existing ones)."""
+    with session_scope(archive.db_url) as session:
+        make_body(session, "mazhilis")
     client = TestClient(create_app(archive))
     client.csrf = sign_in(client, staff.editor)  # type: ignore[attr-defined]
     return client
