@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from archive.models import Recording, Segment
 from archive.settings import Settings
 from search.meili.client import master_client
-from search.meili.indexer import delete_recording, index_segments, sync_recording
+from search.meili.indexer import delete_recording, sync_recording
+from search.meili.indexer import index_segments as search_index_segments
 from search.meili.schema import ensure_index
 from workers.alerts.evaluate import evaluate_batch
 from workers.celery_app import EVALUATE_ALERTS, send_task
@@ -60,15 +61,24 @@ def index_recording(
     return written
 
 
-def index_new_segments(
-    settings: Settings, session: Session, recording: Recording, rows: Sequence[Segment]
+def index_segments(
+    settings: Settings,
+    session: Session,
+    recording: Recording,
+    rows: Sequence[Segment],
+    *,
+    gone: Sequence[str] = (),
+    alert: bool = True,
 ) -> int:
-    """Add a batch of new segments (a live chunk's), commit ``session`` as ``index_recording``
-    does, and queue the evaluation of those segments alone, so an immediate alert goes out as
-    soon as its words can be found."""
-    written = index_segments(client(settings), settings.meili_index, recording, list(rows))
+    """Rewrite only these segments' documents (and drop the ``gone`` ids), commit ``session`` as
+    ``index_recording`` does, and queue the evaluation of those segments alone: a live chunk's
+    words reach an immediate alert as soon as search finds them. ``alert=False`` for a staff
+    correction of words already public (its subscribers were told of the moment already)."""
+    written = search_index_segments(
+        client(settings), settings.meili_index, recording, list(rows), list(gone)
+    )
     session.commit()
-    if written:
+    if alert and written:
         _queue_alerts(settings, recording.id, [row.id for row in rows])
     return written
 

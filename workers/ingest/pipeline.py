@@ -40,7 +40,8 @@ from archive.models import (
 from archive.settings import Settings
 from workers import indexing
 from workers.asr.chunking import transcribe_in_chunks
-from workers.asr.transcribe import Engine, TranscribedSegment, Word, make_engine
+from workers.asr.factory import make_engine
+from workers.asr.transcribe import Engine, TranscribedSegment, Word
 from workers.errors import JobCancelled, PermanentError
 from workers.ingest import store
 from workers.ingest.eta import Eta
@@ -79,11 +80,6 @@ class Progress:
             label = f"{stage}: {note}"[:40] if note else stage
             if not jobs.set_progress(self.session, self.job_id, label, value):
                 raise JobCancelled(f"job {self.job_id} was cancelled")
-
-
-def engine_for(settings: Settings) -> Engine:
-    """The configured engine, from the one factory (``workers.asr.factory``)."""
-    return make_engine(settings)
 
 
 def run_job(job_id: int, settings: Settings, engine: Engine | None = None) -> None:
@@ -268,7 +264,7 @@ def _process(run: Run, engine: Engine | None) -> None:
     if not audio.exists():
         media.extract_audio(run.source, audio)
     run.progress("audio", 1.0, force=True)
-    engine = engine or engine_for(run.settings)
+    engine = engine or make_engine(run.settings)
     segments = _transcribe(run, engine, audio)
     run.progress("transcribe", 1.0, force=True)
 

@@ -20,15 +20,15 @@ from archive.live import run_dir, session_dir
 from archive.models import LiveChunk, LiveSession, Recording, utcnow
 from archive.settings import Settings
 from workers import indexing
+from workers.asr.factory import make_engine
 from workers.asr.transcribe import Engine, TranscribedSegment
 from workers.ingest import store
-from workers.ingest.pipeline import engine_for
 from workers.live.text import Border, ChunkAudio, transcribe_chunk
 
 
 def live_engine(settings: Settings) -> Engine:
     """The engine live chunks are transcribed with: the archive's, with the live beam size."""
-    return engine_for(settings.model_copy(update={"whisper_beam_size": settings.live_beam_size}))
+    return make_engine(settings, beam_size=settings.live_beam_size)
 
 
 @dataclass
@@ -159,4 +159,4 @@ class Transcriber:
         recording.duration_s = max(recording.duration_s, end)
         self.db.commit()
         if rows:
-            indexing.index_new_segments(self.settings, self.db, recording, rows)
+            indexing.index_segments(self.settings, self.db, recording, rows)

@@ -17,13 +17,19 @@ from sqlalchemy.orm import Session
 
 from archive.models import Recording, Segment, SegmentRevision, User, segment_id, utcnow
 from archive.settings import Settings
-from search.meili.client import master_client
-from search.meili.indexer import index_segments
+from workers import indexing
 
 FIELDS = (
-    "start", "end", "text", "language", "words", "avg_logprob", "speaker_id", "reviewed",
+    "start",
+    "end",
+    "text",
+    "language",
+    "words",
+    "avg_logprob",
+    "speaker_id",
+    "reviewed",
     "unintelligible",
-)  # fmt: skip
+)
 # Revisions stored before a field existed lack it: its value then.
 SINCE = {"unintelligible": False}
 # Segments may end a little after the media's reported duration (container rounding).
@@ -100,7 +106,7 @@ def _replace(
     session.flush()
     session.expire(recording, ["segments"])
     session.commit()
-    index_segments(master_client(settings), settings.meili_index, recording, touched, gone)
+    indexing.index_segments(settings, session, recording, touched, gone=gone, alert=False)
 
 
 def _revise(

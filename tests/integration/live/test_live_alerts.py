@@ -137,8 +137,8 @@ def test_indexing_a_live_chunk_queues_its_evaluation_only_while_the_recording_is
         recording = make_recording(session, body, status="live", published=False)
         spans = [(i, i + 1, f"the reservoir level {i}") for i in range(2)]
         rows = make_segments(session, recording, spans)
-        assert indexing.index_new_segments(settings, session, recording, rows) == 0
+        assert indexing.index_segments(settings, session, recording, rows) == 0
         assert queued_evaluations(settings) == []
         recording.published = True
-        assert indexing.index_new_segments(settings, session, recording, rows[1:]) == 1
+        assert indexing.index_segments(settings, session, recording, rows[1:]) == 1
         assert queued_evaluations(settings) == [[recording.id, [f"{recording.id}-1"]]]
