@@ -54,8 +54,7 @@ def claim(session: Session, job_id: int) -> Job | None:
     if job is None or job.state in (JobState.succeeded, JobState.failed, JobState.cancelled):
         return None
     if job.state == JobState.running:
-        updated = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=UTC)
-        stale = updated < datetime.now(UTC) - STALE_AFTER
+        stale = job.updated_at < datetime.now(UTC) - STALE_AFTER  # aware: a UTCDateTime column
         if not (_owner_is_dead(job.owner) or stale):
             return None
     result = session.execute(
@@ -89,23 +88,24 @@ def set_progress(session: Session, job_id: int, stage: str, progress: float) -> 
     return result.rowcount == 1
 
 
+def _ended(state: JobState, error: str | None, **values: Any) -> dict[str, Any]:
+    """The columns of a job that has stopped for good, in ``state``, and nobody's any more."""
+    now = utcnow()
+    return {
+        "state": state,
+        "error": error,
+        "owner": None,
+        "finished_at": now,
+        "updated_at": now,
+        **values,
+    }
+
+
 def finish(
     session: Session, job_id: int, *, recording_id: int | None, note: str | None = None
 ) -> None:
-    session.execute(
-        update(Job)
-        .where(Job.id == job_id)
-        .values(
-            state=JobState.succeeded,
-            stage="done",
-            progress=1.0,
-            error=note,
-            recording_id=recording_id,
-            owner=None,
-            finished_at=utcnow(),
-            updated_at=utcnow(),
-        )
-    )
+    done = _ended(JobState.succeeded, note, stage="done", progress=1.0, recording_id=recording_id)
+    session.execute(update(Job).where(Job.id == job_id).values(**done))
     session.commit()
 
 
@@ -114,13 +114,7 @@ def fail(session: Session, job_id: int, message: str) -> None:
     session.execute(
         update(Job)
         .where(Job.id == job_id, Job.state != JobState.cancelled)
-        .values(
-            state=JobState.failed,
-            error=message[:4000],
-            owner=None,
-            finished_at=utcnow(),
-            updated_at=utcnow(),
-        )
+        .values(**_ended(JobState.failed, message[:4000]))
     )
     session.commit()
 
@@ -147,13 +141,7 @@ def cancel(session: Session, job_id: int) -> bool:
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.state.in_([JobState.queued, JobState.running]))
-        .values(
-            state=JobState.cancelled,
-            error="cancelled by staff",
-            owner=None,
-            finished_at=utcnow(),
-            updated_at=utcnow(),
-        )
+        .values(**_ended(JobState.cancelled, "cancelled by staff"))
     )
     return result.rowcount == 1
 

@@ -98,33 +98,42 @@ def make_celery(settings: Settings) -> Celery:
 _producers: dict[tuple[str | None, str], Celery] = {}
 
 
-def _producer(settings: Settings) -> Celery:
-    """An app built once per broker, to send tasks by name through it."""
+def _send(
+    settings: Settings, name: str, args: list[object], queue: str = QUEUE, **options: object
+) -> None:
+    """Queue a task by name through an app built once per broker (the web process, the CLI and
+    workers all send this way, none needs the task modules imported)."""
     key = (settings.broker_url, str(settings.broker_dir))
     if key not in _producers:
         _producers[key] = make_celery(settings)
-    return _producers[key]
+    _producers[key].send_task(name, args=args, queue=queue, **options)
 
 
 def send_job(settings: Settings, job_id: int) -> None:
-    """Queue a pipeline job by task name, through an app built for these settings' broker."""
-    _producer(settings).send_task(PROCESS_JOB, args=[job_id], queue=QUEUE)
+    """Queue a pipeline job."""
+    _send(settings, PROCESS_JOB, [job_id])
 
 
 def send_task(settings: Settings, name: str, *args: object) -> None:
-    """Queue any task by name (the API and the pipeline use it), like ``send_job``."""
-    _producer(settings).send_task(name, args=list(args), queue=QUEUE)
+    """Queue any task of the main queue by name (the API and the indexing use it)."""
+    _send(settings, name, list(args))
 
 
 def send_clip(
-    settings: Settings, recording_id: int, original_sha256: str, start_ms: int, end_ms: int,
-    fmt: str, limit_s: float,
-) -> None:  # fmt: skip
+    settings: Settings,
+    recording_id: int,
+    original_sha256: str,
+    start_ms: int,
+    end_ms: int,
+    fmt: str,
+    limit_s: float,
+) -> None:
     """Queue a clip cut; a message no worker took within ``clip_job_expire_s`` is dropped (its
     job file expires with it, so the cut can be asked for again)."""
-    _producer(settings).send_task(
+    _send(
+        settings,
         CUT_CLIP,
-        args=[recording_id, original_sha256, start_ms, end_ms, fmt],
+        [recording_id, original_sha256, start_ms, end_ms, fmt],
         queue=CLIP_QUEUE,
         expires=settings.clip_job_expire_s,
         time_limit=round(limit_s) + 60,
@@ -135,9 +144,10 @@ def send_clip(
 def send_live(settings: Settings, session_id: int) -> None:
     """Queue the capture of a live session; its time limit covers the longest broadcast."""
     limit = settings.live_max_duration_s + int(settings.live_give_up_s) + 3600
-    _producer(settings).send_task(
+    _send(
+        settings,
         LIVE_CAPTURE,
-        args=[session_id],
+        [session_id],
         queue=LIVE_QUEUE,
         time_limit=limit,
         soft_time_limit=limit - 60,

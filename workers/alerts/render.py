@@ -67,9 +67,13 @@ def _message(
     template: str,
     context: dict[str, Any],
 ) -> EmailMessage:
-    context = {**context, "alert": alert, "site_url": settings.site_url,
-               "unsubscribe_url": unsubscribe_url(settings, token),
-               "manage_url": manage_url(settings, token)}  # fmt: skip
+    context = {
+        **context,
+        "alert": alert,
+        "site_url": settings.site_url,
+        "unsubscribe_url": unsubscribe_url(settings, token),
+        "manage_url": manage_url(settings, token),
+    }
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = settings.smtp_from
@@ -93,62 +97,14 @@ def render(settings: Settings, session: Session, outbox: OutboxMessage) -> Email
     if alert.unsubscribed_at is not None:
         return None
     if outbox.kind == "confirm":
-        if alert.confirmed_at is not None:
-            return None
-        token = new_link_token(session, alert)
-        return in_language(
-            alert.lang,
-            lambda: _message(
-                settings,
-                alert,
-                token,
-                # Never the query in the subject: whoever subscribes a stranger chooses it, and
-                # the subject is what an inbox shows unopened.
-                _("Confirm your Ashyq alert"),
-                "confirm",
-                {
-                    "confirm_url": confirm_url(settings, token),
-                    "search_url": search_url(settings, alert),
-                },
-            ),
-        )
-    deliveries = list(
-        session.scalars(
-            select(AlertDelivery)
-            .where(AlertDelivery.outbox_id == outbox.id)
-            .order_by(AlertDelivery.recording_id, AlertDelivery.moment)
-        )
-    )
-    ids = {d.recording_id for d in deliveries}
-    recordings = {
-        r.id: r for r in session.scalars(visible(select(Recording).where(Recording.id.in_(ids))))
-    }
-    shown = [d for d in deliveries if d.recording_id in recordings]
+        return _confirmation(settings, session, alert)
+    shown, recordings = _still_visible(session, outbox)
     if not shown:
         return None
     token = new_link_token(session, alert)
 
     def build() -> EmailMessage:
-        lang = i18n.current()
-        blocks: list[RecordingBlock] = []
-        budget = settings.alert_max_moments
-        for rid in sorted({d.recording_id for d in shown}, key=lambda r: -recordings[r].id):
-            rec = recordings[rid]
-            lines = []
-            for d in (d for d in shown if d.recording_id == rid):
-                if budget <= 0:
-                    break
-                budget -= 1
-                lines.append(
-                    MomentLine(timestamp(d.moment), d.text, moment_url(settings, rid, d.moment))
-                )
-            if lines:
-                blocks.append(
-                    RecordingBlock(
-                        rec.title, rec.body.localized_name(lang), rec.recorded_on,
-                        f"{settings.site_url}/r/{rid}", lines,
-                    )
-                )  # fmt: skip
+        blocks = _blocks(settings, shown, recordings, i18n.current())
         count = len(shown)
         subject = i18n.ngettext(
             "%(num)d new moment for “%(query)s”", "%(num)d new moments for “%(query)s”", count
@@ -162,3 +118,63 @@ def render(settings: Settings, session: Session, outbox: OutboxMessage) -> Email
         return _message(settings, alert, token, subject, "alert", context)
 
     return in_language(alert.lang, build)
+
+
+def _confirmation(settings: Settings, session: Session, alert: Alert) -> EmailMessage | None:
+    if alert.confirmed_at is not None:
+        return None
+    token = new_link_token(session, alert)
+    context = {
+        "confirm_url": confirm_url(settings, token),
+        "search_url": search_url(settings, alert),
+    }
+    # Never the query in the subject: whoever subscribes a stranger chooses it, and the subject
+    # is what an inbox shows unopened.
+    return in_language(
+        alert.lang,
+        lambda: _message(settings, alert, token, _("Confirm your Ashyq alert"), "confirm", context),
+    )
+
+
+def _still_visible(
+    session: Session, outbox: OutboxMessage
+) -> tuple[list[AlertDelivery], dict[int, Recording]]:
+    """The message's moments whose recording the public may still see, and those recordings."""
+    deliveries = list(
+        session.scalars(
+            select(AlertDelivery)
+            .where(AlertDelivery.outbox_id == outbox.id)
+            .order_by(AlertDelivery.recording_id, AlertDelivery.moment)
+        )
+    )
+    ids = {d.recording_id for d in deliveries}
+    recordings = {
+        r.id: r for r in session.scalars(visible(select(Recording).where(Recording.id.in_(ids))))
+    }
+    return [d for d in deliveries if d.recording_id in recordings], recordings
+
+
+def _blocks(
+    settings: Settings,
+    shown: list[AlertDelivery],
+    recordings: dict[int, Recording],
+    lang: str,
+) -> list[RecordingBlock]:
+    """One block per recording, newest first, with at most ``alert_max_moments`` moments in all."""
+    blocks: list[RecordingBlock] = []
+    budget = settings.alert_max_moments
+    for rid in sorted({d.recording_id for d in shown}, key=lambda r: -recordings[r].id):
+        rec = recordings[rid]
+        lines = []
+        for d in (d for d in shown if d.recording_id == rid):
+            if budget <= 0:
+                break
+            budget -= 1
+            lines.append(
+                MomentLine(timestamp(d.moment), d.text, moment_url(settings, rid, d.moment))
+            )
+        if lines:
+            name = rec.body.localized_name(lang)
+            url = f"{settings.site_url}/r/{rid}"
+            blocks.append(RecordingBlock(rec.title, name, rec.recorded_on, url, lines))
+    return blocks

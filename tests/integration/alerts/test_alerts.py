@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +19,7 @@ from search.meili.client import master_client
 from search.meili.indexer import index_recording
 from tests.conftest import clean_archive
 from tests.support.corpus import Rec, seed
+from tests.support.factory import make_recording, make_segments
 from tests.support.smtp import parts
 from workers.alerts import evaluate as alerts
 from workers.alerts import outbox
@@ -204,22 +205,19 @@ def test_unsubscribe_needs_no_login(site, smtp, settings):
 
 def seed_more(settings) -> int:
     """One more matching recording next to what is already there (seed() adds bodies)."""
-    from archive.models import Body, RecordingStatus, Segment
+    from archive.models import Body
 
     with session_scope(settings.db_url) as session:
         body = session.scalar(select(Body).where(Body.slug == "senate"))
-        rec = Recording(
-            sha256="f" * 64, title="Later", body=body, recorded_on=datetime(2026, 4, 1).date(),
-            original_name="x", original_path="x", playable_path="x", playable_mime="audio/mp4",
-            size_bytes=1, duration_s=5, container="mp4", status=RecordingStatus.ready,
-        )  # fmt: skip
-        session.add(rec)
-        session.flush()
-        session.add(
-            Segment(id=f"{rec.id}-0", recording_id=rec.id, idx=0, start=0, end=2,
-                    text="Railway again.", language="en", words=[])
-        )  # fmt: skip
-        session.flush()
+        rec = make_recording(
+            session,
+            body,
+            sha256="f" * 64,
+            title="Later",
+            recorded_on=date(2026, 4, 1),
+            duration_s=5,
+        )
+        make_segments(session, rec, [(0, 2, "Railway again.")], words=None)
         session.refresh(rec)
         index_recording(master_client(settings), settings.meili_index, rec)
         return rec.id
@@ -293,8 +291,13 @@ def test_a_mailbox_gets_few_confirmations_however_its_address_is_written(site, s
       and the page answers the same for all five (no mail bomb, and nothing told about the
       mailbox); the subject never carries the query, which whoever subscribes chooses
     """
-    written = ["ivy@example.org", "IVY@Example.org", "ivy+a@example.org", "Ivy+b@EXAMPLE.ORG",
-               "ivy+c@example.org"]  # fmt: skip
+    written = [
+        "ivy@example.org",
+        "IVY@Example.org",
+        "ivy+a@example.org",
+        "Ivy+b@EXAMPLE.ORG",
+        "ivy+c@example.org",
+    ]
     spam = ("railway", "budget", "tax", "school", "CALL +7 700 000 0000 NOW")
     assert [sign_up(site, a, w) for a, w in zip(written, spam, strict=True)] == [200] * 5
     outbox.flush_outbox(settings)
@@ -430,9 +433,13 @@ def test_a_refused_address_is_kept_as_failed_and_can_be_retried(site, smtp, sett
 
     def ashyq(*args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "cli.main", "outbox", *args], env=env_for_children(settings),
-            cwd=REPO, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-m", "cli.main", "outbox", *args],
+            env=env_for_children(settings),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -453,9 +460,11 @@ def test_a_batch_of_segments_is_evaluated_on_its_own(site, smtp, settings):
     """
     subscribe(site, smtp, settings, "max@example.org")
     rec = Rec(
-        "Rail chunks", "senate", datetime(2026, 6, 1).date(),
+        "Rail chunks",
+        "senate",
+        datetime(2026, 6, 1).date(),
         [("en", "Railway news first."), ("en", "More railway news.")],
-    )  # fmt: skip
+    )
     [rec] = seed(settings, [rec])
     assert len(alerts.evaluate_batch(settings, rec.id, segment_ids=[f"{rec.id}-1"])) == 1
     outbox.flush_outbox(settings)

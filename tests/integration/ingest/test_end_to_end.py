@@ -47,9 +47,17 @@ def test_ingested_clip_is_found_at_the_spoken_moment(archive, worker, web, tmp_p
     """
     clip = clip_with_word_at_known_time(tmp_path)
     done = ashyq(
-        archive, "ingest", str(clip.path), "--title", "Committee hearing on transport",
-        "--body", "mazhilis", "--date", "2026-03-15", "--wait",
-    )  # fmt: skip
+        archive,
+        "ingest",
+        str(clip.path),
+        "--title",
+        "Committee hearing on transport",
+        "--body",
+        "mazhilis",
+        "--date",
+        "2026-03-15",
+        "--wait",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "done" in done.stdout
     listed = ashyq(archive, "status")

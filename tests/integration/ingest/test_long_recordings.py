@@ -142,11 +142,27 @@ def test_killing_the_worker_group_mid_file_resumes_at_the_next_chunk(settings, l
         log = own.data_dir / f"{name}.log"
         own.data_dir.mkdir(parents=True, exist_ok=True)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "ashyq",
-             "-c", "1", "--loglevel=INFO", "-n", f"long-{uuid.uuid4().hex[:6]}@%h"],
-            env=env_for_children(own), cwd=REPO, stdout=log.open("wb"),
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "-Q",
+                "ashyq",
+                "-c",
+                "1",
+                "--loglevel=INFO",
+                "-n",
+                f"long-{uuid.uuid4().hex[:6]}@%h",
+            ],
+            env=env_for_children(own),
+            cwd=REPO,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         return proc
 
     first = start_worker("first")

@@ -255,9 +255,13 @@ def test_live_page_plays_the_recorded_part_and_its_transcript_grows(
     web_settings = env.settings.model_copy(update={"port": free_port()})
     log = env.settings.data_dir / "web.log"
     web = subprocess.Popen(
-        web_argv(web_settings), env=env_for_children(web_settings), cwd=REPO,
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        web_argv(web_settings),
+        env=env_for_children(web_settings),
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{web_settings.port}"
     page = None
     try:

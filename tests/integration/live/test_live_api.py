@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +19,7 @@ from archive.jobs import HOST, this_process
 from archive.models import Body, LiveSession, LiveState, Recording, utcnow
 from archive.settings import Settings, env_for_children
 from tests.conftest import REPO
+from tests.support.factory import make_recording, make_segments
 
 
 @pytest.fixture()
@@ -36,14 +37,7 @@ def client(archive: Settings) -> TestClient:
 
 def bare_live_recording(session, body: Body, sha256: str) -> Recording:
     """A live recording with no media yet, as a capture starts one (flushed: it has an id)."""
-    recording = Recording(
-        sha256=sha256, title="t", body=body, recorded_on=date(2026, 1, 1), original_name="",
-        original_path="", playable_path="", playable_mime="", size_bytes=0, duration_s=0.0,
-        container="hls", status="live",
-    )  # fmt: skip
-    session.add(recording)
-    session.flush()
-    return recording
+    return make_recording(session, body, sha256=sha256, container="hls", status="live")
 
 
 def test_staff_api_refuses_bad_requests_before_storing_anything(client: TestClient, auth):
@@ -106,13 +100,19 @@ def test_watchdog_finds_due_captures_and_those_of_dead_workers(archive: Settings
         common = {"url": "http://127.0.0.2/x.m3u8", "body": body, "title": "t", "chunk_s": 15}
         due = LiveSession(**common, max_duration_s=3600, starts_at=now - timedelta(seconds=5))
         dead = LiveSession(
-            **common, max_duration_s=3600, state=LiveState.capturing,
-            owner=f"{HOST}:999999999", heartbeat_at=now,
-        )  # fmt: skip
+            **common,
+            max_duration_s=3600,
+            state=LiveState.capturing,
+            owner=f"{HOST}:999999999",
+            heartbeat_at=now,
+        )
         alive = LiveSession(
-            **common, max_duration_s=3600, state=LiveState.capturing,
-            owner=this_process(), heartbeat_at=now,
-        )  # fmt: skip
+            **common,
+            max_duration_s=3600,
+            state=LiveState.capturing,
+            owner=this_process(),
+            heartbeat_at=now,
+        )
         ended = LiveSession(**common, max_duration_s=3600, state=LiveState.ended)
         session.add_all([due, dead, alive, ended])
         session.flush()
@@ -140,9 +140,19 @@ def test_cli_schedules_and_lists_a_live_capture(archive: Settings):
         )
 
     started = run(
-        "start", "http://127.0.0.2:9/live.m3u8", "--body", "akimat", "--title", "Briefing",
-        "--at", "2030-01-01T09:00", "--until", "2030-01-01T11:00", "--max-duration", "3h",
-    )  # fmt: skip
+        "start",
+        "http://127.0.0.2:9/live.m3u8",
+        "--body",
+        "akimat",
+        "--title",
+        "Briefing",
+        "--at",
+        "2030-01-01T09:00",
+        "--until",
+        "2030-01-01T11:00",
+        "--max-duration",
+        "3h",
+    )
     assert started.returncode == 0, started.stderr
     assert "live session" in started.stdout
     listed = run("list")
@@ -157,19 +167,13 @@ def test_segment_indexes_continue_after_a_single_first_segment(archive: Settings
     WHEN the next chunk's segments are numbered THEN they start at 1 (not 0 again)
     """
 
-    from archive.models import Segment
     from workers.ingest.store import next_segment_idx
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
         recording = bare_live_recording(session, body, "live-test")
         assert next_segment_idx(session, recording.id) == 0
-        session.add(
-            Segment(
-                id=f"{recording.id}-0", recording_id=recording.id, idx=0, start=0, end=1, text="x"
-            )
-        )
-        session.flush()
+        make_segments(session, recording, [(0, 1, "x")])
         assert next_segment_idx(session, recording.id) == 1
 
 
@@ -180,7 +184,6 @@ def test_a_capture_that_gives_up_takes_its_live_segments_out_of_search(archive: 
     THEN the recording is failed and its segments leave search at once, as a withdrawn one's do
     """
 
-    from archive.models import Recording, Segment
     from search.meili.client import master_client, search_client
     from search.meili.indexer import index_recording
     from search.meili.query import search_recordings
@@ -189,16 +192,16 @@ def test_a_capture_that_gives_up_takes_its_live_segments_out_of_search(archive: 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
         recording = bare_live_recording(session, body, "live-gives-up")
-        session.add(
-            Segment(
-                id=f"{recording.id}-0", recording_id=recording.id, idx=0, start=0, end=2,
-                text="The railway bridge opens in spring", language="en",
-            )
-        )  # fmt: skip
+        make_segments(session, recording, [(0, 2, "The railway bridge opens in spring")])
         live = LiveSession(
-            url="https://example.org/live.m3u8", body_id=body.id, title="t", max_duration_s=600,
-            chunk_s=15, recording_id=recording.id, state="capturing",
-        )  # fmt: skip
+            url="https://example.org/live.m3u8",
+            body_id=body.id,
+            title="t",
+            max_duration_s=600,
+            chunk_s=15,
+            recording_id=recording.id,
+            state="capturing",
+        )
         session.add(live)
         session.flush()
         session.refresh(recording)

@@ -64,9 +64,12 @@ class IndexWatch(threading.Thread):
 
     def read(self) -> Transcript:
         docs = self.index.get_documents(
-            {"filter": f"recording_id = {self.recording_id} AND published = true",
-             "limit": 10_000, "fields": ["id", "text"]}
-        )  # fmt: skip
+            {
+                "filter": f"recording_id = {self.recording_id} AND published = true",
+                "limit": 10_000,
+                "fields": ["id", "text"],
+            }
+        )
         return frozenset((d.id, d.text) for d in docs.results)
 
     def run(self) -> None:

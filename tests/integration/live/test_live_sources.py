@@ -208,9 +208,14 @@ def test_a_capture_scheduled_ahead_starts_at_its_time_and_ends_at_its_maximum_du
         source.wait_segments(1)
         starts_at = datetime.now(UTC) + timedelta(seconds=8)
         session_id = start_live(
-            env.settings, source.url, body="mazhilis", title="Scheduled plenary",
-            chunk_s=CHUNK_S, starts_at=starts_at, max_duration_s=MAX_S,
-        )  # fmt: skip
+            env.settings,
+            source.url,
+            body="mazhilis",
+            title="Scheduled plenary",
+            chunk_s=CHUNK_S,
+            starts_at=starts_at,
+            max_duration_s=MAX_S,
+        )
         time.sleep(4)
         waiting = env.live(session_id)
         assert waiting.state == LiveState.scheduled and waiting.recording_id is None

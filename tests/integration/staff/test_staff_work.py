@@ -315,8 +315,11 @@ def test_a_file_already_in_the_archive_links_to_its_recording(editor, archive, m
     answer = upload(editor, "again.wav", media.read_bytes())
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
-        "job_id": None, "duplicate": True, "recording_id": rec, "url": f"/staff/recordings/{rec}"
-    }  # fmt: skip
+        "job_id": None,
+        "duplicate": True,
+        "recording_id": rec,
+        "url": f"/staff/recordings/{rec}",
+    }
     assert [p for p in archive.incoming_dir.rglob("*") if p.is_file()] == []
     with session_scope(archive.db_url) as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
