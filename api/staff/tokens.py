@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from api.auth import Editor, client_ip, require_editor
+from api.auth import Editor, Principal, client_ip, require_editor
 from api.deps import RowId, SessionDep
 from api.staff.web import back, render
 from archive import audit
@@ -26,7 +27,9 @@ router = APIRouter(
 )
 
 
-def _page(request: Request, db: SessionDep, staff: Editor, new_secret: str | None = None):  # type: ignore[no-untyped-def]
+def _page(
+    request: Request, db: Session, staff: Principal, new_secret: str | None = None
+) -> Response:
     tokens = list(
         db.scalars(
             select(ApiToken).where(ApiToken.user_id == staff.user.id).order_by(ApiToken.id.desc())
@@ -37,7 +40,7 @@ def _page(request: Request, db: SessionDep, staff: Editor, new_secret: str | Non
 
 
 @router.get("/tokens", response_class=HTMLResponse)
-def tokens(request: Request, db: SessionDep, staff: Editor) -> HTMLResponse:
+def tokens(request: Request, db: SessionDep, staff: Editor) -> Response:
     return _page(request, db, staff)
 
 
@@ -48,7 +51,7 @@ def create(
     staff: Editor,
     name: Annotated[str, Form(max_length=200)],
     days: Annotated[int | None, Form(ge=1, le=3650, description="empty: until revoked")] = None,
-) -> HTMLResponse:
+) -> Response:
     secret, row = accounts.create_token(db, staff.user, name, lifetime_days=days)
     ip = client_ip(request)
     audit.record(db, staff.user, "token_create", "token", row.id, ip=ip, name=name, days=days)
