@@ -18,6 +18,7 @@ from fastapi import Depends, HTTPException, Request, status
 
 from api.deps import SessionDep
 from archive.access import accounts
+from archive.audit import Actor
 from archive.models import User, UserSession
 
 SESSION_COOKIE = "ashyq_session"
@@ -121,3 +122,12 @@ async def require_admin(principal: Annotated[Principal, Depends(require_editor)]
 
 Editor = Annotated[Principal, Depends(require_editor)]
 Admin = Annotated[Principal, Depends(require_admin)]
+
+
+def _actor(staff: Editor, request: Request) -> Actor:
+    """Who asks a service for something, as the services log it (``archive.audit.Actor``) and
+    judge it (only admins name a body that does not exist yet)."""
+    return Actor(staff.user, client_ip(request))
+
+
+ActorDep = Annotated[Actor, Depends(_actor)]

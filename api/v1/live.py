@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.auth import require_editor
+from api.auth import ActorDep, require_editor
 from api.deps import RowId, SessionDep, SettingsDep
 from archive.models import LiveGap, LiveSession
 from workers.services.live_control import start_live, stop_live
@@ -83,10 +83,14 @@ def _out(session: SessionDep, live: LiveSession | None) -> LiveOut:
 
 
 @router.post("", status_code=201, response_model=LiveOut)
-def create_live(request: LiveRequest, settings: SettingsDep, session: SessionDep) -> LiveOut:
-    """Record a live stream now, or schedule it; refused with 400 and the reason."""
-    # The request's fields are start_live's parameters, by name.
-    session_id = start_live(settings, request.url, **request.model_dump(exclude={"url"}))
+def create_live(
+    request: LiveRequest, settings: SettingsDep, session: SessionDep, actor: ActorDep
+) -> LiveOut:
+    """Record a live stream now, or schedule it; refused with 400 and the reason (an editor may
+    only name a body that exists)."""
+    # The request's fields are start_live's parameters, by name; the service logs who started it.
+    fields = request.model_dump(exclude={"url"})
+    session_id = start_live(settings, request.url, **fields, actor=actor)
     return _out(session, session.get(LiveSession, session_id))
 
 
@@ -97,11 +101,11 @@ def list_live(session: SessionDep) -> list[LiveOut]:
 
 
 @router.post("/{session_id}/stop", response_model=LiveOut)
-def stop(session_id: RowId, settings: SettingsDep, session: SessionDep) -> LiveOut:
+def stop(session_id: RowId, settings: SettingsDep, session: SessionDep, actor: ActorDep) -> LiveOut:
     """End a capture (what was recorded is finalized) or cancel a scheduled one."""
     # An unknown session is a 404, told here: the service refuses it as a bad request (a 400).
     if session.get(LiveSession, session_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no live session {session_id}")
-    stop_live(settings, session_id)
+    stop_live(settings, session_id, actor=actor)  # the service logs who stopped it
     session.expire_all()
     return _out(session, session.get(LiveSession, session_id))
