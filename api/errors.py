@@ -73,7 +73,7 @@ REFUSALS: dict[type[Exception], Refusal] = {
     InvalidAlert: Refusal(400),  # an alert's query or action that is not valid
     UploadRefused: Refusal(_upload_status),
     EditRefused: Refusal(409),  # the transcript changed under the editor, or the edit is void
-    NotAllowed: Refusal(409),  # publishing state that forbids the change (purge of a live one)
+    NotAllowed: Refusal(409),  # the state forbids it (publish a deleted one, purge a kept one)
     SearchUnavailable: Refusal(503, "search is unavailable"),
 }
 
