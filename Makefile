@@ -10,7 +10,7 @@ test:  ## install what is missing (test tools too) and run the test suite
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 test-fast:  ## the fast tier: no Meilisearch, Redis, Whisper or browser (seconds)
-	scripts/install.sh --test
+	scripts/install.sh --fast
 	.venv/bin/python -m pytest tests/unit -q -p no:schemathesis -p no:hypothesispytest $(PYTEST_ARGS)
 
 lint:

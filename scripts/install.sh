@@ -3,13 +3,31 @@
 #   scripts/install.sh          what `ashyq up` needs: ffmpeg, espeak-ng (demo), venv, Meilisearch, model
 #   scripts/install.sh --test   also what the tests need: Chromium, dev Python packages and the
 #                               openai-whisper extra (torch 2.13 CPU, triton)
+#   scripts/install.sh --fast   only the venv with the dev packages: what `make test-fast` needs
+#                               (no system packages, no Meilisearch, no model, no torch)
 # A second run checks stamps and returns in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
+want_fast=0
 [ "${1:-}" = "--test" ] && want_test=1
+[ "${1:-}" = "--fast" ] && want_fast=1
 PY=${PYTHON:-python3}
 mkdir -p .stamps
+
+if [ $want_fast = 1 ]; then
+  pyhash=$(cat pyproject.toml | sha256sum | cut -c1-16)
+  # Any install of this pyproject with the dev extra will do (--test's is a superset).
+  if ! ls .stamps/pip-"$pyhash"-*dev* >/dev/null 2>&1; then
+    [ -x .venv/bin/python ] || "$PY" -m venv .venv
+    echo "installing Python packages into .venv (dev)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[dev]"
+    rm -f .stamps/pip-*
+    touch ".stamps/pip-$pyhash-dev"
+  fi
+  exit 0
+fi
 
 apt_pkgs=()
 command -v ffmpeg >/dev/null || apt_pkgs+=(ffmpeg)
