@@ -14,6 +14,7 @@ Errors a caller answers: ``QueryError`` (the query cannot run as written: a 400)
 from __future__ import annotations
 
 import meilisearch
+from meilisearch.errors import MeilisearchError
 
 from archive.settings import Settings
 from search.meili.client import SearchUnavailable, health, master_client, search_client
@@ -67,5 +68,8 @@ def make_search_client(settings: Settings) -> meilisearch.Client:
     """The search-only client of the web process (the master key is used only to fetch that
     key), with the index created if this archive has none yet: a new archive has no index until
     its first recording, and search must say "nothing found" rather than fail."""
-    ensure_index(master_client(settings), settings.meili_index)
-    return search_client(settings)
+    try:
+        ensure_index(master_client(settings), settings.meili_index)
+        return search_client(settings)
+    except MeilisearchError as exc:  # not up yet, or refusing: a 503, not a crash
+        raise SearchUnavailable(f"search is unavailable: {exc}") from exc

@@ -264,3 +264,20 @@ def test_ui_language_from_parameter_cookie_and_accept_language(site):
     assert '<html lang="ru">' in russian.text and russian.headers["content-language"] == "ru"
     kazakh = site.get("/", headers={"Accept-Language": "de"})
     assert '<html lang="kk">' in kazakh.text
+
+
+def test_search_answers_503_while_meilisearch_cannot_be_reached(settings, tmp_path):
+    """
+    GIVEN an archive whose Meilisearch address answers nothing (a port nobody listens on)
+    WHEN the JSON API and the search page are asked
+    THEN both answer 503: JSON with the "unavailable" code, and a page for people
+    """
+    from api.app import create_app
+
+    down = settings.model_copy(update={"meili_url": "http://127.0.0.1:9", "meili_timeout_s": 2})
+    client = TestClient(create_app(down), raise_server_exceptions=False)
+    answer = client.get("/api/v1/search", params={"q": "budget"})
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "unavailable", "detail": "search is unavailable"}
+    page = client.get("/search", params={"q": "budget"}, headers={"accept": "text/html"})
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
