@@ -106,10 +106,10 @@ def test_media_is_kept_by_caches_a_minute_then_revalidated_with_a_304(archive, t
     from api.app import create_app
     from archive.db import session_scope
     from archive.models import Recording
-    from tests.support.staff import make_recording, tone
+    from tests.support.factory import indexed_recording, tone
     from workers.services import publishing
 
-    rec = make_recording(archive, ["One sentence."], media=tone(tmp_path))
+    rec = indexed_recording(archive, ["One sentence."], media=tone(tmp_path))
     client, url = TestClient(create_app(archive)), f"/media/{rec}/playable"
     full = client.get(url)
     cache = "public, max-age=60, must-revalidate"
