@@ -21,16 +21,22 @@ def render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def run_migrations_offline() -> None:
+def _run(**where: Any) -> None:
+    """Run the migrations against ``where`` (a URL offline, a connection online). Both modes
+    compare against the same models, write batch operations (SQLite alters a table by rebuilding
+    it) and render types the same way, so a generated script does not depend on the mode."""
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,
-        literal_binds=True,
         render_as_batch=True,
         render_item=render_item,
+        **where,
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def run_migrations_offline() -> None:
+    _run(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
 
 
 def run_migrations_online() -> None:
@@ -42,14 +48,7 @@ def run_migrations_online() -> None:
             # enforced, the drop would cascade into every row that references the table (an
             # alert's mails and deliveries). Outside a transaction, so SQLite applies it.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=True,
-            render_item=render_item,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection=connection)
         connection.commit()
         if sqlite:
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
