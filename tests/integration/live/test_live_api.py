@@ -19,7 +19,7 @@ from archive.jobs import HOST, this_process
 from archive.models import Body, LiveSession, LiveState, Recording, utcnow
 from archive.settings import Settings, env_for_children
 from tests.conftest import REPO
-from tests.support.factory import make_recording, make_segments
+from tests.support.factory import make_body, make_recording, make_segments
 
 
 @pytest.fixture()
@@ -33,6 +33,14 @@ def client(archive: Settings) -> TestClient:
     from api.app import create_app
 
     return TestClient(create_app(archive))
+
+
+@pytest.fixture()
+def mazhilis(archive: Settings) -> Settings:
+    """The body the requests name, as an admin made it: editors only name existing bodies."""
+    with session_scope(archive.db_url) as session:
+        make_body(session, "mazhilis")
+    return archive
 
 
 def bare_live_recording(session, body: Body, sha256: str) -> Recording:
@@ -58,7 +66,9 @@ def test_staff_api_refuses_bad_requests_before_storing_anything(client: TestClie
     assert client.get("/api/v1/live", headers=auth).json() == []
 
 
-def test_a_scheduled_capture_waits_for_its_time_and_can_be_cancelled(client: TestClient, auth):
+def test_a_scheduled_capture_waits_for_its_time_and_can_be_cancelled(
+    client: TestClient, auth, mazhilis
+):
     """
     GIVEN a capture scheduled two hours ahead with an expected end and a maximum duration
     WHEN it is listed THEN it is scheduled, not due; WHEN it is stopped THEN it is cancelled
@@ -221,7 +231,7 @@ def test_a_capture_that_gives_up_takes_its_live_segments_out_of_search(archive: 
 
 
 def test_a_live_recording_publishes_the_page_url_never_the_stream_url(
-    archive: Settings, client: TestClient, auth
+    archive: Settings, client: TestClient, auth, mazhilis
 ):
     """
     GIVEN a live capture registered through the staff API with a stream URL that carries a
