@@ -18,6 +18,12 @@ from cli.common import console, fail, load_settings, migrated_settings
 app = typer.Typer(help="Staff accounts (admins and editors).", no_args_is_help=True)
 
 
+# Both commands that take a password read it the same way, so a script pipes it to either alike.
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from stdin")
+]
+
+
 def _password(from_stdin: bool) -> str:
     """Read from stdin when piped (or asked), else prompt twice without echo."""
     if from_stdin or not sys.stdin.isatty():
@@ -29,9 +35,7 @@ def _password(from_stdin: bool) -> str:
 def create(
     email: Annotated[str, typer.Argument(help="the person's e-mail, their login name")],
     role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")] = "editor",
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="read the password from stdin")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a staff account; the password is prompted for (or read from stdin)."""
     settings = migrated_settings()
@@ -60,9 +64,7 @@ def list_users() -> None:
 @app.command("set-password")
 def set_password(
     email: Annotated[str, typer.Argument(help="the account's e-mail")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="read the password from stdin")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (prompted or from stdin); the account's web sessions end and its API
     tokens are revoked."""
