@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workers.asr.engine import PIPELINE_VERSION, SAMPLE_RATE, TranscribedSegment, Word
-from workers.asr.speech import confident, samples, uncovered_speech, whole_file
+from workers.asr.engine import PIPELINE_VERSION, SAMPLE_RATE, TranscribedSegment
+from workers.asr.speech import on_timeline, samples, uncovered_speech, whole_file
 
 MAX_SPAN_S = 28.0  # one Whisper window, minus room for the speech pads
 # Speech regions closer than this are decoded together: fewer, longer spans keep context.
@@ -182,29 +182,21 @@ class OpenAIWhisperEngine:
             fp16=self.device.startswith("cuda"),
             verbose=None,
         )
-        segments = []
-        for seg in result["segments"]:
-            text = seg["text"].strip()
-            if not text:
-                continue
-            if strict and not confident(seg["no_speech_prob"], seg["avg_logprob"]):
-                continue
-            segments.append(
-                TranscribedSegment(
-                    start=round(offset + float(seg["start"]), 3),
-                    end=round(offset + float(seg["end"]), 3),
-                    text=text,
-                    language=language,
-                    words=[
-                        Word(
-                            round(offset + float(w["start"]), 3),
-                            round(offset + float(w["end"]), 3),
-                            w["word"],
-                            round(float(w["probability"]), 4),
-                        )
-                        for w in seg.get("words", [])
-                    ],
-                    avg_logprob=float(seg["avg_logprob"]),
-                )
+        found = (
+            on_timeline(
+                offset,
+                float(seg["start"]),
+                float(seg["end"]),
+                seg["text"],
+                (
+                    (float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                    for w in seg.get("words", [])
+                ),
+                no_speech_prob=float(seg["no_speech_prob"]),
+                avg_logprob=float(seg["avg_logprob"]),
+                language=language,
+                strict=strict,
             )
-        return segments
+            for seg in result["segments"]
+        )
+        return [segment for segment in found if segment is not None]

@@ -9,7 +9,7 @@ hallucinate ("You", "Thank you.").
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,40 @@ def samples(audio: Any, start: float, end: float) -> Any:
 def confident(no_speech_prob: float, avg_logprob: float) -> bool:
     """Whether gap repair keeps a segment: Whisper is sure it heard speech, and what."""
     return no_speech_prob <= REPAIR_MAX_NO_SPEECH and avg_logprob >= REPAIR_MIN_LOGPROB
+
+
+def on_timeline(
+    offset: float,
+    start: float,
+    end: float,
+    text: str,
+    words: Iterable[tuple[float, float, str, float]],
+    *,
+    no_speech_prob: float,
+    avg_logprob: float,
+    language: str | None,
+    strict: bool,
+    window: int = 0,
+) -> TranscribedSegment | None:
+    """A segment Whisper decoded in a window that starts ``offset`` seconds into the file, moved
+    onto the file's timeline (``words``: start, end, word, probability each); None when it holds
+    no text or, ``strict`` (gap repair), when Whisper is unsure it heard speech. Both engines keep
+    a segment by this one rule, so they agree on what a transcript holds."""
+    text = text.strip()
+    if not text or (strict and not confident(no_speech_prob, avg_logprob)):
+        return None
+    return TranscribedSegment(
+        start=round(offset + start, 3),
+        end=round(offset + end, 3),
+        text=text,
+        language=language,
+        words=[
+            Word(round(offset + w_start, 3), round(offset + w_end, 3), word, round(prob, 4))
+            for w_start, w_end, word, prob in words
+        ],
+        avg_logprob=avg_logprob,
+        window=window,
+    )
 
 
 def speech_regions(audio: Any) -> list[tuple[float, float]]:

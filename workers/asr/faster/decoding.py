@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from workers.asr.engine import TranscribedSegment, Word
+from workers.asr.engine import TranscribedSegment
 from workers.asr.faster.loops import (
     MAX_NO_SPEECH,
     RECOVERY_ATTEMPTS,
@@ -22,7 +22,7 @@ from workers.asr.faster.loops import (
     is_loop,
     is_unsure,
 )
-from workers.asr.speech import confident, samples
+from workers.asr.speech import on_timeline, samples
 
 Window = tuple[float, float, str | None, int, list[Any]]
 
@@ -201,25 +201,15 @@ def converted(
 ) -> TranscribedSegment | None:
     """One of faster-whisper's segments on the file's timeline, or None when it holds no text
     (or, ``strict``, when Whisper is unsure it heard speech)."""
-    text = segment.text.strip()
-    if not text:
-        return None
-    if strict and not confident(segment.no_speech_prob, segment.avg_logprob):
-        return None
-    return TranscribedSegment(
-        start=round(offset + segment.start, 3),
-        end=round(offset + segment.end, 3),
-        text=text,
-        language=language,
-        words=[
-            Word(
-                round(offset + w.start, 3),
-                round(offset + w.end, 3),
-                w.word,
-                round(w.probability, 4),
-            )
-            for w in (segment.words or [])
-        ],
+    return on_timeline(
+        offset,
+        segment.start,
+        segment.end,
+        segment.text,
+        ((w.start, w.end, w.word, w.probability) for w in segment.words or []),
+        no_speech_prob=segment.no_speech_prob,
         avg_logprob=segment.avg_logprob,
+        language=language,
+        strict=strict,
         window=window,
     )
