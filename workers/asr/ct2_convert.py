@@ -140,6 +140,19 @@ def _ffn(out: dict, target: str, v: dict, source: str) -> None:
     _norm(out, f"{target}.mlp_ln", v, f"{source}/ffn/layer_norm")
 
 
+def _block(out: dict, v: dict, side: str, i: int) -> None:
+    """Residual block ``i`` of the encoder or decoder: self-attention, then (decoder only)
+    attention to the audio, then the MLP. Both sides name these parts alike in both formats, so
+    one mapping serves them."""
+    src, dst = f"{side}/layer_{i}", f"{side}.blocks.{i}"
+    _attention(out, f"{dst}.attn", v, f"{src}/self_attention", cross=False)
+    _norm(out, f"{dst}.attn_ln", v, f"{src}/self_attention/layer_norm")
+    if side == "decoder":
+        _attention(out, f"{dst}.cross_attn", v, f"{src}/attention", cross=True)
+        _norm(out, f"{dst}.cross_attn_ln", v, f"{src}/attention/layer_norm")
+    _ffn(out, dst, v, src)
+
+
 def to_openai_state(variables: dict[str, np.ndarray]) -> tuple[dict[str, int], dict]:
     """openai-whisper's ``ModelDimensions`` and state dict (numpy float32 arrays)."""
     v = variables
@@ -164,21 +177,13 @@ def to_openai_state(variables: dict[str, np.ndarray]) -> tuple[dict[str, int], d
     _linear(out, "encoder.conv2", v, "encoder/conv2")
     out["encoder.positional_embedding"] = _float32(v, "encoder/position_encodings/encodings")
     for i in range(n_audio_layer):
-        src, dst = f"encoder/layer_{i}", f"encoder.blocks.{i}"
-        _attention(out, f"{dst}.attn", v, f"{src}/self_attention", cross=False)
-        _norm(out, f"{dst}.attn_ln", v, f"{src}/self_attention/layer_norm")
-        _ffn(out, dst, v, src)
+        _block(out, v, "encoder", i)
     _norm(out, "encoder.ln_post", v, "encoder/layer_norm")
 
     out["decoder.token_embedding.weight"] = _float32(v, "decoder/embeddings/weight")
     out["decoder.positional_embedding"] = _float32(v, "decoder/position_encodings/encodings")
     for i in range(n_text_layer):
-        src, dst = f"decoder/layer_{i}", f"decoder.blocks.{i}"
-        _attention(out, f"{dst}.attn", v, f"{src}/self_attention", cross=False)
-        _norm(out, f"{dst}.attn_ln", v, f"{src}/self_attention/layer_norm")
-        _attention(out, f"{dst}.cross_attn", v, f"{src}/attention", cross=True)
-        _norm(out, f"{dst}.cross_attn_ln", v, f"{src}/attention/layer_norm")
-        _ffn(out, dst, v, src)
+        _block(out, v, "decoder", i)
     _norm(out, "decoder.ln", v, "decoder/layer_norm")
     return dims, out
 
