@@ -4,6 +4,9 @@ Russian, with the same placeholders; and the language really switches."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -64,24 +67,24 @@ def test_language_negotiation():
     assert i18n.negotiate(None, None, "ru-RU;q=bad, kk;q=0.5") == "kk"
 
 
-def test_dates_and_numbers_follow_the_ui_language():
-    from datetime import date
+@contextmanager
+def ui_language(lang: str) -> Iterator[None]:
+    """The UI speaks ``lang`` inside the block; the language before it is back after."""
+    token = i18n.use(lang)
+    try:
+        yield
+    finally:
+        i18n._current.reset(token)
 
-    token = i18n.use("ru")
-    try:
-        assert i18n.format_day(date(2026, 3, 15)).replace("\u202f", " ") == "15 марта 2026 г."
+
+def test_dates_and_numbers_follow_the_ui_language():
+    day = date(2026, 3, 15)
+    with ui_language("ru"):
+        assert i18n.format_day(day).replace("\u202f", " ") == "15 марта 2026 г."
         assert i18n.gettext("Search") == "Найти"
-    finally:
-        i18n._current.reset(token)
-    token = i18n.use("kk")
-    try:
-        assert "наурыз" in i18n.format_day(date(2026, 3, 15))
+    with ui_language("kk"):
+        assert "наурыз" in i18n.format_day(day)
         assert i18n.format_number(12345).replace("\xa0", " ") == "12 345"
-    finally:
-        i18n._current.reset(token)
-    token = i18n.use("en")
-    try:
-        assert i18n.format_day(date(2026, 3, 15)) == "March 15, 2026"
+    with ui_language("en"):
+        assert i18n.format_day(day) == "March 15, 2026"
         assert i18n.format_number(12345) == "12,345"
-    finally:
-        i18n._current.reset(token)
