@@ -153,11 +153,11 @@ def evaluate_batch(
                 same_search.setdefault(key, []).append(alert)
         if not same_search:
             return []
-        words = dict(
-            session.execute(
-                select(Segment.id, Segment.words).where(Segment.recording_id == recording_id)
-            ).all()
-        )
+        # A live chunk's batch reads its own segments' words, not the whole broadcast's so far.
+        batch = select(Segment.id, Segment.words).where(Segment.recording_id == recording_id)
+        if segment_ids is not None:
+            batch = batch.where(Segment.id.in_(segment_ids))
+        words = dict(session.execute(batch).all())
         for (query, _filters), members in same_search.items():
             try:
                 page = search_segments(
