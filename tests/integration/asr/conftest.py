@@ -1,4 +1,5 @@
-"""Audio the engine tests share, built once per session from the shared real speech clips."""
+"""What the engine tests share: audio built once per session from the shared real speech clips,
+and the engine as the archive runs it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from tests.conftest import need_shared
 from tests.support.media_factory import ffmpeg
+from workers.asr.transcribe import FasterWhisperEngine
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +26,10 @@ def ru_en_ru(tmp_path_factory: pytest.TempPathFactory) -> Path:
         *("-ar", "16000", "-ac", "1", str(mix)),
     )
     return mix
+
+
+@pytest.fixture(scope="module")
+def engine(model_dir: str) -> FasterWhisperEngine:
+    """faster-whisper allowed Kazakh, Russian and English, as the archive runs it (one per module:
+    a test may tune it); test_transcribe.py overrides it with one told no languages."""
+    return FasterWhisperEngine(model_path=model_dir, cpu_threads=2, languages=("kk", "ru", "en"))

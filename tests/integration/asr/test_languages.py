@@ -39,11 +39,6 @@ def concat(clips: list[Path], target: Path) -> list[tuple[float, float]]:
     return ranges
 
 
-@pytest.fixture(scope="module")
-def engine(model_dir: str) -> FasterWhisperEngine:
-    return FasterWhisperEngine(model_path=model_dir, cpu_threads=2, languages=("kk", "ru", "en"))
-
-
 def test_alternating_russian_and_english_drops_nothing(engine, tmp_path):
     """
     GIVEN real Russian and English clips alternating, several of each, in one file

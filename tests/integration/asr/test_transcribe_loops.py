@@ -14,11 +14,6 @@ from workers.asr.transcribe import FasterWhisperEngine, is_loop
 pytestmark = pytest.mark.whisper
 
 
-@pytest.fixture(scope="module")
-def engine(model_dir: str) -> FasterWhisperEngine:
-    return FasterWhisperEngine(model_path=model_dir, cpu_threads=2, languages=("kk", "ru", "en"))
-
-
 def test_a_loop_prone_kazakh_clip_comes_out_without_a_loop(engine, monkeypatch):
     """
     GIVEN a real Kazakh clip (kzaudio_2) that the engine's batched windows decode into a
