@@ -83,6 +83,21 @@ def publisher_argv(speech: Speech, at: float = 0.0, color: str = "navy") -> list
     ]
 
 
+def _publish(argv: list[str], log: Path) -> subprocess.Popen:
+    """Start a publisher in its own session, its messages kept in ``log`` for a failing test."""
+    return subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True
+    )
+
+
+def _kill(proc: subprocess.Popen | None) -> None:
+    """Kill ``proc`` if it still runs, as a broadcaster that drops out (no end marker), and reap
+    it so no zombie outlives the test."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
 @dataclass
 class LiveSource:
     speech: Speech
@@ -108,15 +123,12 @@ class LiveSource:
         """Publish the speech from ``at`` seconds on, in real time (a fresh playlist)."""
         prefix = f"r{self.starts}_"
         self.starts += 1
-        log = (self.folder / f"source-{self.starts}.log").open("wb")
         hls_out = ["-f", "hls", "-hls_time", "2", "-hls_list_size", "0", "-hls_flags", "temp_file"]
         segments = ["-hls_segment_filename", str(self.folder / f"{prefix}%05d.ts")]
         playlist = self.folder / "live.m3u8"
-        self.proc = subprocess.Popen(
+        self.proc = _publish(
             [*publisher_argv(self.speech, at, self.color), *hls_out, *segments, str(playlist)],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,
+            self.folder / f"source-{self.starts}.log",
         )
 
     def playlist(self) -> hls.Playlist:
@@ -133,9 +145,7 @@ class LiveSource:
 
     def kill(self) -> float:
         """Kill the encoder (no end marker); returns seconds of media it had published."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        _kill(self.proc)
         return self.playlist().duration_s
 
     def wait_end(self, timeout: float) -> float:
@@ -170,12 +180,9 @@ class RtmpSource:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        log = (self.folder / "rtmp-source.log").open("wb")
-        self.proc = subprocess.Popen(
+        self.proc = _publish(
             [*publisher_argv(self.speech), "-f", "flv", "-listen", "1", self.url],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,
+            self.folder / "rtmp-source.log",
         )
 
     def wait_end(self, timeout: float) -> None:
@@ -183,9 +190,7 @@ class RtmpSource:
         self.proc.wait(timeout)
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        _kill(self.proc)
 
 
 @dataclass
@@ -228,13 +233,10 @@ class RtspSource:
             start_new_session=True,
         )
         self._wait_event("ready", 15)
-        log = (self.folder / "rtsp-source.log").open("wb")
         target = f"rtsp://127.0.0.1:{self.publish_port}/live/plenary"
-        self.proc = subprocess.Popen(
+        self.proc = _publish(
             [*publisher_argv(self.speech), "-f", "rtsp", "-rtsp_transport", "udp", target],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,
+            self.folder / "rtsp-source.log",
         )
         self.recorded_at = self._wait_event("record", 15)
 
@@ -265,6 +267,4 @@ class RtspSource:
 
     def close(self) -> None:
         for proc in (self.proc, self.server):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
+            _kill(proc)
