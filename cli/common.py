@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,6 +26,11 @@ from archive.settings import Settings, get_settings
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+# Options of every command that makes a recording (ingest, fetch, live start): one spelling and
+# help text, so they read alike.
+BodyOption = Annotated[str, typer.Option(help="slug of the body, e.g. mazhilis")]
+TitleOption = Annotated[str, typer.Option(help="title of the recording")]
 
 # A job stops changing in these states: watching it ends there.
 ENDED = (JobState.succeeded, JobState.failed, JobState.cancelled)

@@ -15,6 +15,8 @@ from archive.db import session_scope
 from archive.models import Job, Recording, Source
 from archive.settings import Settings
 from cli.common import (
+    BodyOption,
+    TitleOption,
     console,
     fail,
     follow,
@@ -31,8 +33,8 @@ sources_app = typer.Typer(help="Watched channels, playlists and feeds.", no_args
 
 def ingest(
     path: Annotated[Path, typer.Argument(help="any file ffmpeg reads: mp4, mkv, webm, mp3, wav…")],
-    title: Annotated[str, typer.Option(help="title of the recording")],
-    body: Annotated[str, typer.Option(help="slug of the body, e.g. mazhilis")],
+    title: TitleOption,
+    body: BodyOption,
     date_: Annotated[str, typer.Option("--date", help="YYYY-MM-DD the recording was made")] = "",
     body_name: Annotated[str | None, typer.Option(help="display name for a new body")] = None,
     wait: Annotated[bool, typer.Option(help=WAIT_HELP)] = False,
@@ -60,7 +62,7 @@ def ingest(
 
 def fetch(
     url: Annotated[str, typer.Argument(help="a video, playlist, channel, feed or media link")],
-    body: Annotated[str, typer.Option(help="slug of the body, e.g. mazhilis")],
+    body: BodyOption,
     title: Annotated[str | None, typer.Option(help="title (default: the source's)")] = None,
     date_: Annotated[
         str | None, typer.Option("--date", help="YYYY-MM-DD (default: source's)")

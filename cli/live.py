@@ -9,7 +9,17 @@ from sqlalchemy import func, select
 
 from archive.db import session_scope
 from archive.models import LiveGap, LiveSession
-from cli.common import console, fail, interval, load_settings, migrated_settings, moment, print_rows
+from cli.common import (
+    BodyOption,
+    TitleOption,
+    console,
+    fail,
+    interval,
+    load_settings,
+    migrated_settings,
+    moment,
+    print_rows,
+)
 
 app = typer.Typer(help="Live broadcasts: record now or at a time.", no_args_is_help=True)
 
@@ -17,8 +27,8 @@ app = typer.Typer(help="Live broadcasts: record now or at a time.", no_args_is_h
 @app.command("start")
 def live_start(
     url: Annotated[str, typer.Argument(help="HLS .m3u8, rtmp://, rtsp://, or a page yt-dlp reads")],
-    body: Annotated[str, typer.Option(help="slug of the body, e.g. mazhilis")],
-    title: Annotated[str, typer.Option(help="title of the recording")],
+    body: BodyOption,
+    title: TitleOption,
     at: Annotated[str | None, typer.Option(help="start at (ISO 8601); default now")] = None,
     until: Annotated[str | None, typer.Option(help="expected end (ISO 8601)")] = None,
     max_duration: Annotated[str | None, typer.Option(help="stop after at most: 3h, 90m")] = None,
