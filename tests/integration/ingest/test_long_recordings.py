@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 import redis
 
 from archive.settings import env_for_children
-from tests.conftest import REPO, stop_group
+from tests.conftest import REPO, stop_group, worker_argv
 from tests.support.helpers import wait_job
 from tests.support.media_factory import ffmpeg, speak
 from workers.asr.chunking import plan, silences, transcribe_in_chunks
@@ -142,21 +141,7 @@ def test_killing_the_worker_group_mid_file_resumes_at_the_next_chunk(settings, l
         log = own.data_dir / f"{name}.log"
         own.data_dir.mkdir(parents=True, exist_ok=True)
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
-                "-Q",
-                "ashyq",
-                "-c",
-                "1",
-                "--loglevel=INFO",
-                "-n",
-                f"long-{uuid.uuid4().hex[:6]}@%h",
-            ],
+            worker_argv("ashyq", concurrency=1, name="long"),
             env=env_for_children(own),
             cwd=REPO,
             stdout=log.open("wb"),
