@@ -113,7 +113,7 @@ def test_several_files_at_once_each_with_its_own_outcome(
     """
     from sqlalchemy import func, select
 
-    from tests.support.staff import tone
+    from tests.support.factory import tone
 
     with session_scope(archive.db_url) as session:
         session.add(Body(slug="akimat", name="Akimat"))

@@ -7,19 +7,7 @@ import re
 
 import httpx
 
-from tests.support.factory import Account, indexed_recording, make_user, tone
-
-# Account, make_recording and tone are also importable from here, where tests found them before
-# the factory (tests/support/factory.py) held them; new tests import them from the factory.
-__all__ = [
-    "CSRF_META",
-    "LOGIN_CSRF",
-    "Account",
-    "make_account",
-    "make_recording",
-    "sign_in",
-    "tone",
-]
+from tests.support.factory import Account
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -37,7 +25,3 @@ def sign_in(client: httpx.Client, account: Account) -> str:
     assert done.status_code == 303, done.text
     page = client.get("/staff/tokens")
     return CSRF_META.search(page.text).group(1)
-
-
-make_account = make_user
-make_recording = indexed_recording

@@ -20,7 +20,7 @@ from archive.access.accounts import digest
 from archive.db import session_scope
 from archive.models import ApiToken, User
 from archive.text.ranges import RangeError, parse_time
-from tests.support.staff import make_account, make_recording, tone
+from tests.support.factory import indexed_recording, make_user, tone
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "web" / "templates"
 HUGE = "1" * 5000
@@ -155,7 +155,7 @@ def test_a_start_or_end_of_thousands_of_digits_is_a_400(settings, tmp_path):
       (plain, and as the hours of a clock time)
     THEN each clip answer is 400 with a message; the quote, which ignores a bad t, answers 200
     """
-    rec = make_recording(settings, ["hello"], media=tone(tmp_path))
+    rec = indexed_recording(settings, ["hello"], media=tone(tmp_path))
     for bad in (HUGE, f"{HUGE}:00:00", f"1:{HUGE}:00"):
         try:
             parse_time(bad)
@@ -184,7 +184,7 @@ def test_api_tokens_can_expire_and_a_new_password_revokes_them(settings):
     THEN the new token carries its expiry and works until then, and is refused after; the
       password change revokes the first token too
     """
-    account = make_account(settings, "editor")
+    account = make_user(settings, "editor")
     bearer = {"Authorization": f"Bearer {account.token}"}
     with TestClient(create_app(settings), follow_redirects=False) as client:
         made = client.post("/staff/tokens", data={"name": "nightly", "days": "30"}, headers=bearer)

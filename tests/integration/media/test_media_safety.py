@@ -23,10 +23,10 @@ from archive.media.media_types import safe_suffix
 from archive.models import Body, LiveSession, LiveState, Recording
 from archive.settings import Settings
 from tests.integration.staff.test_staff_work import upload
-from tests.support.factory import make_body
+from tests.support.factory import indexed_recording, make_body, tone
 from tests.support.helpers import wait_job
 from tests.support.media_factory import ffmpeg, speak
-from tests.support.staff import make_recording, sign_in, tone
+from tests.support.staff import sign_in
 from tests.support.webserver import Site, serve
 from workers.media import ffmpeg as media
 from workers.services.sources import submit_url
@@ -165,7 +165,7 @@ def test_a_stored_html_suffix_from_before_is_still_served_safely(archive, tmp_pa
     THEN the types come from the container (audio/mpeg), the original is a download named .mp3,
     and every answer carries nosniff and the sandbox CSP
     """
-    rec_id = make_recording(archive, ["The budget was approved."], media=hostile_mp3(tmp_path))
+    rec_id = indexed_recording(archive, ["The budget was approved."], media=hostile_mp3(tmp_path))
     with session_scope(archive.db_url) as session:
         rec = session.get(Recording, rec_id)
         assert rec.original_path.endswith("original.html")  # the name the old code kept
@@ -257,7 +257,7 @@ def test_with_a_media_origin_pages_link_there_and_the_site_redirects(archive, tm
     THEN the player loads from the media origin, /media/… on the site redirects there (307,
     query kept), the media host serves the file, and answers 404 for any page
     """
-    rec_id = make_recording(archive, ["The budget was approved."], media=tone(tmp_path))
+    rec_id = indexed_recording(archive, ["The budget was approved."], media=tone(tmp_path))
     app = create_app(archive.model_copy(update={"media_url": "https://media.example.org"}))
     site = TestClient(app)
     page = site.get(f"/r/{rec_id}")

@@ -9,7 +9,8 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.support.staff import LOGIN_CSRF, make_account, sign_in
+from tests.support.factory import make_user
+from tests.support.staff import LOGIN_CSRF, sign_in
 
 # Everything the public may reach. Any other route must refuse an anonymous request: a new
 # route that forgets its protection fails this test until it is protected or listed here.
@@ -266,7 +267,7 @@ def test_failed_logins_lock_out_the_guesser_not_the_account(archive):
 
     limits = {"login_max_failures": 3, "login_max_failures_per_account": 6}
     app = create_app(archive.model_copy(update=limits))
-    account = make_account(archive, "editor")
+    account = make_user(archive, "editor")
     stranger = login_attempts(app, account, ("192.0.2.66", 1))
     assert [stranger("wrong password") for _ in range(3)] == [401, 401, 401]
     assert stranger(account.password) == 429
@@ -286,7 +287,7 @@ def test_guessing_one_account_from_many_clients_meets_the_backstop(archive):
     """
     limits = {"login_max_failures": 3, "login_max_failures_per_account": 6}
     app = create_app(archive.model_copy(update=limits))
-    account = make_account(archive, "editor")
+    account = make_user(archive, "editor")
     guesses = [
         login_attempts(app, account, (f"192.0.2.{n}", 1))("wrong password")
         for n in (1, 1, 2, 2, 3, 3)

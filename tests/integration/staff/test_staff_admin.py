@@ -12,7 +12,8 @@ from sqlalchemy import select
 from api.app import create_app
 from archive.db import session_scope
 from archive.models import Body, Segment, SegmentRevision, Speaker, User
-from tests.support.staff import make_recording, sign_in, tone
+from tests.support.factory import indexed_recording, tone
+from tests.support.staff import sign_in
 
 TEXTS = ["Opening remarks by the chair.", "The minister answers on water supply."]
 
@@ -64,7 +65,7 @@ def test_bodies_and_speakers_with_names_in_three_languages(admin, archive, tmp_p
     page = admin.get("/staff/admin/speakers", params={"lang": "en"})
     assert "Deputy minister" in page.text
 
-    rec = make_recording(archive, TEXTS, media=tone(tmp_path))
+    rec = indexed_recording(archive, TEXTS, media=tone(tmp_path))
     assigned = post(
         admin, f"/staff/recordings/{rec}/speaker",
         idx_from="0", idx_to="1", speaker_id=str(speaker_id),
@@ -89,7 +90,7 @@ def test_bodies_and_speakers_with_names_in_three_languages(admin, archive, tmp_p
 
 def test_a_metadata_edit_reaches_search_and_the_audit_log(admin, archive, staff, tmp_path):
     """GIVEN a recording WHEN its title is edited THEN search hits carry the new title at once"""
-    rec = make_recording(archive, TEXTS, media=tone(tmp_path))
+    rec = indexed_recording(archive, TEXTS, media=tone(tmp_path))
     with session_scope(archive.db_url) as session:
         body_id = session.scalar(select(Body.id))
     saved = post(
@@ -119,7 +120,7 @@ def test_admins_manage_accounts_and_a_deactivated_user_is_signed_out(admin, arch
     weak = post(admin, "/staff/admin/users", email="x@example.org", password="short", role="editor")
     assert weak.status_code == 400 and "at least 10 characters" in weak.text
 
-    from tests.support.staff import Account
+    from tests.support.factory import Account
 
     editor = TestClient(admin.app)
     sign_in(editor, Account(email, "a long password", "editor", ""))

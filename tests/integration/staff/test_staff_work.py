@@ -15,8 +15,8 @@ from api.app import create_app
 from archive.db import session_scope
 from archive.media.clip_store import clip_cache_dir, lookup
 from archive.models import AuditEntry, Job, Recording, Segment, SegmentRevision, Upload
-from tests.support.factory import make_body
-from tests.support.staff import make_recording, sign_in, tone
+from tests.support.factory import indexed_recording, make_body, tone
+from tests.support.staff import sign_in
 
 TEXTS = [
     "Good morning, the committee session is open.",
@@ -54,7 +54,7 @@ def mazhilis(archive):  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def recording_id(archive, tmp_path) -> int:
-    return make_recording(archive, TEXTS, media=tone(tmp_path))
+    return indexed_recording(archive, TEXTS, media=tone(tmp_path))
 
 
 def found(client: TestClient, word: str) -> list[int]:
@@ -311,7 +311,7 @@ def test_a_chunk_past_the_declared_size_is_refused_and_cut_off(editor, archive, 
 def test_a_file_already_in_the_archive_links_to_its_recording(editor, archive, mazhilis, tmp_path):
     """GIVEN a recording of a file WHEN the same bytes are uploaded THEN no copy, no job: a link"""
     media = tone(tmp_path, freq=523)
-    rec = make_recording(archive, TEXTS, media=media)
+    rec = indexed_recording(archive, TEXTS, media=media)
     answer = upload(editor, "again.wav", media.read_bytes())
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
