@@ -6,16 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.support.atom import assert_valid_atom
-from tests.support.corpus import CORPUS, corpus_site
+from tests.support.corpus import CORPUS
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 HIDDEN = {"Withdrawn", "Deleted"}
-
-
-@pytest.fixture(scope="module")
-def site(settings):
-    with corpus_site(settings) as client:
-        yield client
 
 
 def entries(site, path: str, **params) -> tuple[list[dict], object]:

@@ -9,15 +9,9 @@ from fastapi.testclient import TestClient
 
 from archive.access import apikeys
 from archive.db import session_scope
-from tests.support.corpus import CORPUS, RAILWAY, corpus_site
+from tests.support.corpus import CORPUS, RAILWAY
 
 HIDDEN = [r for r in CORPUS if not r.published or r.deleted]
-
-
-@pytest.fixture(scope="module")
-def site(settings):
-    with corpus_site(settings) as client:
-        yield client
 
 
 def get(site, path: str, **params) -> dict:

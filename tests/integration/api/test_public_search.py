@@ -8,19 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import clean_archive
-from tests.support.corpus import CORPUS, RAILWAY, SECONDS_PER_WORD, seed
-
-
-@pytest.fixture(scope="module")
-def site(settings):
-    from api.app import create_app
-
-    clean_archive(settings)
-    seed(settings, CORPUS)
-    with TestClient(create_app(settings)) as client:
-        yield client
-    clean_archive(settings)
+from tests.support.corpus import CORPUS, RAILWAY, SECONDS_PER_WORD
 
 
 def api(site, **params) -> dict:

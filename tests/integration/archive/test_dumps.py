@@ -18,15 +18,9 @@ from sqlalchemy import update
 from api.app import create_app
 from archive.db import session_scope
 from archive.models import Recording, utcnow
-from tests.support.corpus import CORPUS, RAILWAY, corpus_site
+from tests.support.corpus import CORPUS, RAILWAY
 from tests.support.staff import sign_in
 from workers.services import dumps, publishing
-
-
-@pytest.fixture(scope="module")
-def site(settings):
-    with corpus_site(settings) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
