@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
+from archive.audit import CLI
 from archive.db import session_scope
 from archive.models import Job, Recording, Source
 from archive.settings import Settings
@@ -75,7 +76,7 @@ def fetch(
 
     settings = migrated_settings()
     try:
-        job_id = submit_url(settings, url, body=body, title=title, when=date_)
+        job_id = submit_url(settings, url, body=body, title=title, when=date_, actor=CLI)
     except InvalidRequest as exc:
         fail("not queued", exc)
     console.print(f"queued job {job_id}: {url}", highlight=False)
@@ -125,7 +126,13 @@ def sources_add(
     try:
         start = date.fromisoformat(since) if since else None
         source_id = add_source(
-            settings, url, body=body, every_s=interval(every), since=start, max_items=max_items
+            settings,
+            url,
+            body=body,
+            every_s=interval(every),
+            since=start,
+            max_items=max_items,
+            actor=CLI,
         )
     except (InvalidRequest, ValueError) as exc:
         fail("not added", exc)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
+from archive.audit import CLI
 from archive.db import session_scope
 from archive.models import LiveGap, LiveSession
 from cli.common import (
@@ -56,6 +57,7 @@ def live_start(
             chunk_s=chunk,
             event_type=event_type,
             page_url=page_url,
+            actor=CLI,
         )
     except InvalidRequest as exc:
         fail("not started", exc)
@@ -70,7 +72,7 @@ def live_stop(session_id: Annotated[int, typer.Argument(help="live session id")]
     from workers.services.submit import InvalidRequest
 
     try:
-        state = stop_live(load_settings(), session_id)
+        state = stop_live(load_settings(), session_id, actor=CLI)
     except InvalidRequest as exc:
         fail(str(exc))
     console.print(f"live session {session_id}: {state.value}, stop requested")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.auth import Editor, client_ip, require_editor
+from api.auth import ActorDep, require_editor
 from api.deps import SessionDep, SettingsDep
-from archive import audit
 from archive.models import Source
 from workers.services.sources import add_source, submit_url
 
@@ -47,29 +46,29 @@ class SourceOut(BaseModel):
 
 
 @router.post("/recordings/fetch", status_code=202, response_model=Queued)
-def fetch_recording(
-    request: FetchRequest, settings: SettingsDep, staff: Editor, db: SessionDep, http: Request
-) -> Queued:
-    """Queue a fetch (yt-dlp); refused with 400 and the reason before anything is queued."""
+def fetch_recording(request: FetchRequest, settings: SettingsDep, actor: ActorDep) -> Queued:
+    """Queue a fetch (yt-dlp); refused with 400 and the reason before anything is queued. The
+    service writes the audit entry; an editor may only name an existing body."""
     job_id = submit_url(
-        settings, request.url, body=request.body, title=request.title, when=request.date
+        settings,
+        request.url,
+        body=request.body,
+        title=request.title,
+        when=request.date,
+        actor=actor,
     )
-    audit.record(db, staff.user, "fetch", "job", job_id, ip=client_ip(http), url=request.url)
-    db.commit()
     return Queued(job_id=job_id)
 
 
 @router.post("/sources", status_code=201, response_model=SourceOut)
 def create_source(
-    request: SourceRequest, settings: SettingsDep, session: SessionDep, staff: Editor, http: Request
+    request: SourceRequest, settings: SettingsDep, session: SessionDep, actor: ActorDep
 ) -> SourceOut:
-    """Watch a channel, playlist or feed; refused with 400 and the reason."""
+    """Watch a channel, playlist or feed; refused with 400 and the reason. The service writes
+    the audit entry; an editor may only name an existing body."""
     # The request's fields are add_source's parameters, by name.
-    source_id = add_source(settings, request.url, **request.model_dump(exclude={"url"}))
-    audit.record(
-        session, staff.user, "source_add", "source", source_id, ip=client_ip(http), url=request.url
-    )
-    session.commit()
+    fields = request.model_dump(exclude={"url"})
+    source_id = add_source(settings, request.url, **fields, actor=actor)
     return _out(session.get(Source, source_id))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from archive import live as live_state
 from archive.db import session_scope
 from archive.jobs import HOST, this_process
-from archive.models import Body, LiveSession, LiveState, Recording, utcnow
+from archive.models import AuditEntry, Body, LiveSession, LiveState, Recording, utcnow
 from archive.settings import Settings, env_for_children
 from tests.conftest import REPO
 from tests.support.factory import make_body, make_recording, make_segments
@@ -139,7 +139,8 @@ def test_watchdog_finds_due_captures_and_those_of_dead_workers(archive: Settings
 def test_cli_schedules_and_lists_a_live_capture(archive: Settings):
     """
     GIVEN the CLI WHEN `ashyq live start URL --at … --until …` THEN the session is scheduled and
-    `ashyq live list` shows it; a loopback URL is refused with exit code 2
+    `ashyq live list` shows it, and the audit log says the CLI started it (a new body is the
+    CLI's to make); a loopback URL is refused with exit code 2
     """
     env = env_for_children(archive)
     ashyq = [sys.executable, "-m", "cli.main"]
@@ -167,6 +168,9 @@ def test_cli_schedules_and_lists_a_live_capture(archive: Settings):
     assert "live session" in started.stdout
     listed = run("list")
     assert "scheduled" in listed.stdout and "Briefing" in listed.stdout
+    with session_scope(archive.db_url) as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "live_start"))
+        assert entry.user_id is None and entry.user_email == "cli", entry
     refused = run("start", "http://127.0.0.1/x.m3u8", "--body", "akimat", "--title", "x")
     assert refused.returncode == 2 and "not started" in refused.stderr
 

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 
 from archive import jobs
 from archive.db import session_scope
-from archive.models import Job, Recording, Source
+from archive.models import AuditEntry, Job, Recording, Source
 from archive.settings import Settings, env_for_children
 from tests.conftest import REPO
+from tests.support.factory import make_body
 from tests.support.helpers import wait_job
 from tests.support.media_factory import clip_with_word_at_known_time, ffmpeg, speak
 from tests.support.webserver import Site, serve
@@ -95,17 +96,24 @@ def test_cli_fetches_a_media_link_with_metadata_and_poster(archive, worker, site
 def test_api_fetch_hls_vod_staff_values_win(archive, worker, web, site, staff_token):
     """
     GIVEN an HLS VOD playlist WHEN staff post it with a title and date THEN those win over the
-    source's, and the recording plays; without the staff token the API refuses
+    source's, and the recording plays; without the staff token the API refuses; an editor may not
+    name a body that does not exist (only admins make bodies); the fetch is in the audit log
     """
     url = f"{site.base}/hls/vod.m3u8"
     refused = httpx.post(f"{web}/api/v1/recordings/fetch", json={"url": url, "body": "senat"})
     assert refused.status_code == 401
-    answer = httpx.post(
-        f"{web}/api/v1/recordings/fetch",
-        json={"url": url, "body": "senat", "title": "Senate session", "date": "2026-04-02"},
-        headers={"Authorization": f"Bearer {staff_token}"},
-    )
+    editor = {"Authorization": f"Bearer {staff_token}"}
+    fetch = {"url": url, "body": "senat", "title": "Senate session", "date": "2026-04-02"}
+    unknown = httpx.post(f"{web}/api/v1/recordings/fetch", json=fetch, headers=editor)
+    assert unknown.status_code == 400 and "no body 'senat'" in unknown.json()["detail"]
+    with session_scope(archive.db_url) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+        make_body(session, "senat")
+    answer = httpx.post(f"{web}/api/v1/recordings/fetch", json=fetch, headers=editor)
     assert answer.status_code == 202, answer.text
+    with session_scope(archive.db_url) as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "fetch"))
+        assert entry.target_id == str(answer.json()["job_id"]) and entry.user_id is not None
     job = wait_job(archive, answer.json()["job_id"])
     assert job.state == "succeeded", job.error
     (rec,) = recordings(archive)
@@ -275,6 +283,8 @@ def test_a_new_source_reaches_back_only_so_far_and_beat_finds_it_due(
     from workers.services.sources import due_sources
 
     headers = {"Authorization": f"Bearer {staff_token}"}
+    with session_scope(archive.db_url) as session:
+        make_body(session, "akimat")  # an editor names bodies an admin made
     made = httpx.post(
         f"{web}/api/v1/sources",
         json={"url": f"{site.base}/feed.xml", "body": "akimat", "every_s": 600, "max_items": 2},

@@ -220,7 +220,7 @@ def test_live_playlists_and_segments_carry_the_safety_headers(archive, tmp_path)
     WHEN its playlist and a segment are asked for
     THEN both carry nosniff and the sandbox CSP, with their media types
     """
-    from workers.live.capture import run_dir
+    from archive.live import run_dir
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")

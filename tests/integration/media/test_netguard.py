@@ -15,7 +15,7 @@ import pytest
 from archive.settings import Settings
 from tests.support.media_factory import duration, ffmpeg
 from tests.support.webserver import Site, serve
-from workers.live.capture import ffmpeg_argv
+from workers.live.connection import ffmpeg_argv
 from workers.media.fetch import download
 from workers.media.netguard import GuardedProxy, ffmpeg_env, is_public
 
