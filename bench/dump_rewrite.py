@@ -25,13 +25,17 @@ from workers.services import dumps
 def line(rid: int) -> bytes:
     segments = [
         {
-            "id": f"{rid}-{i}", "start": i * 5.0, "end": i * 5.0 + 5,
-            "text": "Бюджеттің жобасы депутаттармен бүгін отырыста талқыланды", "language": "kk",
-            "speaker": None, "reviewed": False,
+            "id": f"{rid}-{i}",
+            "start": i * 5.0,
+            "end": i * 5.0 + 5,
+            "text": "Бюджеттің жобасы депутаттармен бүгін отырыста талқыланды",
+            "language": "kk",
+            "speaker": None,
+            "reviewed": False,
             "words": [[i * 5 + k / 2, i * 5 + k / 2 + 0.5, f" сөз{k}", 0.9] for k in range(7)],
         }
         for i in range(600)
-    ]  # fmt: skip
+    ]
     record = {"id": rid, "title": f"Recording {rid}", "segments": segments}
     return json.dumps(record, ensure_ascii=False).encode() + b"\n"
 

@@ -106,9 +106,14 @@ def borders(model: str, audio: Path, script: str, chunks: list[int], beam: int) 
                 border, texts, began = Border(0.0, 0.0), [], time.monotonic()
                 for i, piece in enumerate(pieces):
                     segs, border = transcribe_chunk(
-                        eng, pieces[: i + 1], piece, border, final=i == len(pieces) - 1,
-                        strategy=strategy, work=folder / "work",
-                    )  # fmt: skip
+                        eng,
+                        pieces[: i + 1],
+                        piece,
+                        border,
+                        final=i == len(pieces) - 1,
+                        strategy=strategy,
+                        work=folder / "work",
+                    )
                     texts += [s.text for s in segs]
                 took = time.monotonic() - began
                 out = jiwer.process_words(reference, norm(" ".join(texts)))
@@ -143,11 +148,18 @@ def live(model: str, audio: Path, chunk_s: int, border: str, beam: int, work: Pa
     )
     wait_http(f"http://127.0.0.1:{port}/health", 30, meili)
     settings = Settings(
-        data_dir=root / "data", meili_url=f"http://127.0.0.1:{port}", meili_master_key=key,
-        meili_index="bench", whisper_model=model, whisper_cpu_threads=2,
-        fetch_allowed_hosts=["127.0.0.2"], live_border=border, live_beam_size=beam,
-        live_give_up_s=20, live_backoff_max_s=4,
-    )  # fmt: skip
+        data_dir=root / "data",
+        meili_url=f"http://127.0.0.1:{port}",
+        meili_master_key=key,
+        meili_index="bench",
+        whisper_model=model,
+        whisper_cpu_threads=2,
+        fetch_allowed_hosts=["127.0.0.2"],
+        live_border=border,
+        live_beam_size=beam,
+        live_give_up_s=20,
+        live_backoff_max_s=4,
+    )
     migrate.upgrade(settings.db_url)
     source = LiveSource(Speech(audio, duration(audio), {}), root / "source")
     try:

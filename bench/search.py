@@ -103,13 +103,22 @@ def build(settings: Settings, segments: int, recordings: int, rng: random.Random
         for r in range(recordings):
             lang = rng.choices(["kk", "ru", "en"], [0.55, 0.35, 0.10])[0]
             rec = Recording(
-                sha256=f"{r:064x}", title=f"Session {r}", body_id=bodies[r % len(bodies)].id,
+                sha256=f"{r:064x}",
+                title=f"Session {r}",
+                body_id=bodies[r % len(bodies)].id,
                 recorded_on=start + timedelta(days=rng.randint(0, 8 * 365 - 1)),
-                original_name="x.mp4", original_path="x", playable_path="x",
-                playable_mime="video/mp4", size_bytes=1, duration_s=per * 12.0, container="mp4",
-                status=RecordingStatus.ready, event_type=rng.choice(EVENTS), languages=[lang],
+                original_name="x.mp4",
+                original_path="x",
+                playable_path="x",
+                playable_mime="video/mp4",
+                size_bytes=1,
+                duration_s=per * 12.0,
+                container="mp4",
+                status=RecordingStatus.ready,
+                event_type=rng.choice(EVENTS),
+                languages=[lang],
                 transcript_model="bench",
-            )  # fmt: skip
+            )
             session.add(rec)
             session.flush()
             rows = []
@@ -123,11 +132,17 @@ def build(settings: Settings, segments: int, recordings: int, rng: random.Random
                 ]
                 rows.append(
                     {
-                        "id": f"{rec.id}-{idx}", "recording_id": rec.id, "idx": idx, "start": at,
-                        "end": at + 11.5, "text": text, "language": seg_lang, "words": timed,
+                        "id": f"{rec.id}-{idx}",
+                        "recording_id": rec.id,
+                        "idx": idx,
+                        "start": at,
+                        "end": at + 11.5,
+                        "text": text,
+                        "language": seg_lang,
+                        "words": timed,
                         "reviewed": False,
                     }
-                )  # fmt: skip
+                )
                 if len(texts) < 20000:
                     texts.append(text)
             session.execute(insert(Segment), rows)
@@ -218,10 +233,13 @@ def main() -> None:
             web = None
             try:
                 settings = Settings(
-                    data_dir=root / "data", meili_url=url, meili_master_key=key,
-                    port=free_port(), meili_index="segments",
+                    data_dir=root / "data",
+                    meili_url=url,
+                    meili_master_key=key,
+                    port=free_port(),
+                    meili_index="segments",
                     rate_limit_per_minute=10**9,  # latency is measured here, not the public limit
-                )  # fmt: skip
+                )
                 settings.data_dir.mkdir(parents=True)
                 migrate.upgrade(settings.db_url)
                 started = time.perf_counter()
@@ -235,9 +253,11 @@ def main() -> None:
                 stats = client.get_all_stats()
                 index_stats = client.http.get(f"indexes/{settings.meili_index}/stats")
                 web = subprocess.Popen(
-                    web_argv(settings), env=env_for_children(settings),
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                    web_argv(settings),
+                    env=env_for_children(settings),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 base = f"http://127.0.0.1:{settings.port}"
                 wait_http(f"{base}/healthz", 60, web)
                 timed = TimedClient(meilisearch.Client(settings.meili_url, key))

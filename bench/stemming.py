@@ -51,12 +51,22 @@ def load(path: Path) -> tuple[list[dict], list[tuple[str, set[str]]]]:
         else:
             docs.append(
                 {
-                    "id": first, "recording_id": 1, "idx": len(docs), "start": 0.0, "end": 1.0,
-                    "text": third, "text_folded": fold(third), "text_stem": "",
-                    "language": second, "title": "", "body": "bench", "date_ts": 0,
-                    "published": True, "gen": 1,
+                    "id": first,
+                    "recording_id": 1,
+                    "idx": len(docs),
+                    "start": 0.0,
+                    "end": 1.0,
+                    "text": third,
+                    "text_folded": fold(third),
+                    "text_stem": "",
+                    "language": second,
+                    "title": "",
+                    "body": "bench",
+                    "date_ts": 0,
+                    "published": True,
+                    "gen": 1,
                 }
-            )  # fmt: skip
+            )
     return docs, queries
 
 

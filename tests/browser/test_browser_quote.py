@@ -139,8 +139,11 @@ def test_another_site_can_frame_the_embed_but_not_the_page(spoken, web, browser,
         server.shutdown()
 
 
-QUOTE_PAGES = ["/r/{id}?t=1&end=6.5&lang=kk", "/r/{id}/clip?start=1&end=6.5&lang=ru",
-               "/embed/{id}?t=1&end=6.5&lang=en"]  # fmt: skip
+QUOTE_PAGES = [
+    "/r/{id}?t=1&end=6.5&lang=kk",
+    "/r/{id}/clip?start=1&end=6.5&lang=ru",
+    "/embed/{id}?t=1&end=6.5&lang=en",
+]
 
 
 @pytest.mark.parametrize("path", QUOTE_PAGES)

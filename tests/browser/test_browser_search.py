@@ -110,9 +110,16 @@ def test_language_switch_changes_the_interface(sample, web, browser):
 
 @pytest.mark.parametrize(
     "path",
-    ["/?lang=kk", "/search?q=бюджет&lang=ru", "/search?q=railway&lang=en", "/recordings?lang=en",
-     "/bodies/mazhilis?lang=kk", "/search/help?lang=ru", "RECORDING"],
-)  # fmt: skip
+    [
+        "/?lang=kk",
+        "/search?q=бюджет&lang=ru",
+        "/search?q=railway&lang=en",
+        "/recordings?lang=en",
+        "/bodies/mazhilis?lang=kk",
+        "/search/help?lang=ru",
+        "RECORDING",
+    ],
+)
 def test_no_serious_accessibility_violations(sample, web, browser, path):
     if path == "RECORDING":
         path = f"/r/{sample[0].id}?t=5&find=бюджет&lang=kk"

@@ -164,10 +164,24 @@ def test_the_upload_page_resumes_after_a_failed_chunk(archive, web, browser, sta
         session.add(Body(slug="senat", name="Senate"))
     audio = tmp_path / "long.wav"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
-         "-i", "sine=frequency=300:duration=100", "-ar", "44100", "-ac", "1", str(audio)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:duration=100",
+            "-ar",
+            "44100",
+            "-ac",
+            "1",
+            str(audio),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     assert audio.stat().st_size > 2 * 4 * 1024 * 1024
     failed: list[str] = []
 

@@ -119,9 +119,16 @@ def test_only_the_embed_may_be_framed(spoken, web):
     assert "x-frame-options" not in embed.headers
     assert f'src="/media/{spoken.id}/playable#t=1.5,4"' in embed.text
     assert 'data-end="4"' in embed.text
-    paths = ["/", f"/r/{spoken.id}", f"/r/{spoken.id}/transcript.srt", "/static/quote.js",
-             f"/api/v1/recordings/{spoken.id}", f"/media/{spoken.id}/playable", "/no-such-page",
-             f"/r/{spoken.id}/clip.json?start=1&end=2"]  # fmt: skip
+    paths = [
+        "/",
+        f"/r/{spoken.id}",
+        f"/r/{spoken.id}/transcript.srt",
+        "/static/quote.js",
+        f"/api/v1/recordings/{spoken.id}",
+        f"/media/{spoken.id}/playable",
+        "/no-such-page",
+        f"/r/{spoken.id}/clip.json?start=1&end=2",
+    ]
     for path in paths:
         response = httpx.get(web + path)
         assert response.headers["x-frame-options"] == "DENY", path

@@ -63,21 +63,33 @@ def schemathesis_argv(base: str, config: Path, report: Path, token: str) -> list
     the generated URLs (a fetch or a live capture would hold the session's one worker)."""
     return [
         str(Path(sys.executable).with_name("schemathesis")),
-        "--config-file", str(config),
-        "run", f"{base}/openapi.json",
-        "-H", f"Authorization: Bearer {token}",
-        "--exclude-path-regex", "^/api/v1/(live|recordings/fetch)$",
-        "--max-examples", str(MAX_EXAMPLES),
-        "--phases", "examples,coverage,fuzzing",
-        "--seed", "20261203",
+        "--config-file",
+        str(config),
+        "run",
+        f"{base}/openapi.json",
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--exclude-path-regex",
+        "^/api/v1/(live|recordings/fetch)$",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--seed",
+        "20261203",
         "--no-shrink",
         # One worker: Hypothesis parses lambdas' source with ast, which CPython 3.11 does not
         # do safely from two threads at once (SystemError: AST constructor recursion depth).
-        "--workers", "1",
-        "--request-timeout", "30",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
         "--no-color",
-        "--report", "junit", "--report-junit-path", str(report),
-    ]  # fmt: skip
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report),
+    ]
 
 
 @pytest.fixture()

@@ -59,45 +59,116 @@ def audio_seconds(path: Path) -> float:
     decoding."""
     if path.suffix in (".mp4", ".m4a"):
         out = subprocess.run(
-            ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-             "stream=duration", "-of", "csv=p=0", str(path)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-select_streams",
+                "a:0",
+                "-show_entries",
+                "stream=duration",
+                "-of",
+                "csv=p=0",
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return float(out.stdout.strip())
     pcm = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le",
-         "-ac", "1", "-ar", "48000", "-"],
-        check=True, capture_output=True,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:a",
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     return len(pcm) / 2 / 48000
 
 
 def video_frames(path: Path) -> int:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-         "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return int(out.stdout.strip())
 
 
 def first_frame(path: Path) -> int:
     """The number (mod FRAME_CYCLE) of the clip's first frame, read from its grey level."""
     raw = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
-         "-pix_fmt", "yuv420p", "-"],
-        check=True, capture_output=True,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     luma = np.frombuffer(raw[: 160 * 120], dtype=np.uint8).mean()
     return round((luma - 16) / FRAME_STEP) % FRAME_CYCLE
 
 
 def pcm(path: Path) -> np.ndarray:
     raw = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "f32le",
-         "-ac", "1", "-ar", str(RATE), "-"],
-        check=True, capture_output=True,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:a",
+            "-f",
+            "f32le",
+            "-ac",
+            "1",
+            "-ar",
+            str(RATE),
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     return np.frombuffer(raw, dtype=np.float32)
 
 
@@ -395,9 +466,13 @@ def tight_web(settings):
     )
     log = (settings.data_dir / "web-tight.log").open("wb")
     proc = subprocess.Popen(
-        web_argv(tight), env=env_for_children(tight), stdout=log, stderr=subprocess.STDOUT,
-        cwd=REPO, start_new_session=True,
-    )  # fmt: skip
+        web_argv(tight),
+        env=env_for_children(tight),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{tight.port}"
     wait_http(f"{base}/healthz", 60, proc)
     yield base
@@ -533,8 +608,10 @@ def test_the_clip_cache_evicts_the_least_recently_used_and_evicted_clips_still_v
         return cache_path(settings.data_dir, rec.sha256, span, "m4a")
 
     first, second, third = make(0), make(1000), make(2000)
-    digests = {path: path.with_name(path.name + ".sha256").read_text().strip() for path in
-               (first, second, third)}  # fmt: skip
+    digests = {
+        path: path.with_name(path.name + ".sha256").read_text().strip()
+        for path in (first, second, third)
+    }
     now = time.time()
     for age, path in ((300, first), (200, second), (100, third)):
         os.utime(path.with_name(path.name + ".sha256"), (now - age, now - age))
@@ -564,10 +641,25 @@ def test_a_cut_nobody_waits_for_any_more_is_stopped_and_dropped(settings, tmp_pa
 
     media = tmp_path / "long.mp4"
     ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i",
-        "sine=frequency=440", "-t", "600", "-c:v", "libx264", "-preset", "ultrafast",
-        "-c:a", "aac", "-shortest", str(media),
-    )  # fmt: skip
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440",
+        "-t",
+        "600",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(media),
+    )
     rec = store(settings, media, [(1.0, 2.0, "a tone")], title="A long session")
     span = TimeRange(0, 600_000)
     job = ClipJob(rec.id, rec.sha256, span.start_ms, span.end_ms, "webm", 150.0)

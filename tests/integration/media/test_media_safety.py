@@ -40,8 +40,19 @@ def hostile_mp3(folder: Path, name: str = "talk.html") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     wav = speak("The budget of the city was approved by the council.", folder / "speech.wav")
     path = folder / name
-    ffmpeg("-i", str(wav), "-c:a", "libmp3lame", "-metadata", f"title=<html><body>{SCRIPT}",
-           "-metadata", f"comment={SCRIPT}", "-f", "mp3", str(path))  # fmt: skip
+    ffmpeg(
+        "-i",
+        str(wav),
+        "-c:a",
+        "libmp3lame",
+        "-metadata",
+        f"title=<html><body>{SCRIPT}",
+        "-metadata",
+        f"comment={SCRIPT}",
+        "-f",
+        "mp3",
+        str(path),
+    )
     assert SCRIPT.encode() in path.read_bytes()[:1024]
     return path
 
@@ -65,10 +76,20 @@ def dash_manifest(folder: Path, media_file: Path, name: str = "talk.xml") -> Pat
 def plain_ffprobe_format(path: Path) -> str:
     """What ffprobe without our allowlist calls the file (it opens any demuxer)."""
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0",
-         str(path)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=format_name",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -95,8 +116,17 @@ def test_playlists_and_manifests_are_refused_by_the_probe(tmp_path):
     """
     m4a = tmp_path / "a.m4a"
     ffmpeg("-f", "lavfi", "-i", "sine=d=3", "-c:a", "aac", str(m4a))
-    ffmpeg("-i", str(m4a), "-c", "copy", "-f", "hls", "-hls_playlist_type", "vod",
-           str(tmp_path / "list.m3u8"))  # fmt: skip
+    ffmpeg(
+        "-i",
+        str(m4a),
+        "-c",
+        "copy",
+        "-f",
+        "hls",
+        "-hls_playlist_type",
+        "vod",
+        str(tmp_path / "list.m3u8"),
+    )
     (tmp_path / "list.txt").write_text("ffconcat version 1.0\nfile a.m4a\n")
     (tmp_path / "s.sdp").write_text(
         "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5004 RTP/AVP 0\n"
@@ -175,8 +205,11 @@ def test_a_stored_html_suffix_from_before_is_still_served_safely(archive, tmp_pa
     assert original.headers["content-type"] == "audio/mpeg"
     assert original.headers["content-disposition"].startswith("attachment;")
     assert f'filename="ashyq-{rec_id}.mp3"' in original.headers["content-disposition"]
-    for answer in (original, client.get(f"/media/{rec_id}/playable"),
-                   client.get(f"/r/{rec_id}/captions.vtt")):  # fmt: skip
+    for answer in (
+        original,
+        client.get(f"/media/{rec_id}/playable"),
+        client.get(f"/r/{rec_id}/captions.vtt"),
+    ):
         assert answer.status_code == 200
         assert_never_a_page(answer)
 
@@ -225,21 +258,50 @@ def test_live_playlists_and_segments_carry_the_safety_headers(archive, tmp_path)
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
         rec = Recording(
-            sha256="live-safety", title="t", body=body, recorded_on=date(2026, 1, 1),
-            original_name="", original_path="", playable_path="", playable_mime="",
-            size_bytes=0, duration_s=0.0, container="hls", status="live", published=True,
-        )  # fmt: skip
+            sha256="live-safety",
+            title="t",
+            body=body,
+            recorded_on=date(2026, 1, 1),
+            original_name="",
+            original_path="",
+            playable_path="",
+            playable_mime="",
+            size_bytes=0,
+            duration_s=0.0,
+            container="hls",
+            status="live",
+            published=True,
+        )
         live = LiveSession(
-            url="http://example.org/x.m3u8", body=body, title="t", recording=rec,
-            state=LiveState.capturing, max_duration_s=60, chunk_s=15, runs=[{"n": 0}],
-        )  # fmt: skip
+            url="http://example.org/x.m3u8",
+            body=body,
+            title="t",
+            recording=rec,
+            state=LiveState.capturing,
+            max_duration_s=60,
+            chunk_s=15,
+            runs=[{"n": 0}],
+        )
         session.add(live)
         session.flush()
         rec_id, folder = rec.id, run_dir(archive, live.id, 0)
     folder.mkdir(parents=True)
     segments = str(folder / "v%05d.ts")
-    ffmpeg("-f", "lavfi", "-i", "sine=d=4", "-c:a", "aac", "-f", "hls", "-hls_time", "2",
-           "-hls_segment_filename", segments, str(folder / "index.m3u8"))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=d=4",
+        "-c:a",
+        "aac",
+        "-f",
+        "hls",
+        "-hls_time",
+        "2",
+        "-hls_segment_filename",
+        segments,
+        str(folder / "index.m3u8"),
+    )
     client = TestClient(create_app(archive))
     playlist = client.get(f"/live/{rec_id}/index.m3u8")
     assert playlist.status_code == 200 and f"/live/{rec_id}/0/v00000.ts" in playlist.text

@@ -33,11 +33,19 @@ def index(settings):
     for idx, (text, language) in enumerate(SEGMENTS):
         docs.append(
             {
-                "id": f"9-{idx}", "recording_id": 9, "idx": idx, "start": idx * 10.0,
-                "end": idx * 10.0 + 8, **text_forms(text, language), "language": language,
-                "body": "mazhilis", "date_ts": 0, "published": True, "gen": 1,
+                "id": f"9-{idx}",
+                "recording_id": 9,
+                "idx": idx,
+                "start": idx * 10.0,
+                "end": idx * 10.0 + 8,
+                **text_forms(text, language),
+                "language": language,
+                "body": "mazhilis",
+                "date_ts": 0,
+                "published": True,
+                "gen": 1,
             }
-        )  # fmt: skip
+        )
     wait(client, client.index(uid).delete_all_documents())
     wait(client, client.index(uid).add_documents(docs))
     return client, uid
@@ -117,11 +125,27 @@ def test_an_index_without_stemmed_segments_still_answers_the_stemmed_query(setti
 
     ensure_index(client, uid)
     docs = [
-        {"id": "8-0", "recording_id": 8, "start": 0.0, "end": 5.0, "language": "ru",
-         **text_forms("Бюджет на следующий год", "ru"), "published": True, "gen": 1},
-        {"id": "8-1", "recording_id": 8, "start": 5.0, "end": 9.0, "language": "en",
-         **text_forms("The budget committee met", "en"), "published": True, "gen": 1},
-    ]  # fmt: skip
+        {
+            "id": "8-0",
+            "recording_id": 8,
+            "start": 0.0,
+            "end": 5.0,
+            "language": "ru",
+            **text_forms("Бюджет на следующий год", "ru"),
+            "published": True,
+            "gen": 1,
+        },
+        {
+            "id": "8-1",
+            "recording_id": 8,
+            "start": 5.0,
+            "end": 9.0,
+            "language": "en",
+            **text_forms("The budget committee met", "en"),
+            "published": True,
+            "gen": 1,
+        },
+    ]
     wait(client, client.index(uid).delete_all_documents())
     wait(client, client.index(uid).add_documents(docs))
     assert "8-0" in [h.id for h in search_segments(client, uid, "бюджетке").hits]

@@ -38,9 +38,14 @@ def test_bodies_and_speakers_with_names_in_three_languages(admin, archive, tmp_p
     revision, and the audit log lists every step
     """
     made = post(
-        admin, "/staff/admin/bodies", slug="senat", name="Senate",
-        name_kk="Сенат", name_ru="Сенат", name_en="Senate",
-    )  # fmt: skip
+        admin,
+        "/staff/admin/bodies",
+        slug="senat",
+        name="Senate",
+        name_kk="Сенат",
+        name_ru="Сенат",
+        name_en="Senate",
+    )
     assert made.status_code == 303
     again = post(admin, "/staff/admin/bodies", slug="senat", name="Other")
     assert again.status_code == 409
@@ -49,27 +54,42 @@ def test_bodies_and_speakers_with_names_in_three_languages(admin, archive, tmp_p
         assert (body.name_kk, body.name_ru, body.name_en) == ("Сенат", "Сенат", "Senate")
         body_id = body.id
     made = post(
-        admin, "/staff/admin/speakers", slug="a-bekov", name_kk="Әли Беков", name_ru="Али Беков",
-        name_en="Ali Bekov", position="Minister of Water", body_id=str(body_id),
-    )  # fmt: skip
+        admin,
+        "/staff/admin/speakers",
+        slug="a-bekov",
+        name_kk="Әли Беков",
+        name_ru="Али Беков",
+        name_en="Ali Bekov",
+        position="Minister of Water",
+        body_id=str(body_id),
+    )
     assert made.status_code == 303
     with session_scope(archive.db_url) as session:
         speaker = session.scalar(select(Speaker).where(Speaker.slug == "a-bekov"))
         assert speaker.name == "Әли Беков" and speaker.body_id == body_id
         speaker_id = speaker.id
     edited = post(
-        admin, "/staff/admin/speakers", speaker_id=str(speaker_id), slug="a-bekov",
-        name_kk="Әли Беков", name_en="Ali Bekov", position="Deputy minister", body_id="",
-    )  # fmt: skip
+        admin,
+        "/staff/admin/speakers",
+        speaker_id=str(speaker_id),
+        slug="a-bekov",
+        name_kk="Әли Беков",
+        name_en="Ali Bekov",
+        position="Deputy minister",
+        body_id="",
+    )
     assert edited.status_code == 303
     page = admin.get("/staff/admin/speakers", params={"lang": "en"})
     assert "Deputy minister" in page.text
 
     rec = indexed_recording(archive, TEXTS, media=tone(tmp_path))
     assigned = post(
-        admin, f"/staff/recordings/{rec}/speaker",
-        idx_from="0", idx_to="1", speaker_id=str(speaker_id),
-    )  # fmt: skip
+        admin,
+        f"/staff/recordings/{rec}/speaker",
+        idx_from="0",
+        idx_to="1",
+        speaker_id=str(speaker_id),
+    )
     assert assigned.status_code == 303
     with session_scope(archive.db_url) as session:
         speakers = session.scalars(select(Segment.speaker_id).where(Segment.recording_id == rec))
@@ -94,9 +114,13 @@ def test_a_metadata_edit_reaches_search_and_the_audit_log(admin, archive, staff,
     with session_scope(archive.db_url) as session:
         body_id = session.scalar(select(Body.id))
     saved = post(
-        admin, f"/staff/recordings/{rec}", title="Water hearing", body_id=str(body_id),
-        recorded_on="2026-04-01", event_type="hearing",
-    )  # fmt: skip
+        admin,
+        f"/staff/recordings/{rec}",
+        title="Water hearing",
+        body_id=str(body_id),
+        recorded_on="2026-04-01",
+        event_type="hearing",
+    )
     assert saved.status_code == 303
     hits = admin.get("/api/v1/search", params={"q": "water"}).json()["hits"]
     assert {h["title"] for h in hits} == {"Water hearing"}

@@ -18,9 +18,13 @@ from tests.conftest import REPO
 def ashyq(settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
-        input=stdin, env=env_for_children(settings), cwd=REPO, capture_output=True, text=True,
+        input=stdin,
+        env=env_for_children(settings),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
 
 
 def test_users_create_hashes_with_argon2_and_refuses_bad_input(settings):

@@ -3,7 +3,7 @@
 Regions of speech (``workers.asr.speech.speech_regions``) with a language each become runs of one
 language; the runs of a language are joined end to end into one stream, ``SEAM_S`` of silence
 apart, and that stream is cut into the windows the batched pipeline decodes side by side.
-``tests/unit/test_transcribe_layout.py`` pins these rules.
+``tests/unit/workers/test_transcribe_layout.py`` pins these rules.
 """
 
 from __future__ import annotations

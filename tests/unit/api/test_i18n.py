@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 
 from web import i18n
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
 METHODS = [
     ("api/**.py", "python"),

@@ -1,0 +1,1 @@
+"""Fast tests of api/: the error table, the interface languages."""

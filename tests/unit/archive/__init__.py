@@ -1,0 +1,1 @@
+"""Fast tests of archive/: media types, time ranges, settings."""

@@ -1,0 +1,1 @@
+"""Fast tests of search/: script folding and query syntax."""
