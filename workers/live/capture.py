@@ -137,6 +137,7 @@ class Capture:
     beat: _Heartbeat
     proxy: GuardedProxy | None = None  # ffmpeg's web connections go through it (netguard)
     proc: subprocess.Popen | None = None
+    deadline: threading.Timer | None = None  # stops ffmpeg at the maximum duration
     run_no: int = -1
     ending: str | None = None
     killed_for_stall: bool = False
@@ -175,6 +176,8 @@ class Capture:
                 if not worked:
                     time.sleep(0.5)
         finally:
+            if self.deadline is not None:
+                self.deadline.cancel()
             if self.proc is not None and self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
@@ -306,9 +309,27 @@ class Capture:
         self.live.runs = runs
         self.db.commit()
         self.proc = start_ffmpeg(argv, folder, self.proxy)
+        self._stop_at_the_maximum(self.proc)
         self.run_no, self.run_has_data, self.killed_for_stall = number, False, False
         self.last_growth, self.last_size = time.monotonic(), -1
         log.info("live %s: run %d connected (offset %.1f s)", self.live.id, number, offset)
+
+    def _stop_at_the_maximum(self, proc: subprocess.Popen) -> None:
+        """Stop this run's ffmpeg when the maximum duration is reached, from a timer: the loop
+        checks the maximum only between chunks, and transcribing one can take seconds under load,
+        in which the recorder would go on recording past the maximum."""
+        if self.deadline is not None:
+            self.deadline.cancel()
+        left = self.live.max_duration_s - (datetime.now(UTC) - self.started).total_seconds()
+
+        def stop() -> None:
+            if proc.poll() is None:
+                self.ending = self.ending or "maximum duration reached"
+                proc.terminate()
+
+        self.deadline = threading.Timer(max(left, 0.0), stop)
+        self.deadline.daemon = True
+        self.deadline.start()
 
     def _grew(self, now: float) -> bool:
         """Whether the audio chunk being written (or the number of chunks) grew since last look."""
