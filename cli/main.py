@@ -32,8 +32,7 @@ def migrate_cmd() -> None:
 
 def reindex() -> None:
     """Rebuild the search index from the database (the live index serves until the swap)."""
-    from search.meili.client import master_client
-    from search.meili.indexer import rebuild
+    from search import master_client, rebuild
 
     settings = load_settings()
     if not settings.meili_url:

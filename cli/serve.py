@@ -41,8 +41,7 @@ def worker(
     beat: Annotated[bool, typer.Option(help="also run the scheduler (one per archive)")] = False,
 ) -> None:
     """Run only a Celery worker."""
-    from search.meili.client import master_client
-    from search.meili.indexer import ensure_current
+    from search import ensure_current, master_client
 
     settings = migrated_settings()
     with session_scope(settings.db_url) as session:
@@ -92,8 +91,7 @@ def _stop_on_signals() -> None:
 
 def _prepare(settings: Settings, supervisor: Supervisor, logs: Path) -> Settings:
     """Schema, model and search index made current; the settings the children will get."""
-    from search.meili.client import ensure_search_key, master_client
-    from search.meili.indexer import ensure_current
+    from search import ensure_current, ensure_search_key, master_client
     from workers.asr.model_files import resolve_model
 
     migrate.upgrade(settings.db_url)

@@ -1,6 +1,7 @@
 """Search, from the outside: index a recording (``index_recording``, ``sync_recording``,
-``index_segments``), remove it (``delete_recording``), search (``search_recordings``). Imports
-only ``archive``.
+``index_segments``), remove it (``delete_recording``), search (``search_recordings``,
+``search_segments``), keep the index current (``ensure_index``, ``ensure_current``, ``rebuild``).
+Imports only ``archive``.
 
 This is the front door: callers (the web pages, the JSON API, feeds, workers) use the names here
 and never talk to Meilisearch themselves, so a second backend would change this package only.
@@ -17,9 +18,23 @@ import meilisearch
 from meilisearch.errors import MeilisearchError
 
 from archive.settings import Settings
-from search.meili.client import SearchUnavailable, health, master_client, search_client
+from search.meili.client import (
+    TRANSIENT_ERRORS,
+    SearchUnavailable,
+    ensure_search_key,
+    health,
+    master_client,
+    search_client,
+)
 from search.meili.highlight import moment_of
-from search.meili.indexer import delete_recording, index_recording, index_segments, sync_recording
+from search.meili.indexer import (
+    delete_recording,
+    ensure_current,
+    index_recording,
+    index_segments,
+    rebuild,
+    sync_recording,
+)
 from search.meili.query import (
     NOTHING_TO_FIND,
     SORTS,
@@ -29,6 +44,7 @@ from search.meili.query import (
     RecordingHits,
     Results,
     search_recordings,
+    search_segments,
 )
 from search.meili.schema import ensure_index
 from search.text.folding import fold
@@ -37,6 +53,7 @@ from search.text.syntax import parse
 __all__ = [
     "NOTHING_TO_FIND",
     "SORTS",
+    "TRANSIENT_ERRORS",
     "Filters",
     "Hit",
     "QueryError",
@@ -44,6 +61,9 @@ __all__ = [
     "Results",
     "SearchUnavailable",
     "delete_recording",
+    "ensure_current",
+    "ensure_index",
+    "ensure_search_key",
     "finds_nothing",
     "fold",
     "health",
@@ -52,8 +72,10 @@ __all__ = [
     "make_search_client",
     "master_client",
     "moment_of",
+    "rebuild",
     "search_client",
     "search_recordings",
+    "search_segments",
     "sync_recording",
 ]
 

@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session
 
 from archive.models import Recording, Segment
 from archive.settings import Settings
-from search.meili.client import master_client
-from search.meili.indexer import delete_recording, sync_recording
-from search.meili.indexer import index_segments as search_index_segments
-from search.meili.schema import ensure_index
+from search import delete_recording, ensure_index, master_client, sync_recording
+from search import index_segments as search_index_segments
 from workers.alerts.evaluate import evaluate_batch
 from workers.celery_app import EVALUATE_ALERTS, send_task
 

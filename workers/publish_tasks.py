@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from archive.settings import get_settings
-from search.meili.client import TRANSIENT_ERRORS
+from search import TRANSIENT_ERRORS
 from workers import celery_app
 from workers.alerts import evaluate as alerts
 from workers.alerts import outbox

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError
 
-from search.meili.client import TRANSIENT_ERRORS
+from search import TRANSIENT_ERRORS
 from workers.errors import TransientError
 
 RETRYABLE: tuple[type[BaseException], ...] = (

@@ -36,8 +36,7 @@ from archive.models import (
 )
 from archive.public import is_visible
 from archive.settings import Settings
-from search.meili.client import master_client
-from search.meili.query import Filters, QueryError, moment_of, search_segments
+from search import Filters, QueryError, master_client, moment_of, search_segments
 
 log = logging.getLogger(__name__)
 
