@@ -1,19 +1,10 @@
-"""alerts, mail outbox, alert deliveries, API keys
-
-Revision ID: 0005
-Revises: 0003 (re-point to 0004 when the staff-accounts branch is merged)
-Create Date: 2026-11-27
-"""
-
-from collections.abc import Sequence
+"""alerts, mail outbox, alert deliveries, API keys"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:

@@ -1,19 +1,10 @@
-"""live capture: sessions, chunks, gaps
-
-Revision ID: 0006
-Revises: 0003 (re-point to 0005 when the staff and alerts branches are merged)
-Create Date: 2026-11-27
-"""
-
-from collections.abc import Sequence
+"""live capture: sessions, chunks, gaps"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0006"
+down_revision = "0005"
 
 STATES = ("scheduled", "capturing", "finalizing", "ended", "failed")
 

@@ -2,21 +2,13 @@
 
 Such a segment keeps its start and end and stores no text; pages show a marker, search and
 captions leave it out.
-
-Revision ID: 0007
-Revises: 0010 (the head when this was written; numbers were reserved per change)
-Create Date: 2026-12-04
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0010"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0007"
+down_revision = "0010"  # the head when this was written; numbers were reserved per change
 
 
 def upgrade() -> None:

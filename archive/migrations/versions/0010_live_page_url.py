@@ -3,21 +3,13 @@
 A live stream URL can carry a stream key; it stays on the live session (staff only). The
 recording's public ``source_url`` is the page URL staff give, if any: recordings captured before
 this revision, whose ``source_url`` is their stream URL, lose it.
-
-Revision ID: 0010
-Revises: 0006
-Create Date: 2026-12-03
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0010"
+down_revision = "0006"
 
 
 def upgrade() -> None:

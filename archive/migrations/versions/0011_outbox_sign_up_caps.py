@@ -3,21 +3,13 @@
 A confirmation mail records the normalised address it goes to (``+tags`` and letter case
 stripped) and the client that asked for it, so the sign-up caps count per mailbox, per client and
 overall. Earlier rows keep NULL: the caps look back one hour only.
-
-Revision ID: 0011
-Revises: 0007
-Create Date: 2026-12-03
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0011"
+down_revision = "0007"
 
 
 def upgrade() -> None:

@@ -1,19 +1,10 @@
-"""api tokens: an optional expiry
-
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""api tokens: an optional expiry"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0012"
+down_revision = "0011"
 
 
 def upgrade() -> None:

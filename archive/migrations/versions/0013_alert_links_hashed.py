@@ -1,24 +1,17 @@
 """alert link secrets stored as SHA-256 digests, one per mail (alerts.token goes)
 
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-03
-
 Links in mails already sent keep working: each alert's old token is kept as the digest of the
 secret those mails carry.
 """
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0013"
+down_revision = "0012"
 
 
 def upgrade() -> None:
