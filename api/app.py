@@ -10,57 +10,20 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, health
-from api.feeds import atom as feeds
+from api import errors, feeds, health, media, public, staff, v1
 from api.guards.body_limit import BodyLimitMiddleware
 from api.guards.framing import FramingMiddleware
 from api.guards.ratelimit import RateLimitMiddleware
 from api.links import recording_url
-from api.media import clips, live
-from api.media import files as media
 from api.media.origin import MediaOriginMiddleware
-from api.public import alerts, embed, exports, pages
-from api.staff import admin as staff_admin
-from api.staff import alerts as staff_alerts
-from api.staff import editor as staff_editor
-from api.staff import jobs as staff_jobs
-from api.staff import login, tokens, uploads
-from api.staff import recordings as staff_pages
-from api.v1 import catalog as v1_catalog
-from api.v1 import live as live_staff
-from api.v1 import search as v1
-from api.v1 import staff
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
 from web.i18n import LocaleMiddleware
 from web.templating import templates
 
 RATE_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
-# Every router, each a page, a resource or a staff tool (the order is the order of matching).
-ROUTERS = [
-    pages.router,
-    media.router,
-    v1.router,
-    v1_catalog.router,
-    feeds.router,
-    alerts.router,
-    staff.router,
-    login.router,
-    staff_pages.router,
-    staff_pages.admin_router,
-    staff_jobs.router,
-    staff_editor.router,
-    uploads.router,
-    tokens.router,
-    staff_admin.router,
-    staff_alerts.router,
-    live.router,
-    live_staff.router,
-    health.router,
-    clips.router,
-    exports.router,
-    embed.router,
-]
+# One router per face (each package's __init__ orders its own); the order is the order of matching.
+ROUTERS = [public.router, media.router, v1.router, feeds.router, staff.router, health.router]
 
 
 @asynccontextmanager

@@ -16,12 +16,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.conditional import conditional
 from api.deps import SearchDep, SessionDep, SettingsDep
-from api.feeds.conditional import conditional
 from api.links import recording_url
-from api.public.recordings import list_recordings
-from api.public.results import run_search
-from api.public.search_params import SearchParamsDep
+from api.reading.recordings import list_recordings
+from api.reading.results import run_search
+from api.reading.search_params import SearchParamsDep
 from archive.models import Body, Recording
 from web.formatting import timestamp
 from web.i18n import current

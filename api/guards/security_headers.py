@@ -2,9 +2,9 @@
 
 - Pages (``text/html``) get ``Content-Security-Policy: script-src 'self'; object-src 'none';
   base-uri 'self'``: the templates have no inline script or event handler, so an injected
-  ``<script>`` or ``onerror=`` in a transcript or title would not run. A response that brings its
-  own policy (media, with its sandbox, see ``api.media.safety``) keeps it; the framing middleware
-  (which applies these headers) then adds ``frame-ancestors`` to whichever it is.
+  ``<script>`` or ``onerror=`` in a transcript or title would not run. A response that brings
+  its own policy (media, with its sandbox, see ``api.guards.media_safety``) keeps it; the framing
+  middleware (which applies these headers) then adds ``frame-ancestors`` to whichever it is.
 - ``Referrer-Policy: same-origin``: alert management and unsubscribe pages carry a token in their
   URL, which must not leak to another site through a link's ``Referer``.
 - ``Strict-Transport-Security`` when the request came over https (directly, or through a proxy

@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, client_ip, current_principal
+from api.conditional import REVALIDATE, RevalidatedFile
 from api.deps import RowId, SessionDep, SettingsDep
-from api.feeds.conditional import REVALIDATE, RevalidatedFile
+from api.guards.media_safety import media_headers
 from api.links import recording_url
 from api.media.clip_jobs import Asker, Order, budget_of, place, settle
-from api.media.safety import media_headers
-from api.public.quotes import Quote, quote, requested_range
-from api.public.recordings import public_recording
-from api.public.results import visible
+from api.reading.quotes import Quote, quote, requested_range
+from api.reading.recordings import public_recording
+from api.reading.results import visible
 from archive.media.clip_store import FORMATS, MIME, job_path, mark_asked, read_job, touch
 from archive.media.verify import Verdict, verify_digest
 from archive.models import Recording

@@ -2,7 +2,7 @@
 
 The type a file is served as comes from what ffprobe found in it (``Recording.container``), never
 from a stored file name: recordings stored before names were checked may still end in ``.html``.
-Originals are downloads; every answer carries the safety headers of ``api.media.safety``.
+Originals are downloads; every answer carries the safety headers of ``api.guards.media_safety``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
+from api.conditional import REVALIDATE, RevalidatedFile
 from api.deps import RowId, SessionDep, SettingsDep
-from api.feeds.conditional import REVALIDATE, RevalidatedFile
-from api.media.safety import media_headers
-from api.public.recordings import public_recording
+from api.guards.media_safety import media_headers
+from api.reading.recordings import public_recording
 from archive.media.media_types import MEDIA_MIMES, extension_for, mime_for
 from archive.models import Recording
 

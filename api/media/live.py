@@ -18,35 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import Position, RowId, SessionDep, SettingsDep
-from api.media.safety import media_headers
-from api.public.recordings import public_recording
+from api.guards.media_safety import media_headers
+from api.reading.live import gaps_of, session_of
+from api.reading.recordings import public_recording
 from archive.live import run_dir
-from archive.models import LiveGap, LiveSession, LiveState, Recording, RecordingStatus, Segment
+from archive.models import LiveSession, LiveState, Recording, RecordingStatus, Segment
 from workers.media import hls
 
 router = APIRouter(tags=["live"])
 SEGMENT_NAME = re.compile(r"^v\d{5}\.ts$")
-
-
-def session_of(session: Session, recording: Recording) -> LiveSession | None:
-    return session.scalar(select(LiveSession).where(LiveSession.recording_id == recording.id))
-
-
-def gaps_of(session: Session, live: LiveSession | None) -> list[LiveGap]:
-    if live is None:
-        return []
-    return list(
-        session.scalars(select(LiveGap).where(LiveGap.session_id == live.id).order_by(LiveGap.at_s))
-    )
-
-
-def gaps_before(segments: list[Segment], gaps: list[LiveGap]) -> dict[str, list[LiveGap]]:
-    """For the page: each gap goes before the first segment at or after it ("" = at the end)."""
-    placed: dict[str, list[LiveGap]] = {}
-    for gap in gaps:
-        key = next((seg.id for seg in segments if seg.start >= gap.at_s - 0.5), "")
-        placed.setdefault(key, []).append(gap)
-    return placed
 
 
 def _live_recording(session: Session, recording_id: RowId) -> tuple[Recording, LiveSession]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import client_ip
 from api.deps import SessionDep, SettingsDep
-from api.public.search_params import SearchParamsDep
+from api.reading.search_params import SearchParamsDep
 from archive import alerts as subscriptions
 from archive.models import AlertFrequency
 from web.i18n import current

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import RowId, SessionDep, SettingsDep
 from api.links import recording_url
-from api.public.quotes import quote, requested_range
-from api.public.recordings import public_recording
+from api.reading.quotes import quote, requested_range
+from api.reading.recordings import public_recording
 from archive.text.ranges import TimeRange, seconds_text
 from web.i18n import current
 from web.templating import templates

@@ -9,13 +9,13 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy import select
 
 from api.deps import RowId, SearchDep, SessionDep, SettingsDep, Year
+from api.guards.media_safety import media_headers
 from api.links import recording_url
-from api.media.live import gaps_before, gaps_of, session_of
-from api.media.safety import media_headers
-from api.public.quotes import page_range
-from api.public.recordings import list_recordings, public_bodies, public_recording, public_years
-from api.public.results import event_type_name, facet_values, language_name, run_search
-from api.public.search_params import SearchParamsDep
+from api.reading.live import gaps_before, gaps_of, session_of
+from api.reading.quotes import page_range
+from api.reading.recordings import list_recordings, public_bodies, public_recording, public_years
+from api.reading.results import event_type_name, facet_values, language_name, run_search
+from api.reading.search_params import SearchParamsDep
 from archive.models import Body
 from archive.text.captions import to_vtt
 from search import QueryError, SearchUnavailable, fold

@@ -20,9 +20,9 @@ from sqlalchemy import String, and_, cast, func, or_, select
 
 from api.deps import RowId, SessionDep, SettingsDep
 from api.links import recording_url
-from api.public.recordings import public_recording
-from api.public.results import visible
-from api.public.search_params import SLUG
+from api.reading.recordings import public_recording
+from api.reading.results import visible
+from api.reading.search_params import SLUG
 from api.v1.schemas import ERRORS, TranscriptSegment, transcript_segment
 from archive.models import EVENT_TYPES, Body, Recording, Speaker
 from workers.services import dumps

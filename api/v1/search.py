@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import RowId, SearchDep, SessionDep, SettingsDep
 from api.links import recording_url
-from api.public.recordings import public_recording
-from api.public.results import Card, Moment, run_search
-from api.public.search_params import SearchParams, SearchParamsDep
+from api.reading.recordings import public_recording
+from api.reading.results import Card, Moment, run_search
+from api.reading.search_params import SearchParams, SearchParamsDep
 from api.v1.schemas import SegmentOut, segment_out
 from archive.db import session_factory
 from archive.models import Recording

@@ -232,7 +232,7 @@ def test_browse_pages_list_recordings_with_pagination(site):
 
 
 def test_browse_pages_paginate(settings, site):
-    from api.public.recordings import list_recordings
+    from api.reading.recordings import list_recordings
     from archive.db import session_scope
 
     with session_scope(settings.db_url) as session:

@@ -16,7 +16,7 @@ import meilisearch
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, load_only
 
-from api.public.search_params import SearchParams
+from api.reading.search_params import SearchParams
 from archive.models import Body, Recording, Segment, Speaker, segment_id
 from archive.public import visible
 from archive.settings import Settings

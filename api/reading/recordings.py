@@ -8,7 +8,7 @@ from fastapi import HTTPException
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
-from api.public.results import visible
+from api.reading.results import visible
 from archive.models import Body, Recording
 
 
