@@ -1,4 +1,4 @@
-"""Everything that runs outside the web request: Celery tasks (``tasks``, ``publish_tasks``),
+"""Everything that runs outside the web request: Celery tasks (``tasks``),
 the pipeline (``ingest``), live capture (``live``), alert mail (``alerts``), the tools they use
 (``asr``, ``media``) and the services both faces call (``services``).
 

@@ -61,7 +61,7 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
 def make_celery(settings: Settings) -> Celery:
     broker, transport_options = broker_options(settings)
     (settings.data_dir / "run").mkdir(parents=True, exist_ok=True)
-    app = Celery("ashyq", include=["workers.tasks", "workers.publish_tasks"])
+    app = Celery("ashyq", include=["workers.tasks"])
     app.conf.update(
         broker_url=broker,
         broker_transport_options=transport_options,
