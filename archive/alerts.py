@@ -96,19 +96,17 @@ def subscribe(
     alert either (None), so searches sprayed at one address do not pile up rows. Over the
     client's or the overall cap it raises TooManySignUps and saves nothing.
     """
-    address = normalize_email(email)
-    if not query.strip():
-        raise InvalidAlert("an alert needs words to find")
-    box = mailbox(address)
+    wanted = _wanted(email, query, filters, frequency, lang)
+    box = mailbox(wanted.email)
     client = client[:64]
     if _recent(session, OutboxMessage.client == client) >= caps.per_client:
         raise TooManySignUps("too many sign-ups from this client this hour")
     if _recent(session) >= caps.overall:
         raise TooManySignUps("too many sign-ups this hour")
     full = _recent(session, OutboxMessage.recipient == box) >= caps.per_address
-    alert = _existing(session, address, query, filters, frequency, lang)
+    alert = _existing(session, wanted)
     if alert is None and not full:
-        alert = _new(session, address, query, filters, frequency, lang)
+        alert = _saved(session, wanted)
     if alert is None or alert.confirmed_at is not None or full:
         return alert, None
     message = OutboxMessage(kind="confirm", alert_id=alert.id, recipient=box, client=client)
@@ -117,44 +115,35 @@ def subscribe(
     return alert, message
 
 
-def _existing(
-    session: Session,
-    address: str,
-    query: str,
-    filters: dict[str, Any],
-    frequency: AlertFrequency,
-    lang: str,
-) -> Alert | None:
-    """The live alert of this address for this search, if any; a confirmed one takes the new
-    frequency and language."""
+def _wanted(
+    email: str, query: str, filters: dict[str, Any], frequency: AlertFrequency, lang: str
+) -> Alert:
+    """The alert asked for, checked and not saved: a valid address (normalised), some words."""
+    address = normalize_email(email)
+    if not query.strip():
+        raise InvalidAlert("an alert needs words to find")
+    return Alert(
+        email=address, query=query, filters=_clean(filters), frequency=frequency, lang=lang
+    )
+
+
+def _existing(session: Session, wanted: Alert) -> Alert | None:
+    """The live alert of this address for this search (``wanted``, not saved), if any; a
+    confirmed one takes the new frequency and language."""
     same = session.scalars(
         select(Alert).where(
-            Alert.email == address,
-            Alert.query == query,
+            Alert.email == wanted.email,
+            Alert.query == wanted.query,
             Alert.unsubscribed_at.is_(None),
         )
     )
-    alert = next((a for a in same if a.filters == _clean(filters)), None)
+    alert = next((a for a in same if a.filters == wanted.filters), None)
     if alert is not None and alert.confirmed_at is not None:
-        alert.frequency, alert.lang = frequency, lang
+        alert.frequency, alert.lang = wanted.frequency, wanted.lang
     return alert
 
 
-def _new(
-    session: Session,
-    address: str,
-    query: str,
-    filters: dict[str, Any],
-    frequency: AlertFrequency,
-    lang: str,
-) -> Alert:
-    alert = Alert(
-        email=address,
-        query=query,
-        filters=_clean(filters),
-        frequency=frequency,
-        lang=lang,
-    )
+def _saved(session: Session, alert: Alert) -> Alert:
     session.add(alert)
     session.flush()
     return alert
@@ -259,11 +248,7 @@ def subscribe_own(
     """An alert for a staff member's own account address, active at once: the account's
     address was given by an administrator and its owner is signed in, so there is nothing to
     confirm by mail."""
-    address = normalize_email(email)
-    if not query.strip():
-        raise InvalidAlert("an alert needs words to find")
-    alert = _existing(session, address, query, {}, frequency, lang) or _new(
-        session, address, query, {}, frequency, lang
-    )
+    wanted = _wanted(email, query, {}, frequency, lang)
+    alert = _existing(session, wanted) or _saved(session, wanted)
     alert.confirmed_at = alert.confirmed_at or utcnow()
     return alert
