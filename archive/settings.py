@@ -19,6 +19,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "masterkey", "password"}
 
 
+def _below_data_dir(name: str) -> property:
+    """A folder under ``data_dir``, derived from it (never set on its own)."""
+    return property(lambda settings: settings.data_dir / name, doc=f"``data_dir / {name!r}``")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASHYQ_", env_file=".env", extra="ignore")
 
@@ -235,33 +240,13 @@ class Settings(BaseSettings):
             return self.whisper_cpu_threads
         return max(1, (os.cpu_count() or 1) // max(1, self.worker_concurrency))
 
-    @property
-    def media_dir(self) -> Path:
-        return self.data_dir / "media"
-
-    @property
-    def incoming_dir(self) -> Path:
-        return self.data_dir / "incoming"
-
-    @property
-    def work_dir(self) -> Path:
-        return self.data_dir / "work"
-
-    @property
-    def broker_dir(self) -> Path:
-        return self.data_dir / "broker"
-
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
-
-    @property
-    def meili_dir(self) -> Path:
-        return self.data_dir / "meili"
-
-    @property
-    def dumps_dir(self) -> Path:
-        return self.data_dir / "dumps"
+    media_dir = _below_data_dir("media")
+    incoming_dir = _below_data_dir("incoming")
+    work_dir = _below_data_dir("work")
+    broker_dir = _below_data_dir("broker")
+    models_dir = _below_data_dir("models")
+    meili_dir = _below_data_dir("meili")
+    dumps_dir = _below_data_dir("dumps")
 
     @property
     def site_url(self) -> str:
