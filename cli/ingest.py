@@ -49,16 +49,7 @@ def ingest(
         job_id = submit_file(settings, path, title=title, body=body, when=when, body_name=body_name)
     except InvalidRequest as exc:
         fail("not queued", exc)
-    console.print(f"queued job {job_id}: {path.name}", highlight=False)
-    if not (wait or sys.stdout.isatty()):
-        console.print("follow it with `ashyq status`")
-        return
-    try:
-        job = follow(settings, job_id, path.name)
-    except KeyboardInterrupt:
-        console.print("\nstopped watching; the job goes on (see `ashyq status`)")
-        raise typer.Exit(130) from None
-    raise typer.Exit(report(settings, job))
+    _queued(settings, job_id, path.name, wait)
 
 
 def fetch(
@@ -79,10 +70,21 @@ def fetch(
         job_id = submit_url(settings, url, body=body, title=title, when=date_, actor=CLI)
     except InvalidRequest as exc:
         fail("not queued", exc)
-    console.print(f"queued job {job_id}: {url}", highlight=False)
+    _queued(settings, job_id, url, wait)
+
+
+def _queued(settings: Settings, job_id: int, what: str, wait: bool) -> None:
+    """Say a job was queued; with a terminal (or --wait) show its progress until it ends and
+    exit as it ended (Ctrl-C stops watching, not the job)."""
+    console.print(f"queued job {job_id}: {what}", highlight=False)
     if not (wait or sys.stdout.isatty()):
+        console.print("follow it with `ashyq status`")
         return
-    job = follow(settings, job_id, url[:40])
+    try:
+        job = follow(settings, job_id, what[:40])
+    except KeyboardInterrupt:
+        console.print("\nstopped watching; the job goes on (see `ashyq status`)")
+        raise typer.Exit(130) from None
     raise typer.Exit(report(settings, job))
 
 
