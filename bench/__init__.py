@@ -35,3 +35,11 @@ def meilisearch_server(folder: Path) -> Iterator[tuple[str, str]]:
         yield url, key
     finally:
         stop(server)
+
+
+def publish(report: str, output: Path | None) -> None:
+    """Print a measurement's report and, when ``output`` names a file, write it there too."""
+    print(report)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report, encoding="utf-8")

@@ -50,6 +50,8 @@ import time
 import wave
 from pathlib import Path
 
+from bench import publish
+
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "speech"
 PAUSE_S = 1.5
 FW, OW = "faster-whisper", "openai-whisper"
@@ -478,9 +480,7 @@ def main() -> None:
             models = prepare_models(args, Path(tmp))
             seconds, results, failed = measure(args, configs, models, audio, clips)
             text = report(args, configs, seconds, results, failed)
-    print(text)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
+    publish(text, args.output)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
+from bench import publish
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -250,9 +252,7 @@ def main() -> None:
                 print(lines[-1], file=sys.stderr, flush=True)
             lines += ["", f"({load()} at the end)"]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        args.output.write_text(text)
+    publish(text, args.output)
 
 
 if __name__ == "__main__":

@@ -21,16 +21,15 @@ from pathlib import Path
 from archive import migrate
 from archive.db import session_scope
 from archive.settings import Settings
-from bench import meilisearch_server
-from bench.search import build
+from bench import meilisearch_server, publish
+from bench.search import build, corpus_options
 from search.meili import indexer
 from search.meili.client import master_client
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--segments", type=int, default=100_000)
-    parser.add_argument("--recordings", type=int, default=2_000)
+    corpus_options(parser)
     parser.add_argument("--in-flight", default="1,8", help="comma-separated values to compare")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--output", type=Path)
@@ -69,9 +68,7 @@ def main() -> None:
         runs = ", ".join(f"{t:.0f}" for t in times[value])
         lines.append(f"| {value} | {runs} | {median:.0f} | {base / median:.2f}× |")
     report = "\n".join(lines) + "\n"
-    print(report)
-    if args.output:
-        args.output.write_text(report, encoding="utf-8")
+    publish(report, args.output)
 
 
 if __name__ == "__main__":

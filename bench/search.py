@@ -38,7 +38,7 @@ from archive import migrate
 from archive.db import session_scope
 from archive.models import Body, Recording, RecordingStatus, Segment
 from archive.settings import Settings, env_for_children
-from bench import meilisearch_server, stop
+from bench import meilisearch_server, publish, stop
 from cli.services import free_port, wait_http, web_argv
 from search.meili.client import master_client
 from search.meili.indexer import rebuild
@@ -88,6 +88,12 @@ def vocabulary(rng: random.Random, size: int) -> dict[str, list[str]]:
 
 def zipf_weights(n: int) -> list[float]:
     return [1.0 / (rank + 1) for rank in range(n)]
+
+
+def corpus_options(parser: argparse.ArgumentParser) -> None:
+    """The size of the synthetic corpus ``build`` makes (this benchmark and bench.reindex)."""
+    parser.add_argument("--segments", type=int, default=100_000)
+    parser.add_argument("--recordings", type=int, default=2_000)
 
 
 def build(settings: Settings, segments: int, recordings: int, rng: random.Random) -> dict:
@@ -215,8 +221,7 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--segments", type=int, default=100_000)
-    parser.add_argument("--recordings", type=int, default=2_000)
+    corpus_options(parser)
     parser.add_argument("--large", action="store_true", help="1,000,000 segments over 10,000")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--phrases", type=int, default=200)
@@ -342,10 +347,7 @@ def main() -> None:
         + "."
     )
     report = "\n".join(lines) + "\n"
-    print(report)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(report, encoding="utf-8")
+    publish(report, args.output)
 
 
 if __name__ == "__main__":
