@@ -9,6 +9,7 @@ names the range it holds.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
@@ -215,8 +216,35 @@ def _quote_of(
     return quote(rec, _span(settings, rec, start, end), settings.site_url)
 
 
-@router.get("/r/{recording_id}/clip.json")
-async def clip_record(
+@dataclass(frozen=True)
+class ClipAsk:
+    """What the clip record (``clip.json``) and the clip page are asked: a recording's range,
+    and the formats to cut now."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    principal: Principal | None
+    recording_id: int
+    start: str | None
+    end: str | None
+    formats: str
+
+    async def orders(self) -> tuple[Quote, TimeRange, list[Order]]:
+        """The quote of the range, the range its clips hold, and the cuts of ``formats`` (asked
+        for, then waited for a bounded time). A range that is not one or an unknown format is a
+        400, several formats for someone not signed in a 403, before anything is queued."""
+        q = await run_in_threadpool(
+            _quote_of, self.session, self.settings, self.recording_id, self.start, self.end
+        )
+        produce = _produce(self.formats, self.principal is not None)
+        assert q.span is not None
+        held = cut_span(self.settings, q.recording, q.span)
+        orders = await _cut(self.request, self.settings, q.recording, held, produce, self.principal)
+        return q, held, orders
+
+
+async def _clip_ask(
     request: Request,
     recording_id: RowId,
     session: SessionDep,
@@ -227,61 +255,59 @@ async def clip_record(
     formats: Annotated[
         str, Query(description="cut these formats now: one (several or all: staff)")
     ] = "",
-) -> JSONResponse:
+) -> ClipAsk:
+    return ClipAsk(request, session, settings, principal, recording_id, start, end, formats)
+
+
+ClipAskDep = Annotated[ClipAsk, Depends(_clip_ask)]
+
+
+def _first_refusal(orders: list[Order]) -> Order | None:
+    """The first cut that may not be made or failed: it answers for all."""
+    return next((o for o in orders if o.outcome in ("refused", "failed")), None)
+
+
+@router.get("/r/{recording_id}/clip.json")
+async def clip_record(ask: ClipAskDep) -> JSONResponse:
     """The provenance record of a clip: original and clip hashes, exact range, transcript.
 
     With ``formats`` the cuts are asked for first: 202 with ``pending`` status URLs when they
     are not ready within the wait, 403/429/503 (``Retry-After``) when they may not be queued.
     """
     try:
-        q = await run_in_threadpool(_quote_of, session, settings, recording_id, start, end)
-        produce = _produce(formats, principal is not None)
+        q, held, orders = await ask.orders()
     except HTTPException as exc:
         if exc.status_code == 404:
             raise
         code = "invalid_parameter" if exc.status_code == 400 else "forbidden"
         return JSONResponse({"error": code, "detail": exc.detail}, exc.status_code)
-    assert q.span is not None
-    held = cut_span(settings, q.recording, q.span)
-    orders = await _cut(request, settings, q.recording, held, produce, principal)
-    for order in orders:
-        if order.outcome in ("refused", "failed"):
-            return _order_error(order)
+    if (refused := _first_refusal(orders)) is not None:
+        return _order_error(refused)
+    settings = ask.settings
     record = await run_in_threadpool(provenance, settings, q)
     waiting = [order for order in orders if order.outcome == "waiting"]
     if not waiting:
         return JSONResponse(record)
     record["pending"] = {o.fmt: status_url(settings, q.recording, held, o.fmt) for o in waiting}
-    headers = {"Location": str(request.url), **_limit_headers(waiting[0])}
+    headers = {"Location": str(ask.request.url), **_limit_headers(waiting[0])}
     return JSONResponse(record, 202, headers=headers)
 
 
 @router.get("/r/{recording_id}/clip", response_class=HTMLResponse, include_in_schema=False)
-async def clip_page(
-    request: Request,
-    recording_id: RowId,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
-    start: StartQ = None,
-    end: EndQ = None,
-    formats: str = "",
-) -> Response:
+async def clip_page(ask: ClipAskDep) -> Response:
     """The provenance record for people: hashes, range, transcript, downloads, citation.
 
     ``formats`` asks for cuts; one still being made shows "being prepared, reload" with its
     status link (the page needs no JavaScript)."""
-    q = await run_in_threadpool(_quote_of, session, settings, recording_id, start, end)
-    produce = _produce(formats, principal is not None)
+    request, settings = ask.request, ask.settings
+    q, held, orders = await ask.orders()
     assert q.span is not None
-    rec, held = q.recording, cut_span(settings, q.recording, q.span)
-    orders = await _cut(request, settings, rec, held, produce, principal)
-    for order in orders:
-        if order.outcome in ("refused", "failed"):
-            context = {"title": "Error", "message": order.detail}
-            return templates.TemplateResponse(
-                request, "error.html", context, order.status, headers=_limit_headers(order)
-            )
+    if (refused := _first_refusal(orders)) is not None:
+        context = {"title": "Error", "message": refused.detail}
+        return templates.TemplateResponse(
+            request, "error.html", context, refused.status, headers=_limit_headers(refused)
+        )
+    rec = q.recording
     pending = {o.fmt: status_url(settings, rec, held, o.fmt) for o in orders if o.status == 202}
     context = {
         "rec": rec,
@@ -290,7 +316,7 @@ async def clip_page(
         "record": await run_in_threadpool(provenance, settings, q),
         "formats": FORMATS,
         "pending": pending,
-        "staff": principal is not None,
+        "staff": ask.principal is not None,
         "query": _range_query(q.span),
         "clip_query": _range_query(held),
     }
