@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Admin, Principal, client_ip, require_admin
 from api.deps import RowId, SessionDep
-from api.staff.web import back, render
+from api.staff.web import Email, Password, back, render
 from archive import audit
 from archive.access import accounts
 from archive.models import ROLES, Body, Speaker, User
@@ -27,6 +28,8 @@ router = APIRouter(
 )
 
 Text = Annotated[str, Form(max_length=255)]
+# A row chosen in a form: its id, or empty for none (a new row, no body).
+FormId = Annotated[str, Form(max_length=20)]
 
 
 # Users --------------------------------------------------------------------------------------------
@@ -43,8 +46,8 @@ def create_user(
     request: Request,
     db: SessionDep,
     staff: Admin,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
+    email: Email,
+    password: Password,
     role: Annotated[str, Form(max_length=20)],
 ) -> Response:
     try:
@@ -116,6 +119,36 @@ def _slug(slug: str) -> str:
     return slug
 
 
+@dataclass(frozen=True)
+class Naming:
+    """The slug and names a body or speaker form sends, as typed."""
+
+    slug: str
+    name: str
+    name_kk: str
+    name_ru: str
+    name_en: str
+
+    def apply(self, row: Body | Speaker) -> None:
+        """Give ``row`` the slug and names; a slug that is not one, or no name at all, is a 400."""
+        row.slug = _slug(self.slug)
+        for key, value in _names(self.name, self.name_kk, self.name_ru, self.name_en).items():
+            setattr(row, key, value)
+
+
+async def _naming(
+    slug: Annotated[str, Form(max_length=64)],
+    name: Text = "",
+    name_kk: Text = "",
+    name_ru: Text = "",
+    name_en: Text = "",
+) -> Naming:
+    return Naming(slug, name, name_kk, name_ru, name_en)
+
+
+NamingForm = Annotated[Naming, Depends(_naming)]
+
+
 def _store(
     request: Request, db: Session, staff: Principal, row: Body | Speaker, kind: str, created: bool
 ) -> None:
@@ -141,21 +174,15 @@ def save_body(
     request: Request,
     db: SessionDep,
     staff: Admin,
-    slug: Annotated[str, Form(max_length=64)],
-    body_id: Annotated[str, Form(max_length=20)] = "",
-    name: Text = "",
-    name_kk: Text = "",
-    name_ru: Text = "",
-    name_en: Text = "",
+    naming: NamingForm,
+    body_id: FormId = "",
 ) -> Response:
     """Create a body (no id) or edit one. Renaming changes pages at once; search documents
     carry the default name and follow at the next reindex of each recording."""
     body = db.get(Body, int(body_id)) if body_id.isdigit() else Body()
     if body is None:
         raise HTTPException(404, "no such body")
-    body.slug = _slug(slug)
-    for key, value in _names(name, name_kk, name_ru, name_en).items():
-        setattr(body, key, value)
+    naming.apply(body)
     _store(request, db, staff, body, "body", created=not body_id)
     return back("/staff/admin/bodies", "saved")
 
@@ -172,23 +199,17 @@ def save_speaker(
     request: Request,
     db: SessionDep,
     staff: Admin,
-    slug: Annotated[str, Form(max_length=64)],
-    speaker_id: Annotated[str, Form(max_length=20)] = "",
-    name: Text = "",
-    name_kk: Text = "",
-    name_ru: Text = "",
-    name_en: Text = "",
+    naming: NamingForm,
+    speaker_id: FormId = "",
     position: Annotated[str, Form(max_length=500)] = "",
-    body_id: Annotated[str, Form(max_length=20)] = "",
+    body_id: FormId = "",
 ) -> Response:
     speaker = db.get(Speaker, int(speaker_id)) if speaker_id.isdigit() else Speaker()
     if speaker is None:
         raise HTTPException(404, "no such speaker")
     if body_id.isdigit() and db.get(Body, int(body_id)) is None:
         raise HTTPException(400, "no such body")
-    speaker.slug = _slug(slug)
-    for key, value in _names(name, name_kk, name_ru, name_en).items():
-        setattr(speaker, key, value)
+    naming.apply(speaker)
     speaker.position = position.strip() or None
     speaker.body_id = int(body_id) if body_id.isdigit() else None
     _store(request, db, staff, speaker, "speaker", created=not speaker_id)

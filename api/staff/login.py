@@ -26,7 +26,7 @@ from api.auth import (
     current_principal,
 )
 from api.deps import SessionDep, SettingsDep
-from api.staff.web import private
+from api.staff.web import Email, Password, private
 from archive import audit
 from archive.access import accounts
 from web.i18n import gettext as _
@@ -79,8 +79,8 @@ def login(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
+    email: Email,
+    password: Password,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/staff",
 ) -> Response:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,11 @@ NOTICES = {
     "created": N_("Created."),
     "unchanged": N_("Nothing changed."),
 }
+
+# The sign-in fields, the same on the login form and on the admin's new-account form (an address
+# an account is made with can always be typed to sign in).
+Email = Annotated[str, Form(max_length=320)]
+Password = Annotated[str, Form(max_length=1000)]
 
 # Words the staff templates translate from data (``_(job.state)``, ``_(user.role)`` …): listed
 # here so that the catalogs get them.
