@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from api.auth import client_ip
 from api.deps import SessionDep, SettingsDep
-from api.reading.search_params import SearchParamsDep
+from api.reading.search_params import SearchParams, SearchParamsDep
 from archive import alerts as subscriptions
-from archive.models import AlertFrequency
+from archive.models import Alert, AlertFrequency
 from web.i18n import current
 from web.i18n import gettext as _
 from web.templating import templates
@@ -33,6 +33,12 @@ router = APIRouter(tags=["alerts"], include_in_schema=False)
 def _message(request: Request, title: str, message: str, status: int = 200) -> HTMLResponse:
     context = {"title": title, "message": message}
     return templates.TemplateResponse(request, "alert_message.html", context, status_code=status)
+
+
+def _about(request: Request, title: str, text: str, alert: Alert) -> HTMLResponse:
+    """A message about one alert: ``text`` names its address and words as ``%(email)s`` and
+    ``%(query)s``."""
+    return _message(request, title, text % {"email": alert.email, "query": alert.query})
 
 
 def _unknown_link(request: Request) -> HTMLResponse:
@@ -59,6 +65,19 @@ def _button_page(request: Request, session: Session, token: str, template: str) 
     return templates.TemplateResponse(request, template, {"alert": alert, "token": token})
 
 
+def _sign_up_form(
+    request: Request,
+    params: SearchParams,
+    email: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The sign-up form for the search in ``params``: empty, or again with the address given and
+    what was wrong with it."""
+    context = {"params": params, "query": params.q, "error": error, "email": email}
+    return templates.TemplateResponse(request, "alert_new.html", context, status_code=status)
+
+
 def _unavailable(request: Request) -> HTMLResponse:
     return _message(
         request,
@@ -72,8 +91,7 @@ def _unavailable(request: Request) -> HTMLResponse:
 def new_alert(request: Request, settings: SettingsDep, params: SearchParamsDep) -> HTMLResponse:
     if not settings.smtp_host:
         return _unavailable(request)
-    context: dict[str, Any] = {"params": params, "query": params.q, "error": None, "email": ""}
-    return templates.TemplateResponse(request, "alert_new.html", context)
+    return _sign_up_form(request, params)
 
 
 @router.post("/alerts", response_class=HTMLResponse)
@@ -111,8 +129,7 @@ def create_alert(
         except subscriptions.InvalidAlert:
             error = _("Enter a valid email address.")
     if error is not None:
-        context = {"params": params, "query": params.q, "error": error, "email": email}
-        return templates.TemplateResponse(request, "alert_new.html", context, status_code=status)
+        return _sign_up_form(request, params, email, error, status)
     session.commit()
     if message is not None:
         try:
@@ -149,11 +166,11 @@ def confirm_alert(request: Request, session: SessionDep, token: str) -> HTMLResp
         return _message(
             request, _("Alert stopped"), _("This alert was stopped; subscribe again to restart.")
         )
-    return _message(
+    return _about(
         request,
         _("Your alert is on"),
-        _("We will email %(email)s when something new matches “%(query)s”.")
-        % {"email": alert.email, "query": alert.query},
+        _("We will email %(email)s when something new matches “%(query)s”."),
+        alert,
     )
 
 
@@ -170,11 +187,11 @@ def unsubscribe(request: Request, session: SessionDep, token: str) -> HTMLRespon
     session.commit()
     if alert is None:
         return _unknown_link(request)
-    return _message(
+    return _about(
         request,
         _("Unsubscribed"),
-        _("%(email)s will get no more mail for “%(query)s”.")
-        % {"email": alert.email, "query": alert.query},
+        _("%(email)s will get no more mail for “%(query)s”."),
+        alert,
     )
 
 
