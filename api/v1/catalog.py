@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
@@ -30,25 +30,26 @@ from workers.services import dumps
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
 
 
+def example(sample: dict[str, Any]) -> ConfigDict:
+    """A model's config giving ``sample`` as its one example in the OpenAPI schema."""
+    return ConfigDict(json_schema_extra={"examples": [sample]})
+
+
 class RecordingSummary(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 42,
-                    "title": "Mazhilis plenary session",
-                    "body": "mazhilis",
-                    "body_name": "Мәжіліс",
-                    "date": "2026-03-15",
-                    "event_type": "plenary",
-                    "duration_s": 5412.3,
-                    "languages": ["kk", "ru"],
-                    "sha256": "9f2c…",
-                    "page_url": "https://ashyq.example/r/42",
-                    "media_url": "https://ashyq.example/media/42/playable",
-                    "transcript_url": "https://ashyq.example/api/v1/recordings/42/transcript",
-                }
-            ]
+    model_config = example(
+        {
+            "id": 42,
+            "title": "Mazhilis plenary session",
+            "body": "mazhilis",
+            "body_name": "Мәжіліс",
+            "date": "2026-03-15",
+            "event_type": "plenary",
+            "duration_s": 5412.3,
+            "languages": ["kk", "ru"],
+            "sha256": "9f2c…",
+            "page_url": "https://ashyq.example/r/42",
+            "media_url": "https://ashyq.example/media/42/playable",
+            "transcript_url": "https://ashyq.example/api/v1/recordings/42/transcript",
         }
     )
 
@@ -67,9 +68,7 @@ class RecordingSummary(BaseModel):
 
 
 class RecordingList(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [], "next_cursor": "MjAyNi0wMy0xNXw0Mg"}]}
-    )
+    model_config = example({"items": [], "next_cursor": "MjAyNi0wMy0xNXw0Mg"})
 
     items: list[RecordingSummary]
     next_cursor: str | None = Field(
@@ -78,28 +77,22 @@ class RecordingList(BaseModel):
 
 
 class Transcript(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = example(
+        {
+            "recording_id": 42,
+            "transcript_model": "whisper-base",
+            "segments": [
                 {
-                    "recording_id": 42,
-                    "transcript_model": "whisper-base",
-                    "segments": [
-                        {
-                            "id": "42-0",
-                            "start": 0.0,
-                            "end": 2.4,
-                            "text": "Құрметті депутаттар!",
-                            "language": "kk",
-                            "speaker": None,
-                            "reviewed": False,
-                            "words": [
-                                {"start": 0.0, "end": 0.9, "word": "Құрметті", "probability": 0.93}
-                            ],
-                        }
-                    ],
+                    "id": "42-0",
+                    "start": 0.0,
+                    "end": 2.4,
+                    "text": "Құрметті депутаттар!",
+                    "language": "kk",
+                    "speaker": None,
+                    "reviewed": False,
+                    "words": [{"start": 0.0, "end": 0.9, "word": "Құрметті", "probability": 0.93}],
                 }
-            ]
+            ],
         }
     )
 
@@ -115,17 +108,13 @@ class Names(BaseModel):
 
 
 class BodyOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "slug": "mazhilis",
-                    "name": "Мәжіліс",
-                    "names": {"kk": "Мәжіліс", "ru": "Мажилис", "en": "Mazhilis"},
-                    "recordings": 120,
-                    "feed_url": "https://ashyq.example/feeds/bodies/mazhilis.atom",
-                }
-            ]
+    model_config = example(
+        {
+            "slug": "mazhilis",
+            "name": "Мәжіліс",
+            "names": {"kk": "Мәжіліс", "ru": "Мажилис", "en": "Mazhilis"},
+            "recordings": 120,
+            "feed_url": "https://ashyq.example/feeds/bodies/mazhilis.atom",
         }
     )
 
@@ -137,21 +126,17 @@ class BodyOut(BaseModel):
 
 
 class SpeakerOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "slug": "tokayev",
-                    "name": "Қасым-Жомарт Тоқаев",
-                    "names": {
-                        "kk": "Қасым-Жомарт Тоқаев",
-                        "ru": "Касым-Жомарт Токаев",
-                        "en": "Kassym-Jomart Tokayev",
-                    },
-                    "position": "President",
-                    "body": None,
-                }
-            ]
+    model_config = example(
+        {
+            "slug": "tokayev",
+            "name": "Қасым-Жомарт Тоқаев",
+            "names": {
+                "kk": "Қасым-Жомарт Тоқаев",
+                "ru": "Касым-Жомарт Токаев",
+                "en": "Kassym-Jomart Tokayev",
+            },
+            "position": "President",
+            "body": None,
         }
     )
 
@@ -170,26 +155,22 @@ class DumpFile(BaseModel):
 
 
 class DumpOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = example(
+        {
+            "name": "20261127T030000Z",
+            "created_at": "2026-11-27T03:00:00+00:00",
+            "recordings": 1200,
+            "segments": 350000,
+            "format_version": 1,
+            "files": [
                 {
-                    "name": "20261127T030000Z",
-                    "created_at": "2026-11-27T03:00:00+00:00",
-                    "recordings": 1200,
-                    "segments": 350000,
-                    "format_version": 1,
-                    "files": [
-                        {
-                            "name": "transcripts.jsonl.gz",
-                            "bytes": 104857600,
-                            "sha256": "3a7bd3e2360a3d29…",
-                            "url": "https://ashyq.example/api/v1/dumps/20261127T030000Z/transcripts.jsonl.gz",
-                        }
-                    ],
-                    "sha256sums_url": "https://ashyq.example/api/v1/dumps/20261127T030000Z/SHA256SUMS",
+                    "name": "transcripts.jsonl.gz",
+                    "bytes": 104857600,
+                    "sha256": "3a7bd3e2360a3d29…",
+                    "url": "https://ashyq.example/api/v1/dumps/20261127T030000Z/transcripts.jsonl.gz",
                 }
-            ]
+            ],
+            "sha256sums_url": "https://ashyq.example/api/v1/dumps/20261127T030000Z/SHA256SUMS",
         }
     )
 

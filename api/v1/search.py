@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import meilisearch
 from fastapi import APIRouter, Query, Response
@@ -137,6 +137,12 @@ def _named(rec: Recording) -> dict[str, str]:
     }
 
 
+def _described(rec: Recording) -> dict[str, Any]:
+    """How an answer about a whole recording describes it: named, with its length and
+    languages."""
+    return {**_named(rec), "duration_s": rec.duration_s, "languages": rec.languages}
+
+
 def _hit(site: str, rec: Recording, moment: Moment) -> SearchHit:
     """One moment: the segment, and the second its first matched word is spoken."""
     return SearchHit(
@@ -159,10 +165,8 @@ def _recording_hits(site: str, card: Card) -> RecordingHitsOut:
     rec = card.recording
     return RecordingHitsOut(
         recording_id=rec.id,
-        **_named(rec),
-        duration_s=rec.duration_s,
+        **_described(rec),
         event_type=rec.event_type,
-        languages=rec.languages,
         hit_count=card.hit_count,
         live=rec.status == "live",
         url=recording_url(rec.id, site=site),
@@ -202,9 +206,7 @@ def api_recording(recording_id: RowId, session: SessionDep, settings: SettingsDe
     rec = public_recording(session, recording_id)
     return RecordingOut(
         id=rec.id,
-        **_named(rec),
-        duration_s=rec.duration_s,
-        languages=rec.languages,
+        **_described(rec),
         sha256=rec.sha256,
         has_video=rec.has_video,
         media_url=f"{settings.site_url}/media/{rec.id}/playable",
