@@ -1,4 +1,5 @@
-"""Dependencies shared by the routes: settings, a database session, the search-only client."""
+"""What the routes share: the dependencies (settings, a database session, the search-only client,
+row ids in paths) and the one router each face makes of its modules' routers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import meilisearch
-from fastapi import Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -59,3 +60,12 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 # A position inside a recording (segment index, live run): zero-based, same bound.
 Position = Annotated[int, Path(ge=0, le=MAX_ROW_ID)]
 Year = Annotated[int, Path(ge=1, le=9999)]
+
+
+def face_router(*parts: APIRouter) -> APIRouter:
+    """A face's one router: its modules' routers, in the order given, which is the order of
+    matching (the first route that matches a request answers it)."""
+    router = APIRouter()
+    for part in parts:
+        router.include_router(part)
+    return router

@@ -1,8 +1,6 @@
 """Atom feeds (conditional GET is ``api.conditional``)."""
 
-from fastapi import APIRouter
-
+from api.deps import face_router
 from api.feeds import atom
 
-router = APIRouter()
-router.include_router(atom.router)
+router = face_router(atom.router)

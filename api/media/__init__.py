@@ -3,11 +3,7 @@
 One router; the headers that keep these bytes safe are ``api.guards.media_safety``.
 """
 
-from fastapi import APIRouter
-
+from api.deps import face_router
 from api.media import clips, files, live
 
-router = APIRouter()
-router.include_router(files.router)
-router.include_router(live.router)
-router.include_router(clips.router)
+router = face_router(files.router, live.router, clips.router)

@@ -3,12 +3,7 @@
 One router; the order is the order of matching.
 """
 
-from fastapi import APIRouter
-
+from api.deps import face_router
 from api.public import alerts, embed, exports, pages
 
-router = APIRouter()
-router.include_router(pages.router)
-router.include_router(alerts.router)
-router.include_router(exports.router)
-router.include_router(embed.router)
+router = face_router(pages.router, alerts.router, exports.router, embed.router)

@@ -3,17 +3,17 @@
 One router; the order is the order of matching.
 """
 
-from fastapi import APIRouter
-
+from api.deps import face_router
 from api.staff import admin, alerts, editor, jobs, login, recordings, tokens, uploads
 
-router = APIRouter()
-router.include_router(login.router)
-router.include_router(recordings.router)
-router.include_router(recordings.admin_router)
-router.include_router(jobs.router)
-router.include_router(editor.router)
-router.include_router(uploads.router)
-router.include_router(tokens.router)
-router.include_router(admin.router)
-router.include_router(alerts.router)
+router = face_router(
+    login.router,
+    recordings.router,
+    recordings.admin_router,
+    jobs.router,
+    editor.router,
+    uploads.router,
+    tokens.router,
+    admin.router,
+    alerts.router,
+)

@@ -3,12 +3,7 @@
 One router; the order is the order of matching.
 """
 
-from fastapi import APIRouter
-
+from api.deps import face_router
 from api.v1 import catalog, live, search, staff
 
-router = APIRouter()
-router.include_router(search.router)
-router.include_router(catalog.router)
-router.include_router(staff.router)
-router.include_router(live.router)
+router = face_router(search.router, catalog.router, staff.router, live.router)
