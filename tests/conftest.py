@@ -191,13 +191,18 @@ def stop_group(proc: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def web(settings: Settings) -> Iterator[str]:
     """The real web server (uvicorn) on a free port."""
+    yield from serve_web(settings, "web.log")
+
+
+def serve_web(settings: Settings, log_name: str) -> Iterator[str]:
+    """Run the web server of ``settings`` (its log in the data folder) until the generator is
+    closed; yields its base URL once it answers."""
     from cli.services import web_argv
 
-    log_path = settings.data_dir / "web.log"
     proc = subprocess.Popen(
         web_argv(settings),
         env=env_for_children(settings),
-        stdout=log_path.open("wb"),
+        stdout=(settings.data_dir / log_name).open("wb"),
         stderr=subprocess.STDOUT,
         cwd=REPO,
         start_new_session=True,

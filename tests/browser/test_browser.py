@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.helpers import wait_job
+from tests.support.helpers import player_time, search_in_the_browser, wait_job
 from tests.support.media_factory import clip_with_word_at_known_time
 from workers.services.submit import submit_file
 
@@ -34,18 +34,11 @@ def test_search_click_plays_from_the_moment(ingested, web, browser):
     clip, recording_id = ingested
     page = browser.new_page()
     try:
-        page.goto(f"{web}/")
-        page.fill("#q", "railway")
-        page.press("#q", "Enter")
-        page.wait_for_selector(".hit")
+        search_in_the_browser(page, f"{web}/", "railway", ".hit")
         assert page.locator(".hit mark").first.inner_text().lower() == "railway"
         page.locator(".hit a.moment").first.click()
         page.wait_for_url(f"**/r/{recording_id}?t=*")
-        page.wait_for_function(
-            "() => { const p = document.getElementById('player');"
-            " return p.readyState >= 1 && p.currentTime > 0; }"
-        )
-        current_time = page.evaluate("document.getElementById('player').currentTime")
+        current_time = player_time(page)
         assert abs(current_time - clip.word_at) <= 1.5, (current_time, clip.word_at)
         highlighted = page.locator("#transcript .seg.current")
         assert highlighted.count() == 1

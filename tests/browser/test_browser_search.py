@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import REPO, clean_archive
 from tests.support.corpus import CORPUS, seed
+from tests.support.helpers import player_time, search_in_the_browser
 from tests.support.media_factory import ffmpeg
 
 pytestmark = pytest.mark.browser
@@ -48,10 +49,7 @@ def test_search_two_facets_page_two_open_hit_and_hear_it(sample, web, browser):
     """
     page = browser.new_page()
     try:
-        page.goto(f"{web}/?lang=en")
-        page.fill("#q", "railway")
-        page.press("#q", "Enter")
-        page.wait_for_selector(".card")
+        search_in_the_browser(page, f"{web}/?lang=en", "railway", ".card")
         page.locator(".facet a", has_text="Senate").click()
         page.wait_for_url(re.compile(r"body=senate"))
         page.locator(".facet a", has_text="2024").click()
@@ -67,11 +65,7 @@ def test_search_two_facets_page_two_open_hit_and_hear_it(sample, web, browser):
         segment = href.split("#")[1]
         link.click()
         page.wait_for_url(re.compile(r"/r/\d+\?t="))
-        page.wait_for_function(
-            "() => { const p = document.getElementById('player');"
-            " return p.readyState >= 1 && p.currentTime > 0; }"
-        )
-        now = page.evaluate("document.getElementById('player').currentTime")
+        now = player_time(page)
         assert abs(now - moment) <= 1.5, (now, moment)
         assert page.locator(f"#{segment}.current").count() == 1
 

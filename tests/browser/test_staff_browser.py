@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page
 
 from archive.db import session_scope
 from archive.models import Body, Recording
-from tests.support.media_factory import clip_with_word_at_known_time
+from tests.support.factory import Account
+from tests.support.media_factory import clip_with_word_at_known_time, ffmpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.whisper]
 
@@ -19,6 +23,23 @@ def public_hits(web: str, word: str) -> list[int]:
     answer = httpx.get(f"{web}/api/v1/search", params={"q": word}, timeout=30)
     assert answer.status_code == 200, answer.text
     return [hit["recording_id"] for hit in answer.json()["hits"]]
+
+
+@contextmanager
+def upload_page(browser: Browser, web: str, editor: Account, timeout_ms: int) -> Iterator[Page]:
+    """A fresh English browser signed in as ``editor`` on the upload page, closed afterwards."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    try:
+        page.goto(f"{web}/staff/login?next=/staff/upload")
+        page.fill("#email", editor.email)
+        page.fill("#password", editor.password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/staff/upload")
+        yield page
+    finally:
+        context.close()
 
 
 def test_upload_correct_and_withdraw_in_the_browser(archive, worker, web, browser, staff, tmp_path):
@@ -120,15 +141,7 @@ def test_several_files_at_once_each_with_its_own_outcome(
     fake = tmp_path / "minutes.mp4"
     fake.write_text("Minutes of the session. Not a video.\n" * 30)
     audio = tone(tmp_path, seconds=3.0, freq=330)
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    try:
-        page.goto(f"{web}/staff/login?next=/staff/upload")
-        page.fill("#email", staff.editor.email)
-        page.fill("#password", staff.editor.password)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/staff/upload")
+    with upload_page(browser, web, staff.editor, 30_000) as page:
         page.set_input_files("#files", [str(fake), str(audio)])
         page.fill("#title", "Akimat briefing")
         page.click("#start")
@@ -140,8 +153,6 @@ def test_several_files_at_once_each_with_its_own_outcome(
             f"#queue li.upload[data-state=done] >> text={audio.name}", timeout=240_000
         )
         assert done.locator(".link a").get_attribute("href").startswith("/staff/recordings/")
-    finally:
-        context.close()
     with session_scope(archive.db_url) as session:
         assert session.scalar(select(func.count()).select_from(Recording)) == 1
     assert [p for p in archive.incoming_dir.rglob("*") if p.is_file()] == []
@@ -154,8 +165,6 @@ def test_the_upload_page_resumes_after_a_failed_chunk(archive, web, browser, sta
     THEN the page asks the server where the file ends, sends the rest, and the staged file is
     byte for byte the original
     """
-    import subprocess
-
     from sqlalchemy import select
 
     from archive.models import Job, Upload
@@ -163,25 +172,8 @@ def test_the_upload_page_resumes_after_a_failed_chunk(archive, web, browser, sta
     with session_scope(archive.db_url) as session:
         session.add(Body(slug="senat", name="Senate"))
     audio = tmp_path / "long.wav"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=300:duration=100",
-            "-ar",
-            "44100",
-            "-ac",
-            "1",
-            str(audio),
-        ],
-        check=True,
-    )
+    sine = "sine=frequency=300:duration=100"
+    ffmpeg("-f", "lavfi", "-i", sine, "-ar", "44100", "-ac", "1", str(audio))
     assert audio.stat().st_size > 2 * 4 * 1024 * 1024
     failed: list[str] = []
 
@@ -192,22 +184,12 @@ def test_the_upload_page_resumes_after_a_failed_chunk(archive, web, browser, sta
         else:
             route.continue_()
 
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
-        page.goto(f"{web}/staff/login?next=/staff/upload")
-        page.fill("#email", staff.editor.email)
-        page.fill("#password", staff.editor.password)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/staff/upload")
+    with upload_page(browser, web, staff.editor, 60_000) as page:
         page.route(re.compile(r".*/staff/uploads/[0-9a-f]{32}\?offset=.*"), flaky)
         page.set_input_files("#files", str(audio))
         page.fill("#title", "Senate sitting")
         page.click("#start")
         page.wait_for_selector("#queue li.upload[data-state=processing]")
-    finally:
-        context.close()
     assert len(failed) == 1
     from archive import jobs
 

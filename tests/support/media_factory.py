@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +15,29 @@ def speak(text: str, target: Path, voice: str = "en-us", speed: int = 150) -> Pa
 
 
 def duration(path: Path) -> float:
+    return float(ffprobe_entry(path, "format=duration"))
+
+
+def ffprobe_entry(path: Path, entry: str, *options: str) -> str:
+    """The value ffprobe shows for ``entry`` (``format=format_name``, ``stream=duration``…) as
+    text; ``options`` pick a stream (``-select_streams a:0``) or make it count frames."""
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        ["ffprobe", "-v", "error", *options, "-show_entries", entry, "-of", "csv=p=0", str(path)],
         check=True,
         capture_output=True,
+        text=True,
     )
-    return float(json.loads(out.stdout)["format"]["duration"])
+    return out.stdout.strip()
 
 
 def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+
+
+def decoded(path: Path, *output: str) -> bytes:
+    """``path`` decoded by ffmpeg to raw bytes as ``output`` says (``-f s16le -ac 1 …``)."""
+    argv = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), *output, "-"]
+    return subprocess.run(argv, check=True, capture_output=True).stdout
 
 
 @dataclass(frozen=True)

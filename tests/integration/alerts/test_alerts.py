@@ -416,11 +416,7 @@ def test_a_refused_address_is_kept_as_failed_and_can_be_retried(site, smtp, sett
     THEN the message is kept as failed with the server's answer (no endless retries), the CLI
       shows it, and the retry puts it back in line to be tried once more
     """
-    import subprocess
-    import sys
-
-    from archive.settings import env_for_children
-    from tests.conftest import REPO
+    from tests.support.helpers import ashyq
 
     answer = site.post(
         "/alerts", params={"q": "railway", "lang": "en"}, data={"email": "refused@example.org"}
@@ -431,21 +427,14 @@ def test_a_refused_address_is_kept_as_failed_and_can_be_retried(site, smtp, sett
         [row] = session.scalars(select(OutboxMessage))
         assert row.state == OutboxState.failed and "550" in row.last_error
 
-    def ashyq(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "cli.main", "outbox", *args],
-            env=env_for_children(settings),
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    def outbox_cli(*args: str) -> str:
+        done = ashyq(settings, "outbox", *args, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    shown = ashyq()
+    shown = outbox_cli()
     assert re.search(r"failed\s*│\s*1", shown) and "refused@example.org" in shown
-    assert "1 message(s) put back in line" in ashyq("--retry-failed")
+    assert "1 message(s) put back in line" in outbox_cli("--retry-failed")
     assert outbox.flush_outbox(settings) == 0
     with session_scope(settings.db_url) as session:
         row = session.get(OutboxMessage, row.id)

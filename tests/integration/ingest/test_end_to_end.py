@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import httpx
 import pytest
 
-from archive.settings import Settings, env_for_children
+from archive.settings import Settings
 from search.meili.client import master_client
-from tests.conftest import REPO
-from tests.support.helpers import segment_count, wait_job
+from tests.support.helpers import ashyq, segment_count, wait_job
 from tests.support.media_factory import clip_with_word_at_known_time
 from workers.services.submit import submit_file, submit_reprocess
 
 pytestmark = pytest.mark.whisper
 
 
-def ashyq(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        env=env_for_children(settings),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return ashyq(settings, *args, timeout=300)
 
 
 def index_count(settings: Settings, recording_id: int) -> int:
@@ -46,7 +37,7 @@ def test_ingested_clip_is_found_at_the_spoken_moment(archive, worker, web, tmp_p
     where the word is spoken, and the recording page shows the segment
     """
     clip = clip_with_word_at_known_time(tmp_path)
-    done = ashyq(
+    done = run(
         archive,
         "ingest",
         str(clip.path),
@@ -60,7 +51,7 @@ def test_ingested_clip_is_found_at_the_spoken_moment(archive, worker, web, tmp_p
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "done" in done.stdout
-    listed = ashyq(archive, "status")
+    listed = run(archive, "status")
     assert listed.returncode == 0
     assert "succeeded" in listed.stdout and "Committee hearing" in listed.stdout
 
@@ -95,7 +86,7 @@ def test_ingest_wait_exits_non_zero_when_the_job_fails(archive, worker, tmp_path
     """GIVEN a text file named .mp4 WHEN `ashyq ingest --wait` THEN exit 1 with the reason"""
     fake = tmp_path / "notes.mp4"
     fake.write_text("not a video")
-    done = ashyq(archive, "ingest", str(fake), "--title", "X", "--body", "senat", "--wait")
+    done = run(archive, "ingest", str(fake), "--title", "X", "--body", "senat", "--wait")
     assert done.returncode == 1
     assert "not a media file" in done.stderr
 

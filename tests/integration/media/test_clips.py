@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,10 +28,10 @@ from archive.media import storage
 from archive.media.clip_store import ClipJob, cache_path, claim_job, clips_root, evict, touch
 from archive.media.verify import verify_digest
 from archive.models import Recording
-from archive.settings import env_for_children
 from archive.text.ranges import TimeRange
-from tests.conftest import REPO, clean_archive
-from tests.support.media_factory import ffmpeg
+from tests.conftest import clean_archive
+from tests.support.helpers import ashyq
+from tests.support.media_factory import decoded, ffmpeg, ffprobe_entry
 from tests.support.spoken import FPS, FRAME_CYCLE, FRAME_STEP, make_media, store
 from workers.asr.transcribe import FasterWhisperEngine
 from workers.media import clips
@@ -58,117 +57,25 @@ def audio_seconds(path: Path) -> float:
     honoured by ffprobe's stream duration; MP3 (LAME gapless header) and Opus pre-skip by
     decoding."""
     if path.suffix in (".mp4", ".m4a"):
-        out = subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-select_streams",
-                "a:0",
-                "-show_entries",
-                "stream=duration",
-                "-of",
-                "csv=p=0",
-                str(path),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return float(out.stdout.strip())
-    pcm = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-map",
-            "0:a",
-            "-f",
-            "s16le",
-            "-ac",
-            "1",
-            "-ar",
-            "48000",
-            "-",
-        ],
-        check=True,
-        capture_output=True,
-    ).stdout
+        return float(ffprobe_entry(path, "stream=duration", "-select_streams", "a:0"))
+    pcm = decoded(path, "-map", "0:a", "-f", "s16le", "-ac", "1", "-ar", "48000")
     return len(pcm) / 2 / 48000
 
 
 def video_frames(path: Path) -> int:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(out.stdout.strip())
+    entry = "stream=nb_read_frames"
+    return int(ffprobe_entry(path, entry, "-count_frames", "-select_streams", "v:0"))
 
 
 def first_frame(path: Path) -> int:
     """The number (mod FRAME_CYCLE) of the clip's first frame, read from its grey level."""
-    raw = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p",
-            "-",
-        ],
-        check=True,
-        capture_output=True,
-    ).stdout
+    raw = decoded(path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "yuv420p")
     luma = np.frombuffer(raw[: 160 * 120], dtype=np.uint8).mean()
     return round((luma - 16) / FRAME_STEP) % FRAME_CYCLE
 
 
 def pcm(path: Path) -> np.ndarray:
-    raw = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-map",
-            "0:a",
-            "-f",
-            "f32le",
-            "-ac",
-            "1",
-            "-ar",
-            str(RATE),
-            "-",
-        ],
-        check=True,
-        capture_output=True,
-    ).stdout
+    raw = decoded(path, "-map", "0:a", "-f", "f32le", "-ac", "1", "-ar", str(RATE))
     return np.frombuffer(raw, dtype=np.float32)
 
 
@@ -312,14 +219,7 @@ def test_repeats_are_cached_byte_identical_and_provenance_is_stable(
 
 
 def ashyq_verify(settings, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", "verify", *args],
-        env=env_for_children(settings),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return ashyq(settings, "verify", *args, timeout=60)
 
 
 def test_verify_accepts_only_the_untouched_clip_of_the_claimed_range(
@@ -452,8 +352,8 @@ def test_clip_json_lists_only_formats_cut(spoken, web):
 def tight_web(settings):
     """A second real web server on the same archive with tight clip limits: 4 cuts queued at
     most, 12 encode seconds per client, a 2 s wait, anonymous video clips up to 3 s."""
-    from cli.services import free_port, wait_http, web_argv
-    from tests.conftest import stop_group
+    from cli.services import free_port
+    from tests.conftest import serve_web
 
     tight = settings.model_copy(
         update={
@@ -464,19 +364,7 @@ def tight_web(settings):
             "clip_anonymous_video_max_s": 3,
         }
     )
-    log = (settings.data_dir / "web-tight.log").open("wb")
-    proc = subprocess.Popen(
-        web_argv(tight),
-        env=env_for_children(tight),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{tight.port}"
-    wait_http(f"{base}/healthz", 60, proc)
-    yield base
-    stop_group(proc)
+    yield from serve_web(tight, "web-tight.log")
 
 
 def test_a_flood_of_clip_cuts_never_takes_the_site_down(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +13,9 @@ from sqlalchemy import func, select
 from archive import jobs
 from archive.db import session_scope
 from archive.models import AuditEntry, Job, Recording, Source
-from archive.settings import Settings, env_for_children
-from tests.conftest import REPO
+from archive.settings import Settings
 from tests.support.factory import make_body
-from tests.support.helpers import wait_job
+from tests.support.helpers import ashyq, wait_job
 from tests.support.media_factory import clip_with_word_at_known_time, ffmpeg, speak
 from tests.support.webserver import Site, serve
 from workers.errors import TransientError
@@ -64,9 +62,7 @@ def forbidden_target() -> Iterator[Site]:
 
 def _ashyq_fetch(archive: Settings, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     """``ashyq fetch ARGS`` run as a user runs it, in a process of its own."""
-    argv = [sys.executable, "-m", "cli.main", "fetch", *args]
-    env = env_for_children(archive)
-    return subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return ashyq(archive, "fetch", *args, timeout=timeout)
 
 
 def recordings(settings: Settings) -> list[Recording]:

@@ -7,7 +7,6 @@ M4A by absolute path, as an attacker can name a recording in the store by its pu
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -25,7 +24,7 @@ from archive.settings import Settings
 from tests.integration.staff.test_staff_work import upload
 from tests.support.factory import indexed_recording, make_body, tone
 from tests.support.helpers import wait_job
-from tests.support.media_factory import ffmpeg, speak
+from tests.support.media_factory import ffmpeg, ffprobe_entry, speak
 from tests.support.staff import sign_in
 from tests.support.webserver import Site, serve
 from workers.media import ffmpeg as media
@@ -75,22 +74,7 @@ def dash_manifest(folder: Path, media_file: Path, name: str = "talk.xml") -> Pat
 
 def plain_ffprobe_format(path: Path) -> str:
     """What ffprobe without our allowlist calls the file (it opens any demuxer)."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "format=format_name",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip()
+    return ffprobe_entry(path, "format=format_name")
 
 
 def assert_never_a_page(answer: httpx.Response) -> None:

@@ -53,13 +53,12 @@ def test_bodies_and_speakers_with_names_in_three_languages(admin, archive, tmp_p
         body = session.scalar(select(Body).where(Body.slug == "senat"))
         assert (body.name_kk, body.name_ru, body.name_en) == ("Сенат", "Сенат", "Senate")
         body_id = body.id
+    names = {"slug": "a-bekov", "name_kk": "Әли Беков", "name_en": "Ali Bekov"}
     made = post(
         admin,
         "/staff/admin/speakers",
-        slug="a-bekov",
-        name_kk="Әли Беков",
+        **names,
         name_ru="Али Беков",
-        name_en="Ali Bekov",
         position="Minister of Water",
         body_id=str(body_id),
     )
@@ -71,10 +70,8 @@ def test_bodies_and_speakers_with_names_in_three_languages(admin, archive, tmp_p
     edited = post(
         admin,
         "/staff/admin/speakers",
+        **names,
         speaker_id=str(speaker_id),
-        slug="a-bekov",
-        name_kk="Әли Беков",
-        name_en="Ali Bekov",
         position="Deputy minister",
         body_id="",
     )
