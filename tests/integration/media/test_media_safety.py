@@ -8,7 +8,6 @@ M4A by absolute path, as an attacker can name a recording in the store by its pu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -22,7 +21,7 @@ from archive.media.media_types import safe_suffix
 from archive.models import Body, LiveSession, LiveState, Recording
 from archive.settings import Settings
 from tests.integration.staff.test_staff_work import upload
-from tests.support.factory import indexed_recording, make_body, tone
+from tests.support.factory import indexed_recording, make_body, make_recording, tone
 from tests.support.helpers import wait_job
 from tests.support.media_factory import ffmpeg, ffprobe_entry, speak
 from tests.support.staff import sign_in
@@ -241,20 +240,8 @@ def test_live_playlists_and_segments_carry_the_safety_headers(archive, tmp_path)
 
     with session_scope(archive.db_url) as session:
         body = Body(slug="senat", name="Senat")
-        rec = Recording(
-            sha256="live-safety",
-            title="t",
-            body=body,
-            recorded_on=date(2026, 1, 1),
-            original_name="",
-            original_path="",
-            playable_path="",
-            playable_mime="",
-            size_bytes=0,
-            duration_s=0.0,
-            container="hls",
-            status="live",
-            published=True,
+        rec = make_recording(
+            session, body, sha256="live-safety", title="t", container="hls", status="live"
         )
         live = LiveSession(
             url="http://example.org/x.m3u8",
