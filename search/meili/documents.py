@@ -13,7 +13,7 @@ from typing import Any
 from archive.models import Recording, Segment
 from archive.public import is_visible
 from search.text.folding import fold
-from search.text.stemming import STEMMED_LANGUAGES, stem_text
+from search.text.stemming import SHIPPED, Stemming, stem_text
 
 
 def date_ts(recording: Recording) -> int:
@@ -26,19 +26,18 @@ def is_public(recording: Recording) -> bool:
     return is_visible(recording)
 
 
-def text_forms(
-    text: str, language: str | None, stemmed: tuple[str, ...] = STEMMED_LANGUAGES
-) -> dict[str, str]:
-    """The searchable forms of a segment's text: as spoken, script-folded, and stemmed.
+def text_forms(text: str, language: str | None, stemming: Stemming = SHIPPED) -> dict[str, str]:
+    """The searchable forms of a segment's text: as spoken, script-folded, and reduced by its
+    language (Kazakh stems, Russian and English Snowball stems: search.text.stemming).
 
-    The stemmed form is kept only where stemming changed a word (in practice: Kazakh segments);
-    elsewhere it equals the folded form word for word, and the stem query also searches
-    ``text_folded`` (search.meili.query), so a copy would only cost disk (bench/search.py). It is
-    kept as
-    "" rather than left out: Meilisearch refuses to search an attribute no document has yet.
+    The reduced form is kept only where it changed a word; elsewhere (unknown languages, segments
+    of uninflected words) it equals the folded form word for word, and the stem query also
+    searches ``text_folded`` (search.meili.query), so a copy would only cost disk
+    (bench/search.py). It is kept as "" rather than left out: Meilisearch refuses to search an
+    attribute no document has yet.
     """
     folded = fold(text)
-    stem = stem_text(text, language, stemmed)
+    stem = stem_text(text, language, stemming)
     return {"text": text, "text_folded": folded, "text_stem": stem if stem != folded else ""}
 
 

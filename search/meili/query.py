@@ -1,11 +1,16 @@
 """Public segment search: only published recordings, across scripts and inflections.
 
-One federated multi-search runs the query three ways and merges the hits (each segment once, best
-score kept): the words as typed against the original text; the script-folded words
-against ``text_folded`` (so "ashyqtyq" finds "Ашықтық"); and the stemmed words, as Kazakh, against
-``text_stem`` or, where a segment has none, ``text_folded`` (so "бюджет жоба" finds "бюджеттің
-жобасы"). Phrases and exclusions (search.text.syntax) travel into every form. Highlights are always
-drawn on the original text, whichever form matched.
+One federated multi-search runs the query several ways and merges the hits (each segment once,
+best score kept): the words as typed against the original text; the script-folded words
+against ``text_folded`` (so "ashyqtyq" finds "Ашықтық"); and the reduced words, as Kazakh and as
+Russian or English (search.text.stemming.query_forms), against ``text_stem`` or, where a segment
+has none, ``text_folded`` (so "бюджет жоба" finds "бюджеттің жобасы" and "жилищная программа"
+finds "жилищной программы"). A reduced word matches whole words only (a one-word phrase: no
+prefix, no typo), since it already stands for the word's endings, and a short stem with prefix
+and typo matching met unrelated words ("қаржы" found "қарады"). Each way has a weight: the words
+as typed rank above a folded-only match, and that above a stem-only one. Phrases and exclusions
+(search.text.syntax) travel into every form. Highlights are always drawn on the original text,
+whichever form matched.
 
 Results are grouped by recording (``search_recordings``) in two or three requests:
 
@@ -35,10 +40,11 @@ from search.meili.client import SearchUnavailable
 from search.meili.highlight import crop_html, highlight_html, match_spans
 from search.meili.highlight import moment_of as moment_of  # re-exported for workers.alerts
 from search.text.folding import fold
-from search.text.stemming import STEMMED_LANGUAGES, stem_text
+from search.text.stemming import SHIPPED, Stemming, query_languages, stem_text
 from search.text.syntax import ParsedQuery, parse
 
-# Weights of the three ways in the merged ranking: the words as typed rank first.
+# Weights of the ways in the merged ranking: the words as typed rank first, then the folded words,
+# then the stems (tests/integration/search: an exact match ranks above a stem-only one).
 WEIGHT_ORIGINAL, WEIGHT_FOLDED, WEIGHT_STEM = 1.0, 0.9, 0.8
 FACETS = ["body", "year", "language", "event_type", "speaker"]
 WINDOW = 1000  # segment hits ranked to order recordings by relevance
@@ -163,7 +169,7 @@ def build_queries(
     query: str | ParsedQuery,
     filters: list[str],
     forms: tuple[str, ...] = FORMS,
-    stemmed: tuple[str, ...] = STEMMED_LANGUAGES,
+    stemming: Stemming = SHIPPED,
     extra: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The federated queries for ``query``; ``forms`` picks which ways (bench/stemming.py)."""
@@ -174,13 +180,13 @@ def build_queries(
         return [{**base, "q": "", "attributesToSearchOn": ["text"]}]
     return [
         {**base, "q": q, "attributesToSearchOn": list(fields), "federationOptions": {"weight": w}}
-        for q, fields, w in _forms(parsed, tuple(forms), tuple(stemmed))
+        for q, fields, w in _forms(parsed, tuple(forms), stemming)
     ]
 
 
 @lru_cache(maxsize=1024)
 def _forms(
-    parsed: ParsedQuery, forms: tuple[str, ...], stemmed: tuple[str, ...]
+    parsed: ParsedQuery, forms: tuple[str, ...], stemming: Stemming
 ) -> tuple[tuple[str, tuple[str, ...], float], ...]:
     """The query text, attributes and weight of each way to search ``parsed``.
 
@@ -194,17 +200,36 @@ def _forms(
         wanted.append((parsed.render(fold), ("text_folded",), WEIGHT_FOLDED))
     # A phrase is exact wording (in any script): stems would let inflected forms match it.
     if "stem" in forms and not parsed.phrases:
-        stems = {
-            parsed.render(lambda s, lang=lang: stem_text(s, lang, stemmed)) for lang in stemmed
-        }
         # Documents hold a stemmed form only where it differs from the folded one
         # (search.meili.documents.text_forms): elsewhere the folded form is the stemmed form.
-        wanted += [(q, ("text_stem", "text_folded"), WEIGHT_STEM) for q in sorted(stems)]
+        wanted += [
+            (q, ("text_stem", "text_folded"), WEIGHT_STEM) for q in _stem_queries(parsed, stemming)
+        ]
     return tuple(
         (q, attributes, weight)
         for q, attributes, weight in wanted
         if ParsedQuery(parse(q).positive).terms
     )
+
+
+def _stem_queries(parsed: ParsedQuery, stemming: Stemming) -> list[str]:
+    """The query reduced as each language (search.text.stemming.query_languages), without
+    repeats; with ``whole_words`` each reduced word is a one-word phrase, an excluded term one."""
+    queries = set()
+    for language in query_languages(" ".join(t.text for t in parsed.terms), stemming):
+        parts = []
+        for term in parsed.terms:
+            reduced = [w for w in stem_text(term.text, language, stemming).split() if w != "_"]
+            if not reduced:
+                continue
+            if not stemming.whole_words:
+                parts.append(("-" if term.excluded else "") + " ".join(reduced))
+            elif term.excluded:
+                parts.append('-"' + " ".join(reduced) + '"')
+            else:
+                parts += [f'"{word}"' for word in reduced]
+        queries.add(" ".join(parts))
+    return sorted(queries)
 
 
 def _multi_search(

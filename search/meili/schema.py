@@ -21,7 +21,10 @@ PRIMARY_KEY = "id"
 #   3: facets year/event_type/speaker; out: title (it made every segment of a recording match
 #      its title's words), word_offsets, body_name, date, duration (pages read the database)
 #   4: sent as UTF-8 (search.meili.client.add_documents); text_stem "" where it equals text_folded
-DOCUMENT_VERSION = 4
+#   5: text_stem by the segment's language (Kazakh stems that keep 4 letters or a known short
+#      root; Russian pymorphy3 lemmas; English Snowball stems); 2017/2018 Latin letters folded;
+#      an apostrophe joins a word (search.text)
+DOCUMENT_VERSION = 5
 META_INDEX = "ashyq_meta"  # one document per segment index: {"id": uid, "document_version": N}
 
 INDEX_SETTINGS: dict[str, Any] = {
@@ -49,9 +52,14 @@ INDEX_SETTINGS: dict[str, Any] = {
     # (search.meili.query).
     "faceting": {"maxValuesPerFacet": 10000, "sortFacetValuesBy": {"*": "count"}},
     "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
-    # Kazakh and Russian words are long and inflected: allow a typo from 4 letters, two from 7, so
-    # a word that is not the last in the query still matches its inflected form (RECIPES).
-    "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 7}},
+    # Whole words only, a typo from 6 letters, two from 10: the stems (text_stem) and the folded
+    # spellings now join a word's forms, and prefix and typo matching on top of them found
+    # unrelated words — "жол" found "жолданды", "әкімдік" "ауылдық", "баға" "бағдарлама", and
+    # with a typo at 5 letters "қаржы" still found "қарсы". Measured (bench/stemming.py,
+    # BENCHMARKS.md): F1 0.866 with prefix and typos from 4/7, 0.974 without prefix and typos
+    # from 5/9, 0.977 from 6/10.
+    "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 6, "twoTypos": 10}},
+    "prefixSearch": "disabled",
     "pagination": {"maxTotalHits": 5000},
     # Index size (bench/search.py): proximity is ranked within an attribute only (phrases still
     # match exactly), and values of facets are never searched, so neither database is built.

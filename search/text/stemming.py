@@ -1,46 +1,72 @@
-"""A suffix stripper for folded Kazakh and Russian words, so inflected forms meet their stem.
+"""Reduced word forms, so that inflected forms of a word meet: Kazakh stems, Russian and English.
 
-Kazakh is agglutinative: бюджет, бюджеттің, бюджетке, бюджетті, бюджеттен, бюджеттегі are one
-word to a reader. Meilisearch matches a prefix only for the last query word, so "бюджет жоба" does
-not find "бюджеттің жобасы". Every search document therefore stores ``stem_text`` beside the text
-and the folded text, and queries are stemmed the same way.
+Kazakh is agglutinative (бюджет, бюджеттің, бюджетке, бюджеттегі are one word to a reader) and
+Russian changes the endings of nouns, adjectives and verbs ("жилищная программа" is said as
+"исполнение жилищной программы"). Meilisearch matches a prefix only for the last query word and
+its typo tolerance does not bridge endings reliably, so every search document stores
+``text_stem`` beside the text and the folded text: each word reduced by its segment's language and
+then folded (``search.text.folding``). A query, whose language is unknown, is reduced each way
+(``query_forms``) and every form is searched.
 
-The stripper works on *folded* words (``search.text.folding``), so one suffix table covers Cyrillic,
-official and informal Latin spellings. It removes the longest suffix of the language's table while
-at least ``MIN_STEM`` letters remain, for up to the table's number of rounds (бюджеттеріміздің →
-бюджет + тер + іміз + дің). Stripping is the same for queries and documents, so over-stripping
-costs some precision, never recall; ``bench/stemming.py`` measures both on labelled Kazakh and
-Russian query/segment pairs (figures in BENCHMARKS.md).
+- **Russian** (``ru`` segments): Snowball's Russian stemmer (PyStemmer) on the Cyrillic word —
+  reduce first, fold after: "жилищной программы" → "жилищн программ" → "jilishn program".
+- **English** (``en``): Snowball's English stemmer ("ministries" → "ministri").
+- **Kazakh** (``kk``): the suffix table below, on folded words, so one table covers Cyrillic,
+  official and informal Latin spellings. It removes the longest suffix while at least
+  ``Stemming.kazakh_min`` letters remain, for up to three rounds (бюджеттеріміздің → бюджет + тер
+  + іміз + дің).
 
-Suffix families, folded (ы/і → i, а/ә → a, ұ/ү → u, қ → k, ғ → g, ң → n). Documents are
-stemmed with the table of their segment's language; a query, whose language is unknown, is
-stemmed with each table in use and every form is searched. Only the Kazakh table is in use
-(``STEMMED_LANGUAGES``); see the measurement there.
+Precision. Stems are short, and a short stem meets unrelated words: with three letters left,
+"қаржы" → "karj" met "қарады" by a typo, "білім" → "bil" *is* "биыл" folded, "салым" → "sal" is
+"салынды". Two rules keep them apart: Kazakh stripping leaves at least ``KAZAKH_MIN`` letters, and
+the stemmed query matches whole words only (search.meili.query renders each stem as a one-word
+phrase: no prefix, no typo), since the stem already stands for the word's endings.
 
-    Kazakh (up to 3 rounds)
-      plural            lar ler dar der tar ter
-      genitive          nin din tin
-      dative            ga ge ka ke na ne
-      accusative        ni di ti
-      locative          da de ta te nda nde
-      ablative          dan den tan ten nan nen
-      instrumental      men ben pen menen
-      adjectival -gy    dagi degi tagi tegi ndagi ndegi
-      possessive        i si im in imiz iniz miz niz lari leri
-    Russian (1 round)
-      a ia u iu e i om em am iam oi ei ami iami ah iah ogo ego omu emu imi ie iia iiu ii
-      iih iim ih im oe   (not -ов/-ев: surnames Токаев/Токаева must keep one stem)
+Measured by ``bench/stemming.py`` on labelled Kazakh/Russian pairs against the other choices
+(Snowball or pymorphy3 lemmas for Russian; three, four or five letters left; prefix and typo,
+typo off, or whole words): figures and the choice in BENCHMARKS.md, "Kazakh/Russian search".
+
+Kazakh suffix families, folded (ы/і → i, а/ә → a, ұ/ү → u, қ → k, ғ → g, ң → n):
+
+    plural            lar ler dar der tar ter
+    genitive          nin din tin
+    dative            ga ge ka ke na ne
+    accusative        ni di ti
+    locative          da de ta te nda nde
+    ablative          dan den tan ten nan nen
+    instrumental      men ben pen menen
+    adjectival -gy    dagi degi tagi tegi ndagi ndegi
+    possessive        i si im in imiz iniz miz niz lari leri
+
+The old folded Russian table (one round of endings) stays for the measurement only (``RUSSIAN``).
 """
 
 from __future__ import annotations
 
-from search.text.folding import collapse_doubles, fold_word, words
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-MIN_STEM = 3
+import Stemmer
+
+from search.text.folding import collapse_doubles, fold_word, words
 
 
 def _suffixes(*families: str) -> tuple[str, ...]:
     return tuple(suffix for family in families for suffix in family.split())
+
+
+KAZAKH_MIN = 4  # letters a Kazakh stem keeps (bench/stemming.py: 3 let "білім" meet "биыл")
+# Common short roots a Kazakh stem may be cut to below KAZAKH_MIN (folded): жол, жер, жыл, тіл,
+# сот, мал, газ, той, күн, қол, көз, бас, сан, заң, су, ел, үй, іс, ай, ат, ас.
+KAZAKH_SHORT_STEMS = frozenset(
+    _suffixes("jol jer jil til sot mal gaz toi kun kol koz bas san zan su el ui is ai at as")
+)
+# A stem cut before a vowel keeps the voiced consonant the suffix caused (мектебі, сұрағы,
+# әкімдігі); as a stem it takes the dictionary form's voiceless one back (мектеп, сұрақ, әкімдік).
+KAZAKH_ALTERNATION = {"b": "p", "g": "k"}
+ROUNDS = {"kk": 3, "ru": 1}
 
 
 # By family, as in the table above.
@@ -55,42 +81,147 @@ KAZAKH: tuple[str, ...] = _suffixes(
     "dagi degi tagi tegi ndagi ndegi",  # adjectival -gy
     "i si im in imiz iniz miz niz lari leri",  # possessive
 )
+# ``Stemming.kazakh_rules``: -сын/-сін (possessive + accusative: қаржысын, бағасын) is one suffix,
+# four rounds (тұрғын + дар + ы + на), and the n- forms of the locative, dative and ablative
+# follow only what takes them: a possessive ы/і (ауылында, ауылына), or for -нан/-нен also м, н
+# (ауданнан) — so "аудандағы" is аудан + дағы, not ауда + ндағы.
+KAZAKH_MORE = ("sin",)
+N_SUFFIXES = {"nda": "i", "nde": "i", "ndagi": "i", "ndegi": "i", "na": "i", "ne": "i"}
+N_SUFFIXES |= {"nan": "imn", "nen": "imn"}
+# The folded Russian table shipped unused before Snowball (kept for bench/stemming.py).
 RUSSIAN: tuple[str, ...] = _suffixes(
     "a ia u iu e i om em am iam oi ei ami iami ah iah ogo ego omu emu imi ie iia iiu ii iih iim",
     "ih im oe",
 )
-# Measured (bench/stemming.py, BENCHMARKS.md): the Russian table adds a little recall and loses
-# more precision than it gains, since Meilisearch's typo tolerance already joins most Russian
-# forms; only Kazakh is stemmed. The Russian table stays for that measurement.
-STEMMED_LANGUAGES: tuple[str, ...] = ("kk",)
-
-TABLES: dict[str, tuple[tuple[str, ...], int]] = {
-    "kk": (tuple(sorted(set(KAZAKH), key=len, reverse=True)), 3),
-    "ru": (tuple(sorted(set(RUSSIAN), key=len, reverse=True)), 1),
+TABLES: dict[str, tuple[str, ...]] = {
+    "kk": tuple(sorted(set(KAZAKH), key=len, reverse=True)),
+    "kk+": tuple(sorted(set(KAZAKH + KAZAKH_MORE), key=len, reverse=True)),
+    "ru": tuple(sorted(set(RUSSIAN), key=len, reverse=True)),
 }
 
 
-def stem_folded(word: str, language: str) -> str:
-    """Strip suffixes from a folded word whose doubled letters are still there; collapse after."""
-    if language not in TABLES:
-        return collapse_doubles(word)
-    suffixes, rounds = TABLES[language]
-    for _ in range(rounds):
-        for suffix in suffixes:
-            if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
-                word = word[: -len(suffix)]
+@dataclass(frozen=True)
+class Stemming:
+    """How words are reduced, per language; ``SHIPPED`` is what Ashyq uses, the others are
+    measured against it (bench/stemming.py).
+
+    ``russian``: "pymorphy3" (dictionary lemmas; Snowball for words the dictionary does not
+    know), "pymorphy3 only" (its guesses too), "snowball" (PyStemmer), "table" (the folded suffix
+    table) or "" (not reduced). ``whole_words``: the stemmed query
+    matches whole words only (search.meili.query).
+    """
+
+    kazakh_min: int = KAZAKH_MIN
+    short_stems: bool = True  # KAZAKH_SHORT_STEMS may be cut to below kazakh_min
+    alternation: bool = True  # KAZAKH_ALTERNATION at the end of a cut stem
+    kazakh_rules: bool = True  # KAZAKH_MORE, four rounds, N_SUFFIXES only where they follow
+    russian: str = "pymorphy3"
+    english: bool = True
+    whole_words: bool = True
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages whose words are reduced; a query is reduced as each of them."""
+        return ("kk", *(("ru",) if self.russian else ()), *(("en",) if self.english else ()))
+
+
+SHIPPED = Stemming()
+
+
+def stem_folded(
+    word: str, language: str, minimum: int = KAZAKH_MIN, stemming: Stemming | None = None
+) -> str:
+    """Strip table suffixes from a folded word whose doubled letters are still there (the stemmer
+    must see "budjet|tin", not "budje|tin"); collapse doubles after.
+
+    A suffix goes only where at least ``minimum`` letters remain, or (``stemming.short_stems``)
+    where what remains is a known short root; a cut stem ending in b or g takes p or k back
+    (``stemming.alternation``)."""
+    short = KAZAKH_SHORT_STEMS if stemming and stemming.short_stems else frozenset()
+    rules = bool(stemming and stemming.kazakh_rules and language == "kk")
+    table = TABLES["kk+" if rules else language] if language in TABLES else ()
+    cut = False
+    for _ in range(ROUNDS.get(language, 0) + rules):
+        for suffix in table:
+            rest = word[: -len(suffix)]
+            if not word.endswith(suffix):
+                continue
+            if rules and suffix in N_SUFFIXES and rest[-1:] not in N_SUFFIXES[suffix]:
+                continue
+            if len(rest) >= minimum or collapse_doubles(rest) in short:
+                word, cut = rest, True
                 break
         else:
             break
+    if cut and stemming and stemming.alternation and word[-1:] in KAZAKH_ALTERNATION:
+        word = word[:-1] + KAZAKH_ALTERNATION[word[-1]]
     return collapse_doubles(word)
 
 
-def stem_text(text: str, language: str | None, stemmed: tuple[str, ...] = STEMMED_LANGUAGES) -> str:
-    """Stems of ``text``'s words joined by spaces, one per original word (as ``fold`` does).
+@lru_cache(maxsize=1)
+def _snowball(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(language)
 
-    Languages not in ``stemmed`` (English, Russian, unknown) keep their folded words.
+
+@lru_cache(maxsize=1)
+def _morph() -> Any:
+    """The Russian dictionary, loaded on first use (importing it costs ~0.5 s at startup)."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+_SURNAME = re.compile(r"^(\w{2,}(?:ов|ев|ёв|ин|ын))(?:а|у|ым|ом|ой|ою|е|ы|ых|ыми)?$")
+
+
+@lru_cache(maxsize=65536)
+def _russian(word: str, method: str) -> str:
+    """A Russian word (lowercase) reduced, then folded; words in another script stay folded."""
+    if method == "table":
+        return stem_folded(fold_word(word, collapse=False), "ru", 3)
+    if method == "pymorphy3 only" or (method == "pymorphy3" and _morph().word_is_known(word)):
+        word = _morph().parse(word)[0].normal_form
+    elif method == "pymorphy3" and (surname := _SURNAME.match(word)):
+        # Surnames the dictionary does not know (Смаилов, Бектенова) are guessed badly
+        # ("смаиловый"), and Snowball cuts -ов from the nominative only: keep the -ов/-ев/-ин.
+        word = surname.group(1)
+    elif method in ("snowball", "pymorphy3"):
+        # Other words it does not know (Kazakh words in Russian speech): Snowball.
+        word = _snowball("russian").stemWord(word.replace("ё", "е"))
+    return fold_word(word)
+
+
+@lru_cache(maxsize=65536)
+def reduce_word(word: str, language: str | None, stemming: Stemming = SHIPPED) -> str:
+    """One word's reduced form, folded: Kazakh stem, Russian or English Snowball stem."""
+    lowered = word.lower()
+    if language == "kk":
+        return stem_folded(fold_word(lowered, collapse=False), "kk", stemming.kazakh_min, stemming)
+    if language == "ru" and stemming.russian:
+        return _russian(lowered, stemming.russian)
+    if language == "en" and stemming.english:
+        return fold_word(_snowball("english").stemWord(lowered))
+    return fold_word(lowered)
+
+
+def stem_text(text: str, language: str | None, stemming: Stemming = SHIPPED) -> str:
+    """Reduced forms of ``text``'s words joined by spaces, one per original word (as ``fold``).
+
+    Languages ``stemming`` does not reduce (unknown, or Russian when off) keep their folded words.
     """
-    table = language if language in stemmed else ""
-    return " ".join(
-        stem_folded(fold_word(m.group(0), collapse=False), table) or "_" for m in words(text)
+    language = language if language in stemming.languages else None
+    return " ".join(reduce_word(m.group(0), language, stemming) or "_" for m in words(text))
+
+
+def query_languages(text: str, stemming: Stemming = SHIPPED) -> tuple[str, ...]:
+    """The languages a query (whose language is unknown) is reduced as: Kazakh always (its table
+    works on folded words of any script); Russian where it has a Cyrillic letter, English where it
+    has a Latin one — their stemmers change only words of their own script, so otherwise the form
+    would be the plain folded one, which the folded query already searches."""
+    cyrillic = any("\u0400" <= ch <= "\u04ff" for ch in text)
+    latin = any(ch.isascii() and ch.isalpha() for ch in text)
+    return tuple(
+        lang
+        for lang in stemming.languages
+        if lang == "kk" or (lang == "ru" and cyrillic) or (lang == "en" and latin)
     )

@@ -155,6 +155,39 @@ def test_an_index_of_an_older_document_version_is_rebuilt_once(archive, worker, 
     assert all(dict(doc).get("text_folded") for doc in docs)
 
 
+def test_an_index_of_the_previous_document_version_is_rebuilt_with_russian_forms(archive):
+    """
+    GIVEN a Russian segment indexed as document version 4 did (no reduced form for Russian) and
+      the index marked as version 4
+    WHEN ensure_current runs (as `ashyq up`, `ashyq worker` do at start; `ashyq reindex` rebuilds)
+    THEN the version tells: it rebuilds once, marks the current version, and the verb's
+      dictionary form now finds the segment that says it in another person
+    """
+    from search.meili.indexer import ensure_current
+    from search.meili.schema import DOCUMENT_VERSION, META_INDEX, stored_version
+    from tests.support.corpus import Rec, seed
+
+    assert DOCUMENT_VERSION == 5
+    seed(archive, [Rec("R", "senate", date(2026, 3, 2), [("ru", "Жители жалуются на шум.")])])
+    client = master_client(archive)
+    index = client.index(archive.meili_index)
+    old = [{**dict(doc), "text_stem": ""} for doc in index.get_documents({"limit": 10}).results]
+    old = [{k: v for k, v in doc.items() if not k.startswith("_")} for doc in old]
+    wait(client, index.add_documents(old))
+    version_4 = {"id": archive.meili_index, "document_version": DOCUMENT_VERSION - 1}
+    wait(client, client.index(META_INDEX).add_documents([version_4], primary_key="id"))
+    assert stored_version(client, archive.meili_index) == 4
+    assert search_segments(client, archive.meili_index, "жаловаться").total == 0
+
+    with session_scope(archive.db_url) as session:
+        assert ensure_current(client, archive.meili_index, session) is True
+        assert ensure_current(client, archive.meili_index, session) is False
+    assert stored_version(client, archive.meili_index) == DOCUMENT_VERSION
+    found = search_segments(client, archive.meili_index, "жаловаться")
+    assert [hit.text for hit in found.hits] == ["Жители жалуются на шум."]
+    assert "<mark>жалуются</mark>" in found.hits[0].html
+
+
 MARKERS = ("viaduct", "aqueduct", "causeway")
 
 

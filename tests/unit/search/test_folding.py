@@ -1,24 +1,32 @@
-"""Script folding and stemming: every table row, and the spellings people really type."""
+"""Script folding: every table row, and the spellings people really type."""
 
 from __future__ import annotations
 
 import pytest
 
-from search.meili.query import build_queries
 from search.text.folding import CYRILLIC, LATIN, collapse_doubles, fold, fold_word, original_spans
-from search.text.stemming import STEMMED_LANGUAGES, TABLES, stem_folded, stem_text
 
 
 @pytest.mark.parametrize(("letter", "latin"), sorted(CYRILLIC.items()))
 def test_every_cyrillic_row(letter, latin):
-    # Inside a word, so that dropped letters (ъ, ь) and digraphs show.
-    assert fold_word(f"б{letter}д") == collapse_doubles(f"b{LATIN.get(latin, latin)}d")
+    # Inside a word, so that dropped letters (ъ, ь) and digraphs show; after a vowel, where я and
+    # ю keep their glide.
+    assert fold_word(f"о{letter}д") == collapse_doubles(f"o{LATIN.get(latin, latin)}d")
     assert fold_word(letter.upper()) == collapse_doubles(LATIN.get(latin, latin))
 
 
 @pytest.mark.parametrize(("spelling", "folded"), sorted(LATIN.items()))
 def test_every_latin_row(spelling, folded):
-    assert fold_word(f"b{spelling}d") == collapse_doubles(f"b{folded}d")
+    assert fold_word(f"o{spelling}d") == collapse_doubles(f"o{folded}d")
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [("budjet", "бюджет"), ("byudzhet", "бюджет"), ("Lyazzat", "Ляззат")],
+)
+def test_the_glide_of_ya_and_yu_after_a_consonant_is_not_needed(typed, written):
+    """GIVEN бюджет typed with or without the glide of ю WHEN folded THEN the same word"""
+    assert fold(typed) == fold(written)
 
 
 @pytest.mark.parametrize(
@@ -60,56 +68,40 @@ def test_fold_keeps_one_folded_word_per_original_word():
 
 
 @pytest.mark.parametrize(
-    ("word", "language"),
+    ("typed", "written"),
     [
-        ("бюджеттің", "kk"),
-        ("бюджетке", "kk"),
-        ("бюджетті", "kk"),
-        ("бюджеттен", "kk"),
-        ("бюджеттегі", "kk"),
-        ("бюджеттеріміздің", "kk"),
-        ("бюджета", "ru"),
-        ("бюджетом", "ru"),
-        ("бюджету", "ru"),
+        # 2017 alphabet: apostrophes (y' is ұ, u' is ү, s' and s'h are ш, c' is ч)
+        ("my'g'ali'm", "мұғалім"),
+        ("a'ki'mdi'k", "әкімдік"),
+        ("u'ki'met", "үкімет"),
+        ("ko'pi'r", "көпір"),
+        ("zan'", "заң"),
+        ("ma'ji'li's", "мәжіліс"),
+        ("ty'rg'yndar", "тұрғындар"),
+        ("mal s'aruas'ylyg'y", "мал шаруашылығы"),
+        ("s'haruas'hylyg'y", "шаруашылығы"),
+        ("c'ek", "чек"),
+        ("zan’", "заң"),  # a typographic apostrophe
+        ("zanʼ", "заң"),
+        # 2018 alphabet: acute accents (ý is у, ú is ү, ı is и/й)
+        ("muǵalim", "мұғалім"),
+        ("ákimdik", "әкімдік"),
+        ("úkimet", "үкімет"),
+        ("kópir", "көпір"),
+        ("zań", "заң"),
+        ("aýyl", "ауыл"),
+        ("densaýlyq", "денсаулық"),
+        ("mal sharýashylyǵy", "мал шаруашылығы"),
+        ("mınıstr", "министр"),
+        ("a\u0301kim", "әкім"),  # the accent as a combining mark
     ],
 )
-def test_inflected_forms_share_the_stem(word, language):
-    both = ("kk", "ru")
-    assert stem_text(word, language, both) == stem_text("бюджет", language, both) == "biudjet"
+def test_older_latin_alphabets_fold_like_the_2021_one(typed, written):
+    """GIVEN a Kazakh word in the 2017 (apostrophes) or 2018 (acute accents) Latin alphabet
+    WHEN it is folded THEN it meets the Cyrillic word, as one word (an apostrophe joins it)"""
+    assert fold(typed) == fold(written)
+    assert len(fold(typed).split()) == len(written.split())
 
 
-def test_surnames_keep_one_stem_in_both_languages():
-    both = ("kk", "ru")
-    assert (
-        stem_text("Токаев", "ru", both)
-        == stem_text("Токаева", "ru", both)
-        == stem_text("Тоқаевтың", "kk", both)
-    )
-
-
-def test_only_kazakh_is_stemmed_by_default():
-    """Measured in bench/stemming.py: the Russian table costs more precision than it adds."""
-    assert stem_text("бюджеттің", "kk") == "biudjet"
-    assert stem_text("бюджета", "ru") == "biudjeta"
-    assert stem_text("budgets", "en") == "budgets"
-
-
-def test_every_suffix_is_stripped_from_a_long_enough_stem():
-    for language, (suffixes, _rounds) in TABLES.items():
-        for suffix in suffixes:
-            assert stem_folded("mektep" + suffix, language) != "mektep" + suffix, (language, suffix)
-
-
-def stem_queries(query: str, stemmed: tuple[str, ...] = STEMMED_LANGUAGES) -> list[str]:
-    """The stemmed forms search sends for ``query`` (the query's language is unknown)."""
-    return [q["q"] for q in build_queries("segments", query, [], forms=("stem",), stemmed=stemmed)]
-
-
-def test_query_is_stemmed_as_each_language_in_use():
-    """GIVEN a query WHEN search builds its stemmed forms THEN one per stemmed language, no
-    duplicates, each searched on the stems and, where a segment has none, the folded text"""
-    assert stem_queries("бюджета жобасы") == ["biudje joba"]
-    assert stem_queries("бюджета жобасы", ("kk", "ru")) == ["biudje joba", "biudjet jobas"]
-    assert stem_queries("мектеп бюджет", ("kk", "ru")) == ["mektep biudjet"]
-    queries = build_queries("segments", "бюджета", [], forms=("stem",))
-    assert [q["attributesToSearchOn"] for q in queries] == [["text_stem", "text_folded"]]
+def test_an_accented_letter_no_table_names_keeps_its_base_letter():
+    assert fold("Bê") == "be"
