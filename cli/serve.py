@@ -18,7 +18,7 @@ from archive.db import session_scope
 from archive.models import User
 from archive.runtime import clear_runtime, local_master_key, write_runtime
 from archive.settings import Settings, env_for_children, get_settings
-from cli.common import console, err, follow, load_settings, migrated_settings, report
+from cli.common import console, err, fail, follow, load_settings, migrated_settings, report
 from cli.services import (
     ServiceError,
     Supervisor,
@@ -29,6 +29,7 @@ from cli.services import (
     web_argv,
     worker_argv,
 )
+from workers.celery_app import ALERT_QUEUE, QUEUES
 
 
 def web() -> None:
@@ -39,14 +40,23 @@ def web() -> None:
 
 def worker(
     beat: Annotated[bool, typer.Option(help="also run the scheduler (one per archive)")] = False,
+    queues: Annotated[
+        str,
+        typer.Option(help="comma-separated queues to serve (default: all; see README, Workers)"),
+    ] = ",".join(QUEUES),
 ) -> None:
     """Run only a Celery worker."""
     from search import ensure_current, master_client
 
+    wanted = tuple(q.strip() for q in queues.split(",") if q.strip())
+    unknown = sorted(set(wanted) - set(QUEUES))
+    if unknown or not wanted:
+        given = ", ".join(unknown) or "(none given)"
+        fail(f"unknown queue(s) {given}", f"known: {', '.join(QUEUES)}")
     settings = migrated_settings()
     with session_scope(settings.db_url) as session:
         ensure_current(master_client(settings), settings.meili_index, session)
-    argv = worker_argv(settings, "ashyq@%h", beat=beat)
+    argv = worker_argv(settings, "ashyq@%h", beat=beat, queues=wanted)
     os.execv(argv[0], argv)
 
 
@@ -130,6 +140,10 @@ def _start_app(settings: Settings, supervisor: Supervisor, logs: Path) -> None:
     env = env_for_children(settings)
     argv = worker_argv(settings, f"ashyq-{settings.port}@%h", beat=True)
     supervisor.start("worker", argv, env, logs / "worker.log")
+    # Alerts and mail get a slot of their own: the main worker's may all be transcribing.
+    name = f"alerts-{settings.port}@%h"
+    alerts = worker_argv(settings, name, queues=(ALERT_QUEUE,), concurrency=1)
+    supervisor.start("alerts", alerts, env, logs / "alerts.log")
     supervisor.start("web", web_argv(settings), env, logs / "web.log")
     wait_http(f"http://127.0.0.1:{settings.port}/healthz", 60, supervisor.procs["web"])
     requeued = requeue_orphans(settings)

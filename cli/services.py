@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from archive.settings import Settings
+from workers.celery_app import QUEUES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NPM_BINARY = REPO_ROOT / "node_modules" / "@gaubee" / "meilisearch-linux-amd64" / "meilisearch"
@@ -108,9 +109,15 @@ def meilisearch_argv(binary: str, port: int, key: str, db_dir: Path) -> list[str
     ]
 
 
-def worker_argv(settings: Settings, name: str, beat: bool = False) -> list[str]:
-    """A Celery worker; ``beat`` embeds the scheduler that polls watched sources (one per
-    archive: ``ashyq up`` runs a single worker, so it carries beat)."""
+def worker_argv(
+    settings: Settings,
+    name: str,
+    beat: bool = False,
+    queues: tuple[str, ...] = QUEUES,
+    concurrency: int | None = None,
+) -> list[str]:
+    """A Celery worker of ``queues`` (all of them by default); ``beat`` embeds the scheduler
+    that polls watched sources (one per archive: in ``ashyq up`` the main worker carries it)."""
     return [
         sys.executable,
         "-m",
@@ -120,9 +127,9 @@ def worker_argv(settings: Settings, name: str, beat: bool = False) -> list[str]:
         "worker",
         "--loglevel=INFO",
         "-Q",
-        "ashyq,ashyq.live,ashyq.clips",
+        ",".join(queues),
         "-c",
-        str(settings.worker_concurrency),
+        str(concurrency or settings.worker_concurrency),
         "-n",
         name,
         *(["--beat"] if beat else []),

@@ -147,7 +147,7 @@ def settings(
 def worker(settings: Settings) -> Iterator[subprocess.Popen]:
     """A real Celery worker (prefork, one child) consuming from Redis."""
     log_path = settings.data_dir / "worker.log"
-    argv = worker_argv("ashyq,ashyq.clips", concurrency=1, name="test")
+    argv = worker_argv("ashyq,ashyq.clips,ashyq.alerts", concurrency=1, name="test")
     proc = subprocess.Popen(
         argv,
         env=env_for_children(settings),

@@ -33,6 +33,13 @@ LIVE_WATCHDOG = "ashyq.live_watchdog"
 # Clip cuts: short jobs on their own queue, so a flood of them never sits in front of the pipeline.
 CLIP_QUEUE = "ashyq.clips"
 CUT_CLIP = "ashyq.cut_clip"
+# Alerts and mail: minutes matter ("email me when this is said" promises a minute), so they have
+# their own queue, which `ashyq up` serves with a worker of its own: a slot is free for them while
+# every slot of the main worker transcribes or records. Beat's sweeps go there too.
+ALERT_QUEUE = "ashyq.alerts"
+ALERT_TASKS = (EVALUATE_ALERTS, SEND_MAIL, FLUSH_OUTBOX, SEND_DIGESTS)
+# Every queue, for a worker that serves them all (`ashyq worker` without --queues).
+QUEUES = (QUEUE, LIVE_QUEUE, CLIP_QUEUE, ALERT_QUEUE)
 # How often beat looks for watched sources that are due (each has its own interval).
 SOURCE_CHECK_S = 30.0
 
@@ -67,6 +74,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         task_default_queue=QUEUE,
+        task_routes={name: {"queue": ALERT_QUEUE} for name in ALERT_TASKS},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
@@ -99,10 +107,11 @@ _producers: dict[tuple[str | None, str], Celery] = {}
 
 
 def _send(
-    settings: Settings, name: str, args: list[object], queue: str = QUEUE, **options: object
+    settings: Settings, name: str, args: list[object], queue: str | None = None, **options: object
 ) -> None:
     """Queue a task by name through an app built once per broker (the web process, the CLI and
-    workers all send this way, none needs the task modules imported)."""
+    workers all send this way, none needs the task modules imported). Without ``queue`` the
+    app's routes choose (alerts and mail: ``ALERT_QUEUE``; the rest: the main queue)."""
     key = (settings.broker_url, str(settings.broker_dir))
     if key not in _producers:
         _producers[key] = make_celery(settings)
@@ -115,7 +124,7 @@ def send_job(settings: Settings, job_id: int) -> None:
 
 
 def send_task(settings: Settings, name: str, *args: object) -> None:
-    """Queue any task of the main queue by name (the API and the indexing use it)."""
+    """Queue a task by name on the queue its route names (the API and the indexing use it)."""
     _send(settings, name, list(args))
 
 

@@ -41,7 +41,7 @@ class LiveEnv:
         self.starts += 1
         log = self.settings.data_dir / f"worker-{self.starts}.log"
         proc = subprocess.Popen(
-            worker_argv("ashyq,ashyq.live", concurrency=2, name="live", beat=True),
+            worker_argv("ashyq,ashyq.live,ashyq.alerts", concurrency=2, name="live", beat=True),
             env=env_for_children(self.settings),
             cwd=REPO,
             stdout=log.open("wb"),

@@ -17,7 +17,7 @@ from archive.models import AlertDelivery, OutboxMessage
 from tests.support.helpers import wait_job
 from tests.support.media_factory import clip_with_word_at_known_time
 from tests.support.smtp import parts
-from workers.celery_app import QUEUE
+from workers.celery_app import ALERT_QUEUE, QUEUE
 from workers.services.submit import submit_file, submit_reprocess
 
 pytestmark = pytest.mark.whisper
@@ -29,10 +29,11 @@ def first_link(text: str, marker: str) -> str:
 
 
 def queue_drained(settings, settle_s: float = 3.0, timeout: float = 120) -> None:
-    """Wait until the worker's queue is empty, then a little more for the task it holds."""
+    """Wait until the worker's queues (jobs, alerts) are empty, then a little more for the task
+    it holds."""
     client = redis.Redis.from_url(settings.broker_url)
     deadline = time.monotonic() + timeout
-    while client.llen(QUEUE) and time.monotonic() < deadline:
+    while (client.llen(QUEUE) or client.llen(ALERT_QUEUE)) and time.monotonic() < deadline:
         time.sleep(0.3)
     time.sleep(settle_s)
 

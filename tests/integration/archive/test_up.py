@@ -60,8 +60,8 @@ def test_two_archives_run_side_by_side_and_stop_on_ctrl_c(tmp_path):
     """
     GIVEN two data dirs and two ports
     WHEN `ashyq up` runs in each (one with the demo, one --no-demo)
-    THEN both serve, the demo becomes searchable in the first only, and Ctrl-C stops every
-    process each one started
+    THEN both serve (each with a worker for alerts of its own), the demo becomes searchable in
+    the first only, and Ctrl-C stops every process each one started
     """
     dir_a, dir_b = tmp_path / "a", tmp_path / "b"
     port_a, port_b = free_port(), free_port()
@@ -71,6 +71,10 @@ def test_two_archives_run_side_by_side_and_stop_on_ctrl_c(tmp_path):
         wait_for_text(log_b, "Ashyq is up", up_b, 120)
         wait_for_text(log_a, "try: ", up_a, 240)
         assert "job 1 done" in log_a.read_text()
+        # Alerts and mail have a worker of their own, one slot serving only their queue.
+        for data in (dir_a, dir_b):
+            argvs = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children_of(data)]
+            assert any(b"-Q\0ashyq.alerts\0-c\0" + b"1\0" in argv for argv in argvs), argvs
 
         found_a = httpx.get(
             f"http://127.0.0.1:{port_a}/api/v1/search", params={"q": "budget"}
