@@ -56,6 +56,14 @@ SETTINGS: dict[str, dict] = {
     "typo 5/9, prefix": {"typoTolerance": TYPO_5_9, "prefixSearch": "indexingTime"},
     "typo 4/7, no prefix": {"typoTolerance": TYPO_4_7, "prefixSearch": "disabled"},
     "typo 5/9, no prefix": {"typoTolerance": TYPO_5_9, "prefixSearch": "disabled"},
+    "typo 5/8, no prefix": {
+        "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 8}},
+        "prefixSearch": "disabled",
+    },
+    "typo 6/10, no prefix": {
+        "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 6, "twoTypos": 10}},
+        "prefixSearch": "disabled",
+    },
     "typo 5/9 on the text only, no prefix": {
         "typoTolerance": TYPO_5_9 | OFF,
         "prefixSearch": "disabled",

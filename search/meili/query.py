@@ -214,22 +214,30 @@ def _forms(
 
 def _stem_queries(parsed: ParsedQuery, stemming: Stemming) -> list[str]:
     """The query reduced as each language (search.text.stemming.query_languages), without
-    repeats; with ``whole_words`` each reduced word is a one-word phrase, an excluded term one."""
+    repeats; with ``whole_words`` each reduced word is a one-word phrase. An excluded term is
+    excluded in every language's form from every query: a segment must not come back through
+    another language's stems."""
+    languages = query_languages(" ".join(t.text for t in parsed.terms), stemming)
+    quote = (lambda w: f'"{w}"') if stemming.whole_words else (lambda w: w)
+    excluded = {
+        "-" + quote(" ".join(reduced)): None
+        for term in parsed.excluded
+        for language in languages
+        if (reduced := _reduced(term.text, language, stemming))
+    }
     queries = set()
-    for language in query_languages(" ".join(t.text for t in parsed.terms), stemming):
-        parts = []
-        for term in parsed.terms:
-            reduced = [w for w in stem_text(term.text, language, stemming).split() if w != "_"]
-            if not reduced:
-                continue
-            if not stemming.whole_words:
-                parts.append(("-" if term.excluded else "") + " ".join(reduced))
-            elif term.excluded:
-                parts.append('-"' + " ".join(reduced) + '"')
-            else:
-                parts += [f'"{word}"' for word in reduced]
-        queries.add(" ".join(parts))
+    for language in languages:
+        words = [
+            quote(word) if stemming.whole_words else word
+            for term in parsed.positive
+            for word in _reduced(term.text, language, stemming)
+        ]
+        queries.add(" ".join([*words, *excluded]))
     return sorted(queries)
+
+
+def _reduced(text: str, language: str, stemming: Stemming) -> list[str]:
+    return [word for word in stem_text(text, language, stemming).split() if word != "_"]
 
 
 def _multi_search(

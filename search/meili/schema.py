@@ -58,7 +58,7 @@ INDEX_SETTINGS: dict[str, Any] = {
     # with a typo at 5 letters "қаржы" still found "қарсы". Measured (bench/stemming.py,
     # BENCHMARKS.md): F1 0.866 with prefix and typos from 4/7, 0.974 without prefix and typos
     # from 5/9, 0.977 from 6/10.
-    "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 6, "twoTypos": 10}},
+    "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 6, "twoTypos": 8}},
     "prefixSearch": "disabled",
     "pagination": {"maxTotalHits": 5000},
     # Index size (bench/search.py): proximity is ranked within an attribute only (phrases still
