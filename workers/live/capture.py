@@ -325,7 +325,7 @@ class Capture:
         def stop() -> None:
             if proc.poll() is None:
                 self.ending = self.ending or "maximum duration reached"
-                proc.terminate()
+                stop_ffmpeg(proc)  # the loop may stop it too: ffmpeg gets one SIGTERM
 
         self.deadline = threading.Timer(max(left, 0.0), stop)
         self.deadline.daemon = True

@@ -11,6 +11,8 @@ import ctypes
 import os
 import signal
 import subprocess
+import threading
+import weakref
 from pathlib import Path
 
 from archive.settings import Settings
@@ -26,6 +28,9 @@ from workers.media.netguard import (
 )
 
 HLS_TIME_S = 2  # length of the recorded .ts segments (the live page plays them)
+
+_SIGNALS = threading.Lock()
+_TERMINATED: weakref.WeakSet[subprocess.Popen] = weakref.WeakSet()  # sent their one SIGTERM
 
 try:
     _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -131,11 +136,23 @@ def start_ffmpeg(argv: list[str], folder: Path, proxy: GuardedProxy) -> subproce
     )
 
 
+def _terminate(proc: subprocess.Popen) -> None:
+    """Ask ffmpeg to stop (SIGTERM; one SIGINT does not stop it), once per process.
+
+    A second SIGTERM while ffmpeg closes its outputs makes it abandon them ("Immediate exit
+    requested"): the recorded playlist is left empty and the whole run is lost (seen when the
+    maximum-duration timer and the capture loop both stopped a run). Safe from both threads."""
+    with _SIGNALS:
+        if proc.poll() is None and proc not in _TERMINATED:
+            _TERMINATED.add(proc)
+            proc.send_signal(signal.SIGTERM)
+
+
 def stop_ffmpeg(proc: subprocess.Popen) -> None:
-    """SIGTERM (one SIGINT does not stop ffmpeg), then SIGKILL; the outputs are closed."""
+    """``_terminate``, then SIGKILL if it has not exited in 15 s; the outputs are closed."""
     if proc.poll() is not None:
         return
-    proc.send_signal(signal.SIGTERM)
+    _terminate(proc)
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
