@@ -12,7 +12,7 @@ page with its form and the message, the alert sign-up form), not an error answer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from web.templating import templates
 from workers.services.editing import EditRefused
 from workers.services.publishing import NotAllowed
 from workers.services.submit import InvalidRequest
-from workers.services.uploads import UploadRefused
+from workers.services.uploads import OffsetMismatch, UploadRefused, UploadTooLarge
 
 # The ``error`` code of a JSON error answer, by status (documented in the OpenAPI schema).
 ERROR_CODES = {
@@ -46,23 +46,11 @@ ERROR_CODES = {
 
 @dataclass(frozen=True)
 class Refusal:
-    """How one kind of domain error is answered: its status (or a rule giving it from the
-    error), and the detail shown (the error's own message unless ``detail`` is set)."""
+    """How one kind of domain error is answered: its status, and the detail shown (the error's
+    own message unless ``detail`` is set). The kind decides, never the message's words."""
 
-    status: int | Callable[[Exception], int]
+    status: int
     detail: str | None = None
-
-    def status_of(self, exc: Exception) -> int:
-        return self.status if isinstance(self.status, int) else self.status(exc)
-
-
-def _upload_status(exc: Exception) -> int:
-    """An upload over the size limit is a 413; a chunk at the wrong offset (another tab, a
-    retry after the bytes arrived) a 409, so the page asks where to resume; the rest a 400."""
-    message = str(exc)
-    if "over the maximum" in message:
-        return 413
-    return 409 if message.startswith(("offset ", "offset:")) else 400
 
 
 # Domain error → answer. Subclasses follow their base (TooManySignUps is an InvalidAlert).
@@ -71,7 +59,9 @@ REFUSALS: dict[type[Exception], Refusal] = {
     RangeError: Refusal(400),  # a time or range (t=, end=, start=) that is not one
     InvalidRequest: Refusal(400),  # a fetch, source or live capture refused before queueing
     InvalidAlert: Refusal(400),  # an alert's query or action that is not valid
-    UploadRefused: Refusal(_upload_status),
+    UploadTooLarge: Refusal(413),  # over the size limit
+    OffsetMismatch: Refusal(409),  # a chunk not where the file ends: the page asks to resume
+    UploadRefused: Refusal(400),  # the rest: no name, a path, an empty file, bad metadata
     EditRefused: Refusal(409),  # the transcript changed under the editor, or the edit is void
     NotAllowed: Refusal(409),  # the state forbids it (publish a deleted one, purge a kept one)
     SearchUnavailable: Refusal(503, "search is unavailable"),
@@ -111,7 +101,7 @@ def _describe(exc: RequestValidationError) -> str:
 
 async def _refused(request: Request, exc: Exception) -> Response:
     refusal = next(REFUSALS[kind] for kind in type(exc).__mro__ if kind in REFUSALS)
-    return error_response(request, refusal.status_of(exc), refusal.detail or str(exc))
+    return error_response(request, refusal.status, refusal.detail or str(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

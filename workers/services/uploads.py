@@ -43,6 +43,15 @@ class UploadRefused(ValueError):
     """The upload cannot be accepted; the message says why, in words for staff."""
 
 
+class UploadTooLarge(UploadRefused):
+    """Over ``upload_max_bytes``: the answer is a 413."""
+
+
+class OffsetMismatch(UploadRefused):
+    """A chunk not at the end of what arrived (another tab, a retry after the bytes came): a 409,
+    so the page asks where to resume."""
+
+
 @dataclass(frozen=True)
 class Finished:
     job_id: int | None
@@ -133,7 +142,7 @@ def start(
     if size <= 0:
         raise UploadRefused(f"{name}: the file is empty (0 bytes)")
     if size > settings.upload_max_bytes:
-        raise UploadRefused(
+        raise UploadTooLarge(
             f"{name}: the file is {size} bytes, over the maximum of "
             f"{settings.upload_max_bytes} bytes"
         )
@@ -181,14 +190,14 @@ async def write_chunk(
         raise UploadRefused("this upload was cancelled or already finished")
     have = path.stat().st_size
     if offset != have:
-        raise UploadRefused(f"offset {offset} does not match the {have} bytes received")
+        raise OffsetMismatch(f"offset {offset} does not match the {have} bytes received")
     with path.open("r+b") as handle:
         try:  # one writer at a time: two tabs resuming the same upload must not interleave
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise UploadRefused("offset: another chunk of this upload is being written") from exc
+            raise OffsetMismatch("another chunk of this upload is being written") from exc
         if path.stat().st_size != offset:
-            raise UploadRefused(f"offset {offset} no longer matches the bytes received")
+            raise OffsetMismatch(f"offset {offset} no longer matches the bytes received")
         handle.seek(offset)
         written = offset
         async for chunk in chunks:

@@ -15,7 +15,7 @@ from search import QueryError, SearchUnavailable
 from workers.services.editing import EditRefused
 from workers.services.publishing import NotAllowed
 from workers.services.submit import InvalidRequest
-from workers.services.uploads import UploadRefused
+from workers.services.uploads import OffsetMismatch, UploadRefused, UploadTooLarge
 
 CASES = [
     (QueryError("add at least one word"), 400, "invalid_parameter", "add at least one word"),
@@ -25,10 +25,12 @@ CASES = [
     (TooManySignUps("slow down"), 400, "invalid_parameter", "slow down"),
     (EditRefused("the segment changed"), 409, "http_error", "the segment changed"),
     (NotAllowed("delete it first"), 409, "http_error", "delete it first"),
-    (UploadRefused("a.mp4: 9 bytes, over the maximum of 8"), 413, "too_large", None),
-    (UploadRefused("offset 3 does not match the 5 bytes received"), 409, "http_error", None),
-    (UploadRefused("offset: another chunk is being written"), 409, "http_error", None),
+    (UploadTooLarge("a.mp4: 9 bytes, over the maximum of 8"), 413, "too_large", None),
+    (OffsetMismatch("offset 3 does not match the 5 bytes received"), 409, "http_error", None),
+    (OffsetMismatch("another chunk is being written"), 409, "http_error", None),
+    # The kind decides, never the words: a file named "offset…" over the maximum is not a 409.
     (UploadRefused("offset.mp4: the file is empty (0 bytes)"), 400, "invalid_parameter", None),
+    (UploadTooLarge("offset 9.mp4 is over the maximum"), 413, "too_large", None),
     (SearchUnavailable("connection refused"), 503, "unavailable", "search is unavailable"),
 ]
 
