@@ -40,7 +40,7 @@ from search.meili.client import SearchUnavailable
 from search.meili.highlight import crop_html, highlight_html, match_spans
 from search.meili.highlight import moment_of as moment_of  # re-exported for workers.alerts
 from search.text.folding import fold
-from search.text.stemming import SHIPPED, Stemming, query_languages, stem_text
+from search.text.stemming import SHIPPED, Stemming, stem_queries
 from search.text.syntax import ParsedQuery, parse
 
 # Weights of the ways in the merged ranking: the words as typed rank first, then the folded words,
@@ -203,41 +203,13 @@ def _forms(
         # Documents hold a stemmed form only where it differs from the folded one
         # (search.meili.documents.text_forms): elsewhere the folded form is the stemmed form.
         wanted += [
-            (q, ("text_stem", "text_folded"), WEIGHT_STEM) for q in _stem_queries(parsed, stemming)
+            (q, ("text_stem", "text_folded"), WEIGHT_STEM) for q in stem_queries(parsed, stemming)
         ]
     return tuple(
         (q, attributes, weight)
         for q, attributes, weight in wanted
         if ParsedQuery(parse(q).positive).terms
     )
-
-
-def _stem_queries(parsed: ParsedQuery, stemming: Stemming) -> list[str]:
-    """The query reduced as each language (search.text.stemming.query_languages), without
-    repeats; with ``whole_words`` each reduced word is a one-word phrase. An excluded term is
-    excluded in every language's form from every query: a segment must not come back through
-    another language's stems."""
-    languages = query_languages(" ".join(t.text for t in parsed.terms), stemming)
-    quote = (lambda w: f'"{w}"') if stemming.whole_words else (lambda w: w)
-    excluded = {
-        "-" + quote(" ".join(reduced)): None
-        for term in parsed.excluded
-        for language in languages
-        if (reduced := _reduced(term.text, language, stemming))
-    }
-    queries = set()
-    for language in languages:
-        words = [
-            quote(word) if stemming.whole_words else word
-            for term in parsed.positive
-            for word in _reduced(term.text, language, stemming)
-        ]
-        queries.add(" ".join([*words, *excluded]))
-    return sorted(queries)
-
-
-def _reduced(text: str, language: str, stemming: Stemming) -> list[str]:
-    return [word for word in stem_text(text, language, stemming).split() if word != "_"]
 
 
 def _multi_search(

@@ -51,6 +51,7 @@ from typing import Any
 import Stemmer
 
 from search.text.folding import collapse_doubles, fold_word, words
+from search.text.syntax import ParsedQuery
 
 
 def _suffixes(*families: str) -> tuple[str, ...]:
@@ -225,3 +226,31 @@ def query_languages(text: str, stemming: Stemming = SHIPPED) -> tuple[str, ...]:
         for lang in stemming.languages
         if lang == "kk" or (lang == "ru" and cyrillic) or (lang == "en" and latin)
     )
+
+
+def stem_queries(parsed: ParsedQuery, stemming: Stemming) -> list[str]:
+    """The stemmed queries search.meili.query sends: ``parsed`` reduced as each language
+    (``query_languages``), without repeats; with ``whole_words`` each reduced word is a one-word
+    phrase (no prefix, no typo). An excluded term is excluded in every language's form from every
+    query: a segment must not come back through another language's stems."""
+    languages = query_languages(" ".join(t.text for t in parsed.terms), stemming)
+    quote = (lambda w: f'"{w}"') if stemming.whole_words else (lambda w: w)
+    excluded = {
+        "-" + quote(" ".join(reduced)): None
+        for term in parsed.excluded
+        for language in languages
+        if (reduced := _reduced(term.text, language, stemming))
+    }
+    queries = set()
+    for language in languages:
+        words = [
+            quote(word)
+            for term in parsed.positive
+            for word in _reduced(term.text, language, stemming)
+        ]
+        queries.add(" ".join([*words, *excluded]))
+    return sorted(queries)
+
+
+def _reduced(text: str, language: str, stemming: Stemming) -> list[str]:
+    return [word for word in stem_text(text, language, stemming).split() if word != "_"]
