@@ -14,11 +14,11 @@ from api import errors, feeds, health, media, public, staff, v1
 from api.guards.body_limit import BodyLimitMiddleware
 from api.guards.framing import FramingMiddleware
 from api.guards.ratelimit import RateLimitMiddleware
-from api.links import recording_url
 from api.media.origin import MediaOriginMiddleware
 from archive.settings import Settings, get_settings
 from web import STATIC_DIR
 from web.i18n import LocaleMiddleware
+from web.links import recording_url
 from web.templating import templates
 
 RATE_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]

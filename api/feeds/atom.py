@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from api.conditional import conditional
 from api.deps import SearchDep, SessionDep, SettingsDep
-from api.links import recording_url
 from api.reading.recordings import list_recordings
 from api.reading.results import run_search
 from api.reading.search_params import SearchParamsDep
@@ -26,6 +25,7 @@ from archive.models import Body, Recording
 from web.formatting import timestamp
 from web.i18n import current
 from web.i18n import gettext as _
+from web.links import recording_url
 
 router = APIRouter(tags=["feeds"])
 

@@ -22,7 +22,6 @@ from api.auth import Principal, client_ip, current_principal
 from api.conditional import REVALIDATE, RevalidatedFile
 from api.deps import RowId, SessionDep, SettingsDep
 from api.guards.media_safety import media_headers
-from api.links import recording_url
 from api.media.clip_jobs import Asker, Order, budget_of, place, settle
 from api.reading.quotes import Quote, quote, requested_range
 from api.reading.recordings import public_recording
@@ -33,6 +32,7 @@ from archive.models import Recording
 from archive.settings import Settings
 from archive.text.ranges import TimeRange, seconds_text, to_ms
 from web.i18n import current
+from web.links import recording_url
 from web.templating import templates
 from workers.media import clips
 

@@ -14,11 +14,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import RowId, SessionDep, SettingsDep
-from api.links import recording_url
 from api.reading.quotes import quote, requested_range
 from api.reading.recordings import public_recording
 from archive.text.ranges import TimeRange, seconds_text
 from web.i18n import current
+from web.links import recording_url
 from web.templating import templates
 
 router = APIRouter(tags=["embed"])

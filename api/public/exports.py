@@ -15,13 +15,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import RowId, SessionDep, SettingsDep
-from api.links import recording_url
 from api.reading.quotes import Quote, quote, requested_range
 from api.reading.recordings import public_recording
 from archive.text.captions import to_srt, to_text, to_vtt, vtt_time
 from archive.text.ranges import seconds_text
 from web.i18n import N_, current, format_day
 from web.i18n import gettext as _
+from web.links import recording_url
 
 router = APIRouter(tags=["exports"])
 

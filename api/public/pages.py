@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from api.deps import RowId, SearchDep, SessionDep, SettingsDep, Year
 from api.guards.media_safety import media_headers
-from api.links import recording_url
 from api.reading.live import gaps_before, gaps_of, session_of
 from api.reading.quotes import page_range
 from api.reading.recordings import list_recordings, public_bodies, public_recording, public_years
@@ -21,6 +20,7 @@ from archive.text.captions import to_vtt
 from search import QueryError, SearchUnavailable, fold
 from web.i18n import N_, current
 from web.i18n import gettext as _
+from web.links import recording_url
 from web.templating import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)

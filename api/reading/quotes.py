@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.links import recording_url
 from archive.models import Recording, Segment
 from archive.settings import Settings
 from archive.text.ranges import (
@@ -22,6 +21,7 @@ from archive.text.ranges import (
 from web.formatting import timestamp
 from web.i18n import current, format_day
 from web.i18n import gettext as _
+from web.links import recording_url
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, and_, cast, func, or_, select
 
 from api.deps import RowId, SessionDep, SettingsDep
-from api.links import recording_url
 from api.reading.recordings import public_recording
 from api.reading.results import visible
 from api.reading.search_params import SLUG
 from api.v1.schemas import ERRORS, TranscriptSegment, transcript_segment
 from archive.models import EVENT_TYPES, Body, Recording, Speaker
+from web.links import recording_url
 from workers.services import dumps
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RowId, SearchDep, SessionDep, SettingsDep
-from api.links import recording_url
 from api.reading.recordings import public_recording
 from api.reading.results import Card, Moment, run_search
 from api.reading.search_params import SearchParams, SearchParamsDep
@@ -20,6 +19,7 @@ from archive.models import Recording
 from archive.settings import Settings
 from search import Results
 from web.i18n import current
+from web.links import recording_url
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
 

@@ -37,6 +37,7 @@ from archive.models import (
 from archive.public import is_visible
 from archive.settings import Settings
 from search import Filters, QueryError, master_client, moment_of, search_segments
+from web.links import recording_url
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def confirm_url(settings: Settings, token: str) -> str:
 
 
 def moment_url(settings: Settings, recording_id: int, moment: float) -> str:
-    return f"{settings.site_url}/r/{recording_id}?t={int(moment)}"
+    return recording_url(recording_id, site=settings.site_url, t=moment)
 
 
 # Evaluation ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from archive.settings import Settings
 from web import i18n
 from web.formatting import timestamp
 from web.i18n import gettext as _
+from web.links import recording_url
 from web.templating import templates
 from workers.alerts.evaluate import confirm_url, manage_url, moment_url, search_url, unsubscribe_url
 
@@ -175,6 +176,6 @@ def _blocks(
             )
         if lines:
             name = rec.body.localized_name(lang)
-            url = f"{settings.site_url}/r/{rid}"
+            url = recording_url(rid, site=settings.site_url)
             blocks.append(RecordingBlock(rec.title, name, rec.recorded_on, url, lines))
     return blocks

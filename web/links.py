@@ -1,8 +1,9 @@
 """The one builder of recording URLs (``/r/{id}`` and what hangs under it).
 
-Pages, the JSON API, feeds, citations and the templates all link recordings; each built the link
-by hand (16 f-strings, more in templates), so a change of the address scheme would have had to
-find them all. The templates reach it as the Jinja global ``recording_url``.
+Pages, the JSON API, feeds, citations, alert mail and the templates all link recordings; each built
+the link by hand (16 f-strings, more in templates), so a change of the address scheme would have
+had to find them all. It lives in ``web`` (presentation, below every face) so that the API and the
+workers' mail share it; the templates reach it as the Jinja global ``recording_url``.
 """
 
 from __future__ import annotations
