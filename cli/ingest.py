@@ -46,7 +46,9 @@ def ingest(
     settings = migrated_settings()
     when = date_ or date.today().isoformat()
     try:
-        job_id = submit_file(settings, path, title=title, body=body, when=when, body_name=body_name)
+        job_id = submit_file(
+            settings, path, title=title, body=body, when=when, body_name=body_name, actor=CLI
+        )
     except InvalidRequest as exc:
         fail("not queued", exc)
     _queued(settings, job_id, path.name, wait)

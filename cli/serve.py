@@ -14,6 +14,7 @@ import typer
 from sqlalchemy import select
 
 from archive import migrate
+from archive.audit import CLI
 from archive.db import session_scope
 from archive.models import User
 from archive.runtime import clear_runtime, local_master_key, write_runtime
@@ -171,7 +172,7 @@ def _demo(settings: Settings) -> None:
         return
     today = date.today().isoformat()
     job_id = submit_file(
-        settings, clip, title=DEMO_TITLE, body=DEMO_BODY, when=today, body_name="Demo"
+        settings, clip, title=DEMO_TITLE, body=DEMO_BODY, when=today, body_name="Demo", actor=CLI
     )
     report(settings, follow(settings, job_id, "demo recording"))
     console.print(f"try: {settings.site_url}/search?q=budget", highlight=False)

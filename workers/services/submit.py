@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from archive import bodies, jobs
+from archive import audit, bodies, jobs
 from archive.audit import Actor
 from archive.db import session_scope
 from archive.media.media_types import safe_suffix
@@ -65,8 +65,10 @@ def submit_file(
     body: str,
     when: str,
     body_name: str | None = None,
+    actor: Actor | None = None,
 ) -> int:
-    """Stage ``path`` and queue an ingest job; returns the job id."""
+    """Stage ``path`` and queue an ingest job; returns the job id. An ``actor`` gets an audit
+    entry and, unless an admin (or the CLI), may only name an existing body, as for a fetch."""
     validate_metadata(title, body, when)
     if not path.is_file():
         raise InvalidRequest(f"no such file: {path}")
@@ -80,7 +82,10 @@ def submit_file(
     }
     try:
         with session_scope(settings.db_url) as session:
+            check_body(session, body, actor)
             job_id = jobs.create_job(session, "ingest", params, source_path=str(staged)).id
+            if actor is not None:
+                audit.record_by(session, actor, "ingest", "job", job_id, file=path.name)
     except BaseException:
         (settings.data_dir / staged).unlink(missing_ok=True)
         raise

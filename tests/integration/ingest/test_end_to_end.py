@@ -6,7 +6,10 @@ import subprocess
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from archive.db import session_scope
+from archive.models import AuditEntry, Job
 from archive.settings import Settings
 from search.meili.client import master_client
 from tests.support.helpers import ashyq, segment_count, wait_job
@@ -83,12 +86,19 @@ def test_ingested_clip_is_found_at_the_spoken_moment(archive, worker, web, tmp_p
 
 
 def test_ingest_wait_exits_non_zero_when_the_job_fails(archive, worker, tmp_path):
-    """GIVEN a text file named .mp4 WHEN `ashyq ingest --wait` THEN exit 1 with the reason"""
+    """GIVEN a text file named .mp4 WHEN `ashyq ingest --wait` THEN exit 1 with the reason; the
+    submission is in the audit log, by "cli", naming the job and the file"""
     fake = tmp_path / "notes.mp4"
     fake.write_text("not a video")
     done = run(archive, "ingest", str(fake), "--title", "X", "--body", "senat", "--wait")
     assert done.returncode == 1
     assert "not a media file" in done.stderr
+    with session_scope(archive.db_url) as session:
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "ingest")).all()
+        job = session.scalars(select(Job)).one()
+        assert entry.user_email == "cli" and entry.user_id is None
+        assert (entry.target_type, entry.target_id) == ("job", str(job.id))
+        assert entry.detail == {"file": "notes.mp4"}
 
 
 def test_rerunning_the_pipeline_duplicates_nothing(archive, worker, tmp_path):
