@@ -127,28 +127,36 @@ def save_recording(
     return back(f"/staff/recordings/{rec.id}", "saved")
 
 
-def _state_change(
-    path: str, change: Callable[[Settings, Session, Recording], None], done: str
-) -> None:
-    """``POST /staff/recordings/{id}/<path>``: record who makes ``change``, make it, go back to
-    the recording's page saying ``done``. The audit action is the change's name (publish,
-    withdraw, soft_delete, restore). A change the state forbids is a ``NotAllowed``: 409
-    (api.errors), and the audit row is not kept."""
-
-    def route(act: RecordingAction) -> Response:
-        rec, ip = act.recording, client_ip(act.request)
-        audit.record(act.db, act.staff.user, change.__name__, "recording", rec.id, ip=ip)
-        change(act.settings, act.db, rec)
-        return back(f"/staff/recordings/{rec.id}", done)
-
-    name = f"recording_{change.__name__}"
-    router.add_api_route(f"/recordings/{{recording_id}}/{path}", route, methods=["POST"], name=name)
+def _change(
+    act: RecordingAction, change: Callable[[Settings, Session, Recording], None], done: str
+) -> Response:
+    """Record who makes ``change``, make it, go back to the recording's page saying ``done``.
+    The audit action is the change's name (publish, withdraw, soft_delete, restore). A change the
+    state forbids is a ``NotAllowed``: 409 (api.errors), and the audit row is not kept."""
+    rec, ip = act.recording, client_ip(act.request)
+    audit.record(act.db, act.staff.user, change.__name__, "recording", rec.id, ip=ip)
+    change(act.settings, act.db, rec)
+    return back(f"/staff/recordings/{rec.id}", done)
 
 
-_state_change("publish", publishing.publish, "published")
-_state_change("withdraw", publishing.withdraw, "withdrawn")
-_state_change("delete", publishing.soft_delete, "deleted")
-_state_change("restore", publishing.restore, "restored")
+@router.post("/recordings/{recording_id}/publish")
+def recording_publish(act: RecordingAction) -> Response:
+    return _change(act, publishing.publish, "published")
+
+
+@router.post("/recordings/{recording_id}/withdraw")
+def recording_withdraw(act: RecordingAction) -> Response:
+    return _change(act, publishing.withdraw, "withdrawn")
+
+
+@router.post("/recordings/{recording_id}/delete")
+def recording_soft_delete(act: RecordingAction) -> Response:
+    return _change(act, publishing.soft_delete, "deleted")
+
+
+@router.post("/recordings/{recording_id}/restore")
+def recording_restore(act: RecordingAction) -> Response:
+    return _change(act, publishing.restore, "restored")
 
 
 admin_router = APIRouter(
