@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = 8000
+    # Web server processes (uvicorn --workers) for `ashyq web` and `ashyq up`; 0: one per core
+    # this process may run on. Each builds the app once; rate limits are shared (below).
+    web_workers: int = Field(default=0, ge=0)
+    # Seconds the web server gives requests in flight to finish when told to stop.
+    web_graceful_s: int = Field(default=10, ge=1)
+    # `ashyq up` restarts a child that dies after 1, 2, 4… seconds (at most restart_backoff_max_s);
+    # more than restart_max restarts of one child within restart_window_s is a crash loop: it
+    # stops everything and exits non-zero.
+    restart_max: int = Field(default=5, ge=0)
+    restart_window_s: float = Field(default=300.0, gt=0)
+    restart_backoff_max_s: float = Field(default=30.0, gt=0)
     # The address users reach the site at; used in printed URLs and permalinks.
     public_url: str | None = None
     # A separate origin for media files (e.g. https://media.example.org, another name for the same
@@ -157,6 +168,9 @@ class Settings(BaseSettings):
     # is stored with the key (``ashyq apikeys add``), this is its default.
     rate_limit_per_minute: int = 120
     rate_limit_key_per_minute: int = 1200
+    # Where every web process counts (a `limits` storage URI: redis://…, memcached://…). Unset:
+    # the broker's Redis, or with the embedded broker DATA_DIR/run/ratelimit.sqlite3.
+    rate_limit_storage: str | None = None
 
     # The nightly bulk dump of published transcripts: the UTC hour it is made, and how many to keep.
     dump_hour_utc: int = 3

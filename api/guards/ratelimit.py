@@ -12,28 +12,38 @@ cache of at most ``KEY_CACHE_MAX`` keys; lookups are counted per address against
 limit, so a stream of made-up keys costs no database query each beyond that; and a request with an
 unknown key counts against its address, so it cannot skip the limit either.
 
-Counters live in the web process's memory: with several web processes each counts on its own,
-so the documented limit holds per process.
+The counting is the ``limits`` library's fixed window (it starts at a client's first request),
+in a storage every web process shares (``api.guards.limit_store``: the broker's Redis, or a
+SQLite file in the data folder for the embedded default), so the limit holds for the archive,
+however many web processes serve it. Should that storage fail, requests pass (and the failure is
+logged once a minute): a broken counter must not take the archive down.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from limits import RateLimitItemPerMinute
+from limits.errors import StorageError
+from limits.storage import Storage
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from api.guards.limit_store import make_storage
 from archive.db import session_scope
 from archive.models import ApiKey
 from archive.settings import Settings
+
+log = logging.getLogger(__name__)
 
 WINDOW_S = 60
 LIMITED_PREFIXES = (
@@ -60,32 +70,28 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-@dataclass
-class Window:
-    started: float
-    count: int
-
-
 class RateLimiter:
-    """Counts requests per client in fixed windows; ``hit`` says whether one more may pass."""
+    """Counts requests per client in fixed one-minute windows (``limits``, in the shared
+    storage); ``hit`` says whether one more may pass."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.windows: dict[str, Window] = {}
+    def __init__(self, storage: Storage) -> None:
+        self.window = FixedWindowRateLimiter(storage)
+        self._failed_at = -math.inf
 
     def hit(self, client: str, limit: int) -> tuple[bool, int, float]:
         """(allowed, remaining, seconds until the window resets)."""
-        now = self.clock()
-        window = self.windows.get(client)
-        if window is None or now - window.started >= WINDOW_S:
-            if len(self.windows) > 100_000:  # forget finished windows now and then
-                self.windows = {k: w for k, w in self.windows.items() if now - w.started < WINDOW_S}
-            window = self.windows[client] = Window(now, 0)
-        reset = WINDOW_S - (now - window.started)
-        if window.count >= limit:
-            return False, 0, reset
-        window.count += 1
-        return True, limit - window.count, reset
+        item = RateLimitItemPerMinute(limit)
+        try:
+            allowed = self.window.hit(item, client)
+            stats = self.window.get_window_stats(item, client)
+        except StorageError as exc:  # the storage's own errors (Redis down, SQLite locked…)
+            now = time.monotonic()
+            if now - self._failed_at >= WINDOW_S:
+                self._failed_at = now
+                log.warning("rate-limit storage failed, letting requests pass: %r", exc)
+            return True, limit, WINDOW_S
+        reset = min(WINDOW_S, max(1.0, stats.reset_time - time.time()))
+        return allowed, stats.remaining, reset
 
 
 def is_limited(path: str) -> bool:
@@ -124,7 +130,7 @@ class RateLimitMiddleware:
     def __init__(self, app: Any, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(make_storage(settings))
         self.keys = KeyCache()
         self.key_lookups = 0  # database queries made for keys (read by the tests)
 
@@ -138,6 +144,10 @@ class RateLimitMiddleware:
             limit = row.per_minute if row is not None else None
         self.keys.put(digest, limit)
         return limit
+
+    async def _hit(self, client: str, limit: int) -> tuple[bool, int, float]:
+        """``RateLimiter.hit`` off the event loop (a Redis round trip, an SQLite write)."""
+        return await run_in_threadpool(self.limiter.hit, client, limit)
 
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
         if scope["type"] != "http" or not is_limited(scope.get("path", "")):
@@ -156,14 +166,14 @@ class RateLimitMiddleware:
             if not known:
                 # Lookups are limited per address like requests, so made-up keys cannot make one
                 # database query each without bound.
-                allowed, _, reset = self.limiter.hit(f"lookup:{by_address}", address_limit)
+                allowed, _, reset = await self._hit(f"lookup:{by_address}", address_limit)
                 if not allowed:
                     await _over(send, address_limit, reset)
                     return
                 limit = await run_in_threadpool(self._lookup, digest)
             if limit is None:
                 # An unknown key is the address's request: it counts, then is refused.
-                allowed, _, reset = self.limiter.hit(by_address, address_limit)
+                allowed, _, reset = await self._hit(by_address, address_limit)
                 if not allowed:
                     await _over(send, address_limit, reset)
                     return
@@ -172,7 +182,7 @@ class RateLimitMiddleware:
             client = f"key:{digest}"
         else:
             limit, client = address_limit, by_address
-        allowed, remaining, reset = self.limiter.hit(client, limit)
+        allowed, remaining, reset = await self._hit(client, limit)
         extra = _limit_headers(limit, remaining, reset)
         if not allowed:
             await _over(send, limit, reset)
