@@ -3,7 +3,9 @@
 Anyone gets ``{"status": "ok"}`` or ``{"status": "failing"}`` (200 or 503), enough for a load
 balancer or an uptime check. The details (each component's backend and error, watched sources with
 their URLs and last errors) name internal hosts and paths, so only a signed-in staff member or a
-client on this machine (loopback, not relayed by a proxy) gets them.
+client on this machine (loopback, not relayed by a proxy) gets them. The last consistency check
+(``ashyq check`` or its nightly run: ``archive.consistency``) is for staff alone, signed in or
+with a personal API token.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import select, text
 
 from api.auth import current_principal
 from api.deps import SessionDep, SettingsDep
+from archive.consistency import last_report
 from archive.db import get_engine, session_scope
 from archive.models import Source
 from archive.settings import Settings
@@ -48,9 +51,7 @@ def _is_local(request: Request) -> bool:
         return False
 
 
-def _may_see_details(request: Request, db: Any) -> bool:
-    if _is_local(request):
-        return True
+def _is_staff(request: Request, db: Any) -> bool:
     try:  # the database may be the component that is down
         return current_principal(request, db) is not None
     except Exception:
@@ -85,12 +86,14 @@ def healthz(request: Request, settings: SettingsDep, db: SessionDep) -> JSONResp
     }
     healthy = all(check["ok"] for check in checks.values())
     status_code = 200 if healthy else 503
-    if not _may_see_details(request, db):
+    staff = _is_staff(request, db)
+    if not (staff or _is_local(request)):
         return JSONResponse({"status": "ok" if healthy else "failing"}, status_code=status_code)
-    return JSONResponse(
-        {"status": "ok" if healthy else "degraded", **checks, "sources": _sources(settings)},
-        status_code=status_code,
-    )
+    body = {"status": "ok" if healthy else "degraded", **checks, "sources": _sources(settings)}
+    if staff:
+        report = last_report(settings)
+        body["consistency"] = report.summary() if report else {"ran_at": None}
+    return JSONResponse(body, status_code=status_code)
 
 
 def _sources(settings: Settings) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from archive import migrate
 from archive.db import session_scope
 from cli import asr, ingest, live, publish, serve, users
 from cli.common import console, fail, load_settings
+from cli.upkeep import backup, check
 from cli.verify import verify_cmd
 
 app = typer.Typer(
@@ -53,6 +54,9 @@ app.command()(serve.web)
 app.command()(serve.worker)
 app.command()(serve.up)
 app.command("verify")(verify_cmd)
+app.command("check")(check.check)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.add_typer(users.app, name="users")
 app.add_typer(ingest.sources_app, name="sources")
 app.add_typer(live.app, name="live")

@@ -1,6 +1,8 @@
 """Search, from the outside: index a recording (``index_recording``, ``sync_recording``,
 ``index_segments``), remove it (``delete_recording``), search (``search_recordings``,
-``search_segments``), keep the index current (``ensure_index``, ``ensure_current``, ``rebuild``).
+``search_segments``), keep the index current (``ensure_index``, ``ensure_current``, ``rebuild``)
+and compare it with the database (``check_index``; ``check_archive`` adds the media store:
+what ``ashyq check`` reports).
 Imports only ``archive``.
 
 This is the front door: callers (the web pages, the JSON API, feeds, workers) use the names here
@@ -26,6 +28,7 @@ from search.meili.client import (
     master_client,
     search_client,
 )
+from search.meili.consistency import IndexCheck, check_archive, check_index
 from search.meili.highlight import moment_of
 from search.meili.indexer import (
     delete_recording,
@@ -56,10 +59,13 @@ __all__ = [
     "TRANSIENT_ERRORS",
     "Filters",
     "Hit",
+    "IndexCheck",
     "QueryError",
     "RecordingHits",
     "Results",
     "SearchUnavailable",
+    "check_archive",
+    "check_index",
     "delete_recording",
     "ensure_current",
     "ensure_index",

@@ -23,6 +23,8 @@ SEND_MAIL = "ashyq.send_mail"
 FLUSH_OUTBOX = "ashyq.flush_outbox"
 SEND_DIGESTS = "ashyq.send_digests"
 MAKE_DUMP = "ashyq.make_dump"
+# The nightly consistency check (``ashyq check`` without --repair), an hour after the dump.
+CHECK_ARCHIVE = "ashyq.check_archive"
 # How often beat sends mail whose retry time has come, and looks for due daily digests.
 OUTBOX_CHECK_S = 30.0
 DIGEST_CHECK_S = 3600.0
@@ -91,6 +93,10 @@ def make_celery(settings: Settings) -> Celery:
             "nightly-dump": {
                 "task": MAKE_DUMP,
                 "schedule": crontab(hour=settings.dump_hour_utc, minute=0),
+            },
+            "nightly-check": {
+                "task": CHECK_ARCHIVE,
+                "schedule": crontab(hour=(settings.dump_hour_utc + 1) % 24, minute=0),
             },
             "live-watchdog": {
                 "task": LIVE_WATCHDOG,

@@ -16,13 +16,15 @@ from celery import Task
 from celery.utils.time import get_exponential_backoff_interval
 
 from archive import jobs
+from archive.consistency import Difference, Report, now, save_report
 from archive.db import session_scope
 from archive.settings import get_settings
-from search import TRANSIENT_ERRORS
+from search import TRANSIENT_ERRORS, check_archive, master_client
 from workers import celery_app
 from workers.alerts import evaluate as alerts
 from workers.alerts import outbox
 from workers.celery_app import (
+    CHECK_ARCHIVE,
     CUT_CLIP,
     EVALUATE_ALERTS,
     FLUSH_OUTBOX,
@@ -146,3 +148,20 @@ def make_dump() -> None:
     """Run by beat each night: the bulk dump of every published transcript."""
     path = dumps.make_dump(get_settings())
     log.info("bulk dump written: %s", path)
+
+
+@celery_app.app.task(name=CHECK_ARCHIVE, ignore_result=True)
+def nightly_check() -> None:
+    """Run by beat each night: ``ashyq check`` without repairing (originals hashed). The report
+    goes to the data folder, where ``/healthz`` shows it to staff; a check that could not run
+    (search down) is saved as a failed one, never as a clean one."""
+    settings = get_settings()
+    try:
+        with session_scope(settings.db_url) as session:
+            report, _index = check_archive(settings, master_client(settings), session)
+    except Exception as exc:
+        log.exception("the nightly check could not run")
+        failed = Difference("check", "failed", None, "", f"{type(exc).__name__}: {exc}"[:500])
+        report = Report(ran_at=now(), hashed=False, differences=[failed])
+    save_report(settings, report)
+    log.info("nightly check: %s", "no differences" if report.ok else report.counts())
