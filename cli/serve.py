@@ -21,6 +21,7 @@ from archive.runtime import clear_runtime, local_master_key, write_runtime
 from archive.settings import Settings, env_for_children, get_settings
 from cli.common import console, err, fail, follow, load_settings, migrated_settings, report
 from cli.services import (
+    RestartPolicy,
     ServiceError,
     Supervisor,
     free_port,
@@ -33,9 +34,19 @@ from cli.services import (
 from workers.celery_app import ALERT_QUEUE, QUEUES
 
 
-def web() -> None:
+def web(
+    workers: Annotated[
+        int | None,
+        typer.Option(help="web server processes (default: ASHYQ_WEB_WORKERS, else one per core)"),
+    ] = None,
+) -> None:
     """Run only the web server (production runs one process per container)."""
-    argv = web_argv(load_settings())
+    settings = load_settings()
+    if workers is not None:
+        if workers < 1:
+            fail("--workers must be 1 or more")
+        settings = settings.model_copy(update={"web_workers": workers})
+    argv = web_argv(settings)
     os.execv(argv[0], argv)
 
 
@@ -68,23 +79,24 @@ def up(
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logs = settings.data_dir / "logs"
-    supervisor = Supervisor()
+    supervisor = Supervisor(RestartPolicy.of(settings), say=_say)
     _stop_on_signals()
     try:
         settings = _prepare(settings, supervisor, logs)
         _start_app(settings, supervisor, logs)
         if not no_demo:
             _demo(settings)
-        _watch(supervisor, logs)
+        _watch(supervisor)
     except KeyboardInterrupt:
         console.print("\nstopping…")
     except ServiceError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red", highlight=False, markup=False)
         raise typer.Exit(1) from exc
     finally:
+        console.print("stopping every process…")
         supervisor.stop()
         clear_runtime(settings)
-    console.print("stopped")
+        console.print("stopped")
 
 
 def _stop_on_signals() -> None:
@@ -125,7 +137,9 @@ def _start_meilisearch(settings: Settings, supervisor: Supervisor, logs: Path) -
     port = free_port()
     key = settings.meili_master_key or local_master_key(settings)
     argv = meilisearch_argv(meilisearch_binary(settings), port, key, settings.meili_dir)
-    supervisor.start("meilisearch", argv, env_for_children(settings), logs / "meilisearch.log")
+    # Tier 0: stopped after the web server and the workers, which use it.
+    env = env_for_children(settings)
+    supervisor.start("meilisearch", argv, env, logs / "meilisearch.log", tier=0)
     settings = settings.model_copy(
         update={"meili_url": f"http://127.0.0.1:{port}", "meili_master_key": key}
     )
@@ -136,20 +150,20 @@ def _start_meilisearch(settings: Settings, supervisor: Supervisor, logs: Path) -
 
 def _start_app(settings: Settings, supervisor: Supervisor, logs: Path) -> None:
     """The worker (with beat) and the web server; jobs a crash interrupted are queued again."""
-    from workers.services.submit import requeue_orphans
-
     env = env_for_children(settings)
     argv = worker_argv(settings, f"ashyq-{settings.port}@%h", beat=True)
-    supervisor.start("worker", argv, env, logs / "worker.log")
+    # A warm shutdown lets running tasks finish; one that takes too long gets a cold one
+    # (SIGQUIT): the pool is stopped and its task, acks late, goes back to the queue.
+    supervisor.start("worker", argv, env, logs / "worker.log", hurry=signal.SIGQUIT)
+    # A worker that died left its jobs running in the database: queue them again once it is back.
+    supervisor.on_restart["worker"] = lambda: _requeue(settings)
     # Alerts and mail get a slot of their own: the main worker's may all be transcribing.
     name = f"alerts-{settings.port}@%h"
     alerts = worker_argv(settings, name, queues=(ALERT_QUEUE,), concurrency=1)
-    supervisor.start("alerts", alerts, env, logs / "alerts.log")
+    supervisor.start("alerts", alerts, env, logs / "alerts.log", hurry=signal.SIGQUIT)
     supervisor.start("web", web_argv(settings), env, logs / "web.log")
     wait_http(f"http://127.0.0.1:{settings.port}/healthz", 60, supervisor.procs["web"])
-    requeued = requeue_orphans(settings)
-    if requeued:
-        console.print(f"re-queued {len(requeued)} job(s) interrupted by a crash")
+    _requeue(settings)
     console.print(f"[bold green]Ashyq is up:[/bold green] {settings.site_url}", highlight=False)
     with session_scope(settings.db_url) as session:
         if session.scalar(select(User.id).limit(1)) is None:
@@ -159,6 +173,19 @@ def _start_app(settings: Settings, supervisor: Supervisor, logs: Path) -> None:
                 highlight=False,
             )
     console.print(f"logs: {logs}   stop: Ctrl-C", highlight=False)
+
+
+def _requeue(settings: Settings) -> None:
+    from workers.services.submit import requeue_orphans
+
+    requeued = requeue_orphans(settings)
+    if requeued:
+        console.print(f"re-queued {len(requeued)} job(s) interrupted by a crash")
+
+
+def _say(message: str) -> None:
+    """The supervisor's news (a child died, restarted), with the time: it may come hours in."""
+    console.print(f"{time.strftime('%H:%M:%S')} {message}", highlight=False, markup=False)
 
 
 def _demo(settings: Settings) -> None:
@@ -178,11 +205,9 @@ def _demo(settings: Settings) -> None:
     console.print(f"try: {settings.site_url}/search?q=budget", highlight=False)
 
 
-def _watch(supervisor: Supervisor, logs: Path) -> None:
-    """Until interrupted; a child that exits ends ``up`` with its name and log."""
+def _watch(supervisor: Supervisor) -> None:
+    """Until interrupted: a child that dies is restarted (with backoff); a crash loop raises
+    ``CrashLoop``, which ends ``up`` (everything stopped, exit 1)."""
     while True:
-        dead = supervisor.dead()
-        if dead:
-            name, code = dead[0]
-            raise ServiceError(f"{name} exited with code {code}; see {logs}/{name}.log")
+        supervisor.tick()
         time.sleep(0.5)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import httpx
 from archive.settings import Settings
 from workers.celery_app import QUEUES
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NPM_BINARY = REPO_ROOT / "node_modules" / "@gaubee" / "meilisearch-linux-amd64" / "meilisearch"
 
@@ -43,34 +46,166 @@ def meilisearch_binary(settings: Settings) -> str:
 
 
 @dataclass
+class RestartPolicy:
+    """Restart after 1, 2, 4… seconds (at most ``backoff_max_s``); more than ``max_restarts``
+    deaths of one child within ``window_s`` is a crash loop."""
+
+    max_restarts: int = 5
+    window_s: float = 300.0
+    backoff_max_s: float = 30.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> RestartPolicy:
+        return cls(settings.restart_max, settings.restart_window_s, settings.restart_backoff_max_s)
+
+    def backoff(self, recent_deaths: int) -> float:
+        return min(self.backoff_max_s, 2.0 ** max(0, recent_deaths - 1))
+
+
+class CrashLoop(ServiceError):
+    pass
+
+
+@dataclass
+class Child:
+    """One supervised process; ``tier`` orders the stop (higher first: the web server and the
+    workers before the search engine they use); ``hurry`` is sent when a polite stop takes too
+    long (Celery: SIGQUIT, a cold shutdown that hands the running task back to the queue)."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    tier: int
+    hurry: int
+    proc: subprocess.Popen
+    deaths: list[float] = field(default_factory=list)
+    restart_at: float | None = None  # set while it waits out its backoff
+
+
+@dataclass
 class Supervisor:
-    """Children in their own process groups, so stopping one stops everything it spawned."""
+    """Children in their own process groups, so stopping one stops everything it spawned; one
+    that dies is restarted with exponential backoff (``tick``), and ``on_restart`` hooks run once
+    it is started again (the worker's: queue again the jobs it was running)."""
 
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    policy: RestartPolicy = field(default_factory=RestartPolicy)
+    say: Callable[[str], None] = field(default=lambda _message: None)
+    on_restart: dict[str, Callable[[], None]] = field(default_factory=dict)
+    children: dict[str, Child] = field(default_factory=dict)
 
-    def start(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        handle = log.open("ab")
-        self.procs[name] = subprocess.Popen(
+    @property
+    def procs(self) -> dict[str, subprocess.Popen]:
+        return {name: child.proc for name, child in self.children.items()}
+
+    def start(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        log: Path,
+        *,
+        tier: int = 1,
+        hurry: int = signal.SIGKILL,
+    ) -> None:
+        proc = _spawn(argv, env, log)
+        self.children[name] = Child(name, argv, env, log, tier, hurry, proc)
+
+    def tick(self, now: float | None = None) -> None:
+        """Notice the dead, restart those whose backoff is over; ``CrashLoop`` on a crash loop."""
+        now = time.monotonic() if now is None else now
+        for child in self.children.values():
+            if child.restart_at is None and child.proc.poll() is not None:
+                self._died(child, now)
+            elif child.restart_at is not None and now >= child.restart_at:
+                child.proc = _spawn(child.argv, child.env, child.log)
+                child.restart_at = None
+                self.say(f"{child.name} restarted (pid {child.proc.pid})")
+                hook = self.on_restart.get(child.name)
+                if hook is not None:
+                    hook()
+
+    def _died(self, child: Child, now: float) -> None:
+        code = child.proc.returncode
+        _kill_group(child.proc)  # what it left behind: uvicorn's workers, Celery's pool
+        window = self.policy.window_s
+        child.deaths = [t for t in child.deaths if now - t < window] + [now]
+        why = f"{child.name} exited with {describe_exit(code)}; log: {child.log}"
+        tail = log_tail(child.log)
+        if len(child.deaths) > self.policy.max_restarts:
+            raise CrashLoop(
+                f"{why}\n{tail}\n{child.name} died {len(child.deaths)} times within "
+                f"{window:.0f} s: a crash loop; stopping everything"
+            )
+        delay = self.policy.backoff(len(child.deaths))
+        child.restart_at = now + delay
+        self.say(
+            f"{why}\n{tail}\nrestarting {child.name} in {delay:.0f} s "
+            f"(restart {len(child.deaths)} of at most {self.policy.max_restarts} in {window:.0f} s)"
+        )
+
+    def stop(self, timeout: float = 15.0, hurried: float = 5.0) -> None:
+        """Tier by tier (highest first): SIGTERM to each leader (Celery and uvicorn stop their own
+        children in order: the web server finishes the requests in flight); after ``timeout``
+        the child's ``hurry`` signal, after ``hurried`` more SIGKILL to its whole group."""
+        for tier in sorted({c.tier for c in self.children.values()}, reverse=True):
+            group = [c for c in self.children.values() if c.tier == tier]
+            for child in group:
+                if child.proc.poll() is None:
+                    child.proc.send_signal(signal.SIGTERM)
+            _wait_all(group, timeout, None)
+            _wait_all(group, hurried, "hurry")
+            _wait_all(group, 0, "kill")
+            for child in group:
+                _kill_group(child.proc)
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as handle:
+        return subprocess.Popen(
             argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    def dead(self) -> list[tuple[str, int]]:
-        return [(n, p.returncode) for n, p in self.procs.items() if p.poll() is not None]
 
-    def stop(self, timeout: float = 15.0) -> None:
-        for proc in reversed(list(self.procs.values())):
-            if proc.poll() is None:
-                # The leader only: Celery and uvicorn stop their own children in order.
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in self.procs.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+def _wait_all(children: list[Child], timeout: float, then: str | None) -> None:
+    """Wait up to ``timeout`` for every child to exit; signal those still running: ``hurry``
+    (their own signal, to the leader) or ``kill`` (SIGKILL to the group)."""
+    deadline = time.monotonic() + timeout
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.proc.wait(max(0.0, deadline - time.monotonic()))
+        if child.proc.poll() is not None or then is None:
+            continue
+        if then == "hurry":
+            child.proc.send_signal(child.hurry)
+        else:
+            _kill_group(child.proc)
+            child.proc.wait()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"signal {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def log_tail(log: Path, lines: int = 5) -> str:
+    """The last lines of a child's log, indented, for the message that says it died."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 4096))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return "  (no log)"
+    text = ANSI_ESCAPE.sub("", text)  # Meilisearch colours its log
+    return "\n".join(f"  | {line}" for line in text.splitlines()[-lines:])
 
 
 def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
@@ -136,7 +271,14 @@ def worker_argv(
     ]
 
 
+def web_workers(settings: Settings) -> int:
+    """``ASHYQ_WEB_WORKERS``, or one per core this process may run on."""
+    return settings.web_workers or len(os.sched_getaffinity(0)) or 1
+
+
 def web_argv(settings: Settings) -> list[str]:
+    """uvicorn with ``web_workers`` processes (each builds the app once, from the factory); on
+    SIGTERM it stops accepting and gives requests in flight ``web_graceful_s`` to finish."""
     return [
         sys.executable,
         "-m",
@@ -147,5 +289,9 @@ def web_argv(settings: Settings) -> list[str]:
         settings.host,
         "--port",
         str(settings.port),
+        "--workers",
+        str(web_workers(settings)),
+        "--timeout-graceful-shutdown",
+        str(settings.web_graceful_s),
         "--no-access-log",
     ]
