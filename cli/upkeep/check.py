@@ -50,16 +50,19 @@ def check(
     ] = GRACE_S,
 ) -> None:
     """Compare the database with the search index and the media store; exit 1 on differences."""
-    from search import check_archive, check_index, master_client
+    from search import TRANSIENT_ERRORS, check_archive, check_index, master_client
 
     settings = load_settings()
     if not settings.meili_url:
         fail("Meilisearch is not running", "start `ashyq up` or set ASHYQ_MEILI_URL")
     client = master_client(settings)
-    with session_scope(settings.db_url) as session:
-        report, index = check_archive(
-            settings, client, session, hash_files=not no_hash, grace_s=grace
-        )
+    try:
+        with session_scope(settings.db_url) as session:
+            report, index = check_archive(
+                settings, client, session, hash_files=not no_hash, grace_s=grace
+            )
+    except TRANSIENT_ERRORS as exc:
+        fail("Meilisearch did not answer", exc, code=1)
     show(report, index.counts)
     if repair and not report.ok:
         mend(settings, report, index)

@@ -119,8 +119,13 @@ def check_index(client: meilisearch.Client, index_uid: str, session: Session) ->
     per_recording = _documents_per_recording(index)
     result.documents = sum(per_recording.values())
     public: set[int] = set()
-    query = visible(select(Recording)).options(selectinload(Recording.segments))
-    for recording in session.scalars(query.order_by(Recording.id)):
+    query = (
+        visible(select(Recording))
+        .options(selectinload(Recording.segments))
+        .order_by(Recording.id)
+        .execution_options(yield_per=50)  # a big archive is compared 50 recordings at a time
+    )
+    for recording in session.scalars(query):
         public.add(recording.id)
         expected = {
             seg.id: _comparable(segment_document(recording, seg, 0))
