@@ -107,22 +107,24 @@ def test_a_consistent_archive_checks_clean(archive, tmp_path):
 def test_check_finds_what_differs_and_repair_mends_the_index(archive, tmp_path):
     """
     GIVEN a consistent archive, then: a segment deleted from the index by hand, a text corrected
-      in the database without re-indexing, a document of the withdrawn recording written by
-      hand, an original deleted from the media store and a stray file left in it
+      in the database without re-indexing, documents of the withdrawn recording and of an
+      unintelligible segment written by hand, an original deleted from the media store and a
+      stray file left in it
     WHEN `ashyq check` runs, then `ashyq check --repair`
     THEN the check names each difference and exits 1; the repair indexes the deleted and stale
-      segments again, removes the withdrawn recording's document, says the missing original
+      segments again, removes the documents that must not be there, says the missing original
       cannot be made again (restore it from a backup) and leaves the orphan, exiting 1 because
       they remain; a check after it finds only those two
     """
     site = seed(archive, tmp_path)
     client = master_client(archive)
     segments = client.index(archive.meili_index)
-    wait(client, segments.delete_document(f"{site.budget}-1"))
+    wait(client, segments.delete_document(f"{site.tax}-0"))
     with session_scope(archive.db_url) as session:
         session.get(Segment, f"{site.tax}-1").text = "Келесі мәселеге көшеміз."
     leak = {"id": f"{site.withdrawn}-0", "recording_id": site.withdrawn, "text": "A secret draft."}
-    wait(client, add_documents(segments, [leak]))
+    mumble = {"id": f"{site.budget}-2", "recording_id": site.budget, "text": "la la la"}
+    wait(client, add_documents(segments, [leak, mumble]))
     gone = original(archive, site.tax)
     gone.unlink()
     stray = archive.media_dir / "ff" / ("f" * 64) / "original.wav"
@@ -132,24 +134,31 @@ def test_check_finds_what_differs_and_repair_mends_the_index(archive, tmp_path):
     found = check(archive)
     assert found.returncode == 1, found.stdout + found.stderr
     out = found.stdout
-    assert f"index missing: recording {site.budget} {site.budget}-1: not indexed" in out
-    assert f"recording {site.budget}: 2 segment(s) to find, 1 indexed" in out
+    assert f"index missing: recording {site.tax} {site.tax}-0: not indexed" in out
+    assert f"recording {site.tax}: 2 segment(s) to find, 1 indexed" in out
+    assert f"recording {site.budget}: 2 segment(s) to find, 3 indexed" in out
+    assert (
+        f"index extra: recording {site.budget} {site.budget}-2: the segment is unintelligible"
+        in out
+    )
     assert f"index stale: recording {site.tax} {site.tax}-1: text: index 'Келесі мәселе.'" in out
     assert f"index hidden: recording {site.withdrawn}: 1 document(s)" in out and "withdrawn" in out
     relative = str(gone.relative_to(archive.media_dir))
     assert f"media missing: recording {site.tax} {relative}: the original" in out
     assert f"media orphan: {stray.relative_to(archive.media_dir)}" in out
-    assert "5 difference(s)" in out
+    assert "6 difference(s)" in out
 
     repaired = check(archive, "--repair")
     assert repaired.returncode == 1, repaired.stdout + repaired.stderr
-    assert f"repaired: recording {site.budget}: indexed again (2 segments)" in repaired.stdout
+    for recording_id in (site.budget, site.tax):
+        assert f"repaired: recording {recording_id}: indexed again (2 segments)" in repaired.stdout
     assert f"repaired: recording {site.withdrawn}: its documents removed" in repaired.stdout
     assert "after repair: 2 left" in repaired.stdout
     assert "cannot be made again here: copy it back from a backup" in repaired.stderr
-    assert indexed(archive, f"{site.budget}-1")["text"] == "Railway funding follows."
+    assert indexed(archive, f"{site.tax}-0")["text"] == "Салық кодексі талқыланды."
     assert indexed(archive, f"{site.tax}-1")["text"] == "Келесі мәселеге көшеміз."
     assert indexed(archive, f"{site.withdrawn}-0") is None
+    assert indexed(archive, f"{site.budget}-2") is None
     assert not gone.exists() and stray.exists()  # nothing conjured, nothing deleted
 
     after = check(archive, "--no-hash")
@@ -164,7 +173,8 @@ def test_nightly_check_runs_in_the_worker_and_healthz_shows_it_to_staff(
     GIVEN an archive whose index lacks one segment, and beat's schedule
     WHEN the nightly task is queued to the real worker
     THEN beat's schedule names it, it saves a report naming the difference, and /healthz shows
-      that report to a staff token but not to an anonymous client (whose answer is unchanged)
+      that report to a staff token, neither to an anonymous client (whose answer is unchanged)
+      nor to a client on this machine that is not signed in
     """
     schedule = make_celery(archive).conf.beat_schedule
     assert schedule["nightly-check"]["task"] == CHECK_ARCHIVE
@@ -180,9 +190,12 @@ def test_nightly_check_runs_in_the_worker_and_healthz_shows_it_to_staff(
         time.sleep(0.5)
     assert last_report(archive).counts() == {"index missing": 1}
 
-    web = TestClient(create_app(archive))
+    app = create_app(archive)
+    web = TestClient(app, client=("203.0.113.7", 5000))
     anonymous = web.get("/healthz")
-    assert set(anonymous.json()) == {"status"}
+    assert anonymous.json() == {"status": "ok"}
+    local = TestClient(app, client=("127.0.0.1", 5000)).get("/healthz").json()
+    assert "database" in local and "consistency" not in local  # details, but not the check's
     shown = web.get("/healthz", headers={"Authorization": f"Bearer {staff.editor.token}"})
     consistency = shown.json()["consistency"]
     assert consistency["ok"] is False and consistency["differences"] == {"index missing": 1}
