@@ -159,7 +159,10 @@ def dump_database(db_url: str, folder: Path) -> Path:
     custom format (restored by pg_restore)."""
     if _backend(db_url) == "sqlite":
         target = folder / "database.sqlite3"
-        source = sqlite3.connect(make_url(db_url).database or "")
+        path = Path(make_url(db_url).database or "")
+        if not path.is_file():  # connecting would make an empty one
+            raise BackupError(f"no database at {path}: is ASHYQ_DATA_DIR the archive's folder?")
+        source = sqlite3.connect(path)
         copy = sqlite3.connect(target)
         try:
             with copy:
@@ -274,6 +277,9 @@ def _named_paths(db_url: str) -> set[str]:
 def backup(settings: Settings, dest: Path) -> BackupResult:
     """Snapshot the database, then bring the media store and clip registry into ``dest``
     (see the module docstring)."""
+    data_dir = settings.data_dir.resolve()
+    if dest.resolve() == data_dir or data_dir in dest.resolve().parents:
+        raise BackupError(f"{dest} is inside the data folder {data_dir}: back up elsewhere")
     made_at = datetime.now(UTC)
     name = made_at.strftime("%Y%m%dT%H%M%S%fZ")
     staging = dest / SNAPSHOTS / f".{name}.part"

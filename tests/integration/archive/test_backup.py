@@ -171,3 +171,21 @@ def test_backup_lists_what_the_database_names_but_the_store_lacks(archive, tmp_p
     manifest = json.loads((snapshot / backups.MANIFEST).read_text())
     assert manifest["missing"] == [relative]
     assert len(manifest["files"]) == 3
+
+
+def test_backup_refuses_a_folder_inside_the_archive_and_a_missing_database(archive, tmp_path):
+    """
+    GIVEN an archive
+    WHEN `ashyq backup` is pointed inside its own data folder, or run on a data folder with no
+      database (a mistyped ASHYQ_DATA_DIR on SQLite)
+    THEN each is refused (exit 1) saying why, and nothing is written (no empty database made)
+    """
+    inside = ashyq(archive, "backup", str(archive.data_dir / "backups"), timeout=60)
+    assert inside.returncode == 1 and "is inside the data folder" in inside.stderr
+    assert not (archive.data_dir / "backups").exists()
+    if make_url(archive.db_url).get_backend_name() != "sqlite":
+        return
+    elsewhere = archive.model_copy(update={"data_dir": tmp_path / "typo", "database_url": None})
+    none = ashyq(elsewhere, "backup", str(tmp_path / "backup"), timeout=60)
+    assert none.returncode == 1 and "no database at" in none.stderr
+    assert not (tmp_path / "typo" / "ashyq.db").exists()
