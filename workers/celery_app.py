@@ -97,6 +97,8 @@ def make_celery(settings: Settings) -> Celery:
             "nightly-check": {
                 "task": CHECK_ARCHIVE,
                 "schedule": crontab(hour=(settings.dump_hour_utc + 1) % 24, minute=0),
+                # a night's check no worker took by the next evening is dropped, not stacked
+                "options": {"expires": 18 * 3600},
             },
             "live-watchdog": {
                 "task": LIVE_WATCHDOG,
