@@ -124,10 +124,19 @@ def mend(settings: Settings, report: Report, index: IndexCheck) -> None:
             recording = session.get(Recording, recording_id)
             if recording is None:
                 continue
-            written = indexing.index_recording(settings, session, recording)
+            try:
+                written = indexing.index_recording(settings, session, recording)
+            except Exception as exc:  # one recording's failure leaves the others to mend
+                session.rollback()
+                report.unrepaired.append(f"recording {recording_id}: not indexed: {exc}")
+                continue
             report.repaired.append(f"recording {recording_id}: indexed again ({written} segments)")
     for recording_id in index.to_remove:
-        indexing.unindex_recording(settings, recording_id)
+        try:
+            indexing.unindex_recording(settings, recording_id)
+        except Exception as exc:
+            report.unrepaired.append(f"recording {recording_id}: documents not removed: {exc}")
+            continue
         report.repaired.append(f"recording {recording_id}: its documents removed from search")
     for difference in report.differences:
         if difference.area == "media":
