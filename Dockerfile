@@ -1,4 +1,5 @@
 # Ashyq production image: one process per container (`ashyq web`, `ashyq worker`, `ashyq migrate`).
+# postgresql-client: `ashyq backup` runs pg_dump (bookworm ships 15, the compose file's server).
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -6,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg \
+    && apt-get install -y --no-install-recommends ffmpeg postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 # Non-editable install; the sources are removed so only site-packages serves the code.
