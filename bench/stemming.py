@@ -60,6 +60,10 @@ SETTINGS: dict[str, dict] = {
         "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 8}},
         "prefixSearch": "disabled",
     },
+    "typo 6/7, no prefix": {
+        "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 6, "twoTypos": 7}},
+        "prefixSearch": "disabled",
+    },
     "typo 6/10, no prefix": {
         "typoTolerance": {"minWordSizeForTypos": {"oneTypo": 6, "twoTypos": 10}},
         "prefixSearch": "disabled",

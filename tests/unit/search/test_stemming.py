@@ -127,6 +127,11 @@ def test_a_query_is_reduced_as_each_language_and_matched_as_whole_words():
     assert stem_queries("мектеп бюджет") == ['"mektep" "budjet"']
     assert stem_queries("ministries") == ['"ministri"', '"ministries"']
     assert stem_queries("бюджеттің -жол") == ['"budjet" -"jol"', '"budjetin" -"jol"']
+    # An excluded phrase stays one phrase, excluded in every language's form from every query.
+    assert stem_queries('кодексі -"бюджет жобасы"') == [
+        '"kodek" -"budjet joba" -"budjet jobas"',
+        '"kodeksi" -"budjet joba" -"budjet jobas"',
+    ]
     loose = replace(SHIPPED, whole_words=False)
     assert stem_queries("бюджеттің жобасы", loose)[0] == "budjet joba"
     queries = build_queries("segments", "бюджета", [], forms=("stem",))
