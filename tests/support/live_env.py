@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from archive import migrate
 from archive.db import session_scope
-from archive.models import LiveSession, Recording, Segment
+from archive.media.storage import sha256_file
+from archive.models import LiveSession, LiveState, Recording, Segment
 from archive.settings import Settings, env_for_children
 from search.meili.client import master_client
 from search.meili.schema import ensure_index
@@ -103,6 +104,21 @@ class LiveEnv:
                 select(Segment).where(Segment.recording_id == recording_id).order_by(Segment.idx)
             )
             return [(s.id, s.start, s.end, s.text) for s in rows]
+
+    def finalized(self, session_id: int) -> tuple[LiveSession, Recording]:
+        """The session once it has ended, and its recording: ready, with a hashed .ts original."""
+        live = self.wait_live(
+            session_id,
+            lambda s: s.state in (LiveState.ended, LiveState.failed),
+            600,
+            "the recording was not finalized",
+        )
+        assert live.state == LiveState.ended, live.error
+        recording = self.recording(live)
+        assert recording.status == "ready"
+        assert recording.original_path.endswith(".ts")
+        assert sha256_file(self.settings.media_dir / recording.original_path) == recording.sha256
+        return live, recording
 
     def recording(self, live: LiveSession) -> Recording:
         with session_scope(self.settings.db_url) as session:

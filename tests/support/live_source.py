@@ -11,6 +11,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,21 +49,37 @@ class Speech:
     word_at: dict[str, float]  # keyword -> second its sentence starts
 
 
-def make_speech(folder: Path, count: int = len(SENTENCES)) -> Speech:
-    """The sentences, each followed by a pause, as one 16 kHz WAV; when each keyword is said."""
+def make_speech(folder: Path, count: int = len(SENTENCES), parts: Path | None = None) -> Speech:
+    """The first ``count`` sentences, each followed by a pause, as one 16 kHz WAV; when each
+    keyword is said. Each sentence is spoken into ``parts`` (``folder`` when not given) unless it
+    is there already: several speeches of one run share the spoken sentences."""
     folder.mkdir(parents=True, exist_ok=True)
-    parts, word_at, at = [], {}, 0.0
-    for i, (word, text) in enumerate(SENTENCES[:count]):
-        part = speak(text, folder / f"s{i}.wav")
+    spoken = _spoken_sentences(parts or folder, count)
+    word_at, at = {}, 0.0
+    for (word, _text), part in zip(SENTENCES, spoken, strict=False):
         word_at[word] = round(at, 3)
         at += duration(part) + PAUSE_S
-        parts.append(part)
-    inputs = [arg for part in parts for arg in ("-i", str(part))]
+    inputs = [arg for part in spoken for arg in ("-i", str(part))]
     chain = "".join(f"[{i}:a]aresample=16000,apad=pad_dur={PAUSE_S}[p{i}];" for i in range(count))
     chain += "".join(f"[p{i}]" for i in range(count)) + f"concat=n={count}:v=0:a=1"
     out = folder / "speech.wav"
     ffmpeg(*inputs, "-filter_complex", chain, "-ac", "1", "-ar", "16000", str(out))
     return Speech(out, duration(out), word_at)
+
+
+def _spoken_sentences(folder: Path, count: int) -> list[Path]:
+    """The first ``count`` sentences as espeak-ng WAVs in ``folder``; the missing ones are spoken
+    a few at a time (one after another, 16 took ~8 s here)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"s{i}.wav" for i in range(count)]
+    missing = [
+        (text, path)
+        for path, (_w, text) in zip(paths, SENTENCES, strict=False)
+        if not path.exists()
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda job: speak(*job), missing))
+    return paths
 
 
 # How the test broadcaster encodes (as a real one would: H.264 + AAC, short GOPs, low latency).
@@ -157,6 +175,10 @@ class LiveSource:
     def close(self) -> None:
         self.kill()
         self._server.shutdown()
+
+
+# A test's maker of broadcasts (``tests/integration/live/conftest.py``): count of sentences, colour.
+Broadcast = Callable[..., LiveSource]
 
 
 @dataclass

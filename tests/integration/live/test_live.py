@@ -1,5 +1,9 @@
 """Live capture end to end: a real HLS broadcast (ffmpeg -re on 127.0.0.2), a real Celery worker
-with beat (Redis), Whisper, Meilisearch and the database; the source and the worker are killed.
+with beat (Redis), Whisper, Meilisearch and the database; the source and the worker are killed, a
+page embedding the broadcast is resolved by yt-dlp, and the live page is watched in Chromium.
+
+Each broadcast is as long as its test needs (``broadcast(count)``: the first ``count`` sentences,
+about 5 s each): most tests wait for its end.
 
 Timeouts are generous: on the shared 2-core test machine Whisper runs slower than real time.
 """
@@ -10,25 +14,28 @@ import itertools
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from archive.db import session_scope
-from archive.media.storage import sha256_file
 from archive.models import LiveChunk, LiveGap, LiveState, Recording
 from archive.settings import Settings, env_for_children
 from tests.conftest import REPO, stop_group
 from tests.support.live_env import LiveEnv
 from tests.support.live_env import live_env as build_live_env
-from tests.support.live_source import LiveSource, make_speech
+from tests.support.live_source import Broadcast
+from workers.errors import PermanentError
+from workers.live.connection import resolve
 from workers.services.live_control import start_live
 
 pytestmark = pytest.mark.whisper
 
+# No test here waits for the give-up time: it only has to outlast the gap test's outage, and a
+# page's broadcast after its end until yt-dlp, looking at the page again, says it is over.
 GIVE_UP_S = 40.0
-CHUNK_S = 10
+CHUNK_S = 5
+OUTAGE_S = 10  # longer than ffmpeg's hold on an unchanged playlist (5 reloads, some seconds)
 
 
 @pytest.fixture(scope="module")
@@ -42,108 +49,24 @@ def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     )
 
 
-@pytest.fixture(scope="module")
-def speech(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    return make_speech(tmp_path_factory.mktemp("speech"), count=12)
-
-
-@pytest.fixture()
-def source(speech, tmp_path: Path) -> Iterator[LiveSource]:  # type: ignore[no-untyped-def]
-    src = LiveSource(speech, tmp_path / "source")
-    yield src
-    src.close()
-
-
-def test_a_word_is_searchable_while_live_and_a_dead_source_ends_in_a_finalized_file(
-    live_env: LiveEnv, source: LiveSource, speech
-):  # type: ignore[no-untyped-def]
+def test_a_source_lost_for_10_s_gives_one_recording_with_a_recorded_gap(
+    live_env: LiveEnv, broadcast: Broadcast
+) -> None:
     """
-    GIVEN a live HLS broadcast that says "railway" in its first seconds
-    WHEN it is captured THEN "railway" is searchable (LIVE) while the playlist still grows, the
-    page shows LIVE with the recorded part and the growing transcript;
-    WHEN the source is then killed for good THEN the capture ends within the give-up timeout and
-    the recording is a normal one: hashed .ts original whose duration matches what was sent (±2 s)
+    GIVEN a live broadcast (about 21 s) being captured WHEN its encoder dies, stays down 10 s and
+    comes back (a new playlist) until the end marker THEN one recording holds both parts, with one
+    gap of about 10 s at the point the stream was lost, shown on the page
     """
     env = live_env
-    source.start()
-    source.wait_segments(1)
-    session_id = start_live(
-        env.settings, source.url, body="mazhilis", title="Live plenary", chunk_s=CHUNK_S
-    )
-    live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording was created")
-    recording_id = live.recording_id
-    began = time.monotonic()
-    group = None
-    while group is None:
-        assert time.monotonic() - began < 240, f"'railway' never became searchable\n{env.log()}"
-        group = env.search("railway", recording_id)
-        time.sleep(1)
-    latency = time.monotonic() - began
-    assert source.running() and not source.playlist().ended, "the stream had already ended"
-    assert group["live"] is True
-    print(f"'railway' searchable {latency:.1f} s after the capture started")
-
-    page = env.client.get(f"/r/{recording_id}")
-    assert page.status_code == 200
-    assert 'class="badge live"' in page.text
-    assert f'src="/live/{recording_id}/index.m3u8"' in page.text
-    assert "Railway" in page.text or "railway" in page.text.lower()
-    playlist = env.client.get(f"/live/{recording_id}/index.m3u8")
-    assert playlist.status_code == 200 and "#EXTINF" in playlist.text
-    assert "#EXT-X-ENDLIST" not in playlist.text
-    first = next(line for line in playlist.text.splitlines() if line.startswith("/live/"))
-    assert env.client.get(first).status_code == 200
-    growing = env.client.get(f"/r/{recording_id}/live.json", params={"after": -1}).json()
-    assert growing["status"] == "live" and growing["segments"]
-    search_page = env.client.get("/search", params={"q": "railway"})
-    assert 'class="badge live"' in search_page.text
-
-    sent = source.kill()
-    killed = time.monotonic()
-    live = env.wait_live(
-        session_id,
-        lambda s: s.end_reason is not None,
-        GIVE_UP_S + 60,
-        "capture did not end after the source died",
-    )
-    ended_after = time.monotonic() - killed
-    live = env.wait_live(
-        session_id, lambda s: s.state == LiveState.ended, 600, "the recording was not finalized"
-    )
-    print(f"capture ended {ended_after:.1f} s after the source died; {sent:.1f} s sent")
-    assert ended_after <= GIVE_UP_S + 30
-    assert live.end_reason and "no data" in live.end_reason
-
-    recording = env.recording(live)
-    assert recording.status == "ready"
-    assert recording.original_path.endswith(".ts")
-    original = env.settings.media_dir / recording.original_path
-    assert sha256_file(original) == recording.sha256
-    assert abs(recording.duration_s - sent) <= 2.0, (recording.duration_s, sent)
-    assert (env.settings.media_dir / recording.playable_path).suffix == ".mp4"
-    after = env.search("railway", recording_id)
-    assert after is not None and after["live"] is False
-    assert env.client.get(f"/media/{recording_id}/playable").status_code == 200
-    assert not (env.settings.data_dir / "live" / str(session_id)).exists()
-
-
-def test_a_source_lost_for_20_s_gives_one_recording_with_a_recorded_gap(
-    live_env: LiveEnv, source: LiveSource
-):  # type: ignore[no-untyped-def]
-    """
-    GIVEN a live broadcast being captured WHEN its encoder dies, stays down 20 s and comes back
-    (a new playlist) until the end marker THEN one recording holds both parts, with one gap of
-    about 20 s at the point the stream was lost, shown on the page
-    """
-    env = live_env
+    source = broadcast(4)
     source.start()
     source.wait_segments(1)
     session_id = start_live(
         env.settings, source.url, body="akimat", title="Briefing", chunk_s=CHUNK_S
     )
-    source.wait_segments(8, timeout=60)
+    source.wait_segments(4, timeout=60)
     first_part = source.kill()
-    time.sleep(20)
+    time.sleep(OUTAGE_S)
     source.start(at=first_part)
     second_part = source.wait_end(timeout=120)
     live = env.wait_live(
@@ -160,7 +83,7 @@ def test_a_source_lost_for_20_s_gives_one_recording_with_a_recorded_gap(
     print(
         f"gap at {gap.at_s:.1f} s, {gap.lost_s:.1f} s lost; parts sent {first_part}, {second_part}"
     )
-    assert 15 <= gap.lost_s <= 60
+    assert OUTAGE_S - 5 <= gap.lost_s <= OUTAGE_S + 40
     assert abs(gap.at_s - first_part) <= 2.5
     recording = env.recording(live)
     assert recording.status == "ready"
@@ -172,15 +95,18 @@ def test_a_source_lost_for_20_s_gives_one_recording_with_a_recorded_gap(
 
 
 def test_killing_the_capture_worker_loses_at_most_the_chunk_in_flight_and_duplicates_nothing(
-    live_env: LiveEnv, source: LiveSource
-):  # type: ignore[no-untyped-def]
+    live_env: LiveEnv, broadcast: Broadcast
+) -> None:
     """
-    GIVEN a capture that has transcribed two chunks WHEN the worker's whole process group is
-    killed and a worker restarts THEN the capture resumes into new chunks: chunks done before the
-    kill are not transcribed again, their segments are unchanged, no segment is duplicated or
-    overlaps another, and the first connection lost less than one chunk of audio
+    GIVEN a capture (of a 53 s broadcast) that has transcribed two chunks WHEN the worker's whole
+    process group is killed and a worker restarts THEN the capture resumes into new chunks: chunks
+    done before the kill are not transcribed again, their segments are unchanged, no segment is
+    duplicated or overlaps another, and the first connection lost less than one chunk of audio
     """
     env = live_env
+    # 53 s: it must outlast the kill (~14 s in) and the restart, which under load took ~20 s
+    # (a new worker, its model, the held tail transcribed and indexed again)
+    source = broadcast(10)
     source.start()
     source.wait_segments(1)
     session_id = start_live(
@@ -239,9 +165,48 @@ def test_killing_the_capture_worker_loses_at_most_the_chunk_in_flight_and_duplic
     assert recording.status == "ready"
 
 
+def test_a_page_embedding_a_live_playlist_is_resolved_by_yt_dlp_and_recorded(
+    live_env: LiveEnv, broadcast: Broadcast
+) -> None:
+    """
+    GIVEN a web page on 127.0.0.2 whose HTML5 <video> plays a live HLS playlist (yt-dlp's
+    generic extractor; the test server is the one host the SSRF guard allows)
+    WHEN it is resolved THEN yt-dlp returns the playlist's URL; WHEN the page URL is captured
+    THEN the playlist is recorded and transcribed, and its end marker ends and finalizes it
+    """
+    env = live_env
+    # Its own picture colour: no two tests' files may be equal (one recording per SHA-256).
+    source = broadcast(3, color="teal")
+    page = source.folder / "plenary.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>Plenary, live</title></head><body>"
+        '<video controls><source src="live.m3u8" type="application/x-mpegURL"></video>'
+        "</body></html>"
+    )
+    page_url = f"{source.site.base}/plenary.html"
+    source.start()
+    source.wait_segments(1)
+    assert resolve(env.settings, page_url) == (source.url, None)
+    refused = env.settings.model_copy(update={"fetch_allowed_hosts": []})
+    with pytest.raises(PermanentError, match=r"127\.0\.0\.2"):
+        resolve(refused, page_url)
+
+    session_id = start_live(
+        env.settings, page_url, body="akimat", title="Page broadcast", chunk_s=CHUNK_S
+    )
+    live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording")
+    env.wait_searchable("railway", live.recording_id, 240)
+    sent = source.wait_end(timeout=120)
+    live, recording = env.finalized(session_id)
+    assert live.end_reason == "end of stream"
+    assert live.url == page_url and recording.source_url == page_url
+    assert abs(recording.duration_s - sent) <= 2.0, (recording.duration_s, sent)
+    assert env.search("hospital", recording.id) is not None
+
+
 @pytest.mark.browser
 def test_live_page_plays_the_recorded_part_and_its_transcript_grows(
-    live_env: LiveEnv, source: LiveSource, browser
+    live_env: LiveEnv, broadcast: Broadcast, browser
 ):  # type: ignore[no-untyped-def]
     """
     GIVEN a capture in progress WHEN its page is open in Chromium THEN it shows LIVE, the player
@@ -252,6 +217,7 @@ def test_live_page_plays_the_recorded_part_and_its_transcript_grows(
     from workers.services.live_control import stop_live
 
     env = live_env
+    source = broadcast()  # 84 s: staff stop it long before its end
     web_settings = env.settings.model_copy(update={"port": free_port()})
     log = env.settings.data_dir / "web.log"
     web = subprocess.Popen(

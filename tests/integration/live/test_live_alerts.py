@@ -23,7 +23,7 @@ from archive.settings import Settings
 from tests.support.factory import make_body, make_recording, make_segments
 from tests.support.live_env import LiveEnv
 from tests.support.live_env import live_env as build_live_env
-from tests.support.live_source import LiveSource, make_speech
+from tests.support.live_source import Broadcast
 from tests.support.smtp import parts
 from workers import indexing
 from workers.celery_app import EVALUATE_ALERTS
@@ -45,13 +45,6 @@ def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     )
 
 
-@pytest.fixture()
-def source(tmp_path: Path) -> Iterator[LiveSource]:
-    src = LiveSource(make_speech(tmp_path / "speech", count=12), tmp_path / "source", color="teal")
-    yield src
-    src.close()
-
-
 def link(text: str, marker: str) -> str:
     return next(word for word in text.split() if marker in word)
 
@@ -70,7 +63,7 @@ def confirmed_alert(env: LiveEnv, smtp, address: str, query: str) -> None:  # ty
 
 
 def test_a_live_chunk_alerts_a_subscriber_within_a_minute_of_its_words_being_searchable(
-    live_env: LiveEnv, source: LiveSource, smtp
+    live_env: LiveEnv, broadcast: Broadcast, smtp
 ):  # type: ignore[no-untyped-def]
     """
     GIVEN a confirmed immediate alert for "hospital"
@@ -84,10 +77,11 @@ def test_a_live_chunk_alerts_a_subscriber_within_a_minute_of_its_words_being_sea
     smtp.inbox.messages.clear()
     confirmed_alert(env, smtp, address, WORD)
 
+    source = broadcast(color="teal")  # 84 s: the capture is stopped long before its end
     source.start()
     source.wait_segments(1)
     session_id = start_live(
-        env.settings, source.url, body="mazhilis", title="Water committee", chunk_s=10
+        env.settings, source.url, body="mazhilis", title="Water committee", chunk_s=5
     )
     live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording was created")
     recording_id = live.recording_id

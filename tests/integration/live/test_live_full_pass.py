@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +21,7 @@ from archive.settings import Settings
 from search.meili.client import master_client
 from tests.support.live_env import LiveEnv
 from tests.support.live_env import live_env as build_live_env
-from tests.support.live_source import LiveSource, make_speech
+from tests.support.live_source import Broadcast
 from workers.services.live_control import start_live
 
 pytestmark = pytest.mark.whisper
@@ -40,13 +39,6 @@ def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
         live_give_up_s=30.0,
         live_full_pass=True,
     )
-
-
-@pytest.fixture()
-def source(tmp_path: Path) -> Iterator[LiveSource]:
-    src = LiveSource(make_speech(tmp_path / "speech", count=6), tmp_path / "source")
-    yield src
-    src.close()
 
 
 class IndexWatch(threading.Thread):
@@ -82,7 +74,7 @@ class IndexWatch(threading.Thread):
 
 
 def test_the_full_pass_replaces_the_live_segments_in_one_step(
-    live_env: LiveEnv, source: LiveSource
+    live_env: LiveEnv, broadcast: Broadcast
 ) -> None:
     """
     GIVEN live capture with the full-quality pass on
@@ -93,6 +85,7 @@ def test_the_full_pass_replaces_the_live_segments_in_one_step(
     transcript or the full one — never a mix, never nothing
     """
     env = live_env
+    source = broadcast(3)  # about 17 s
     source.start()
     source.wait_segments(1)
     session_id = start_live(
