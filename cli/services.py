@@ -123,7 +123,10 @@ class Supervisor:
                 self.say(f"{child.name} restarted (pid {child.proc.pid})")
                 hook = self.on_restart.get(child.name)
                 if hook is not None:
-                    hook()
+                    try:
+                        hook()
+                    except Exception as exc:
+                        self.say(f"after restarting {child.name}: {exc!r}")
 
     def _died(self, child: Child, now: float) -> None:
         code = child.proc.returncode
@@ -144,20 +147,19 @@ class Supervisor:
             f"(restart {len(child.deaths)} of at most {self.policy.max_restarts} in {window:.0f} s)"
         )
 
-    def stop(self, timeout: float = 15.0, hurried: float = 5.0) -> None:
+    def stop(self, timeout: float = 10.0, hurried: float = 20.0) -> None:
         """Tier by tier (highest first): SIGTERM to each leader (Celery and uvicorn stop their own
         children in order: the web server finishes the requests in flight); after ``timeout``
         the child's ``hurry`` signal, after ``hurried`` more SIGKILL to its whole group."""
         for tier in sorted({c.tier for c in self.children.values()}, reverse=True):
             group = [c for c in self.children.values() if c.tier == tier]
+            _signal(group, lambda child: signal.SIGTERM)
+            _wait(group, timeout)
+            _signal(group, lambda child: child.hurry)
+            _wait(group, hurried)
             for child in group:
-                if child.proc.poll() is None:
-                    child.proc.send_signal(signal.SIGTERM)
-            _wait_all(group, timeout, None)
-            _wait_all(group, hurried, "hurry")
-            _wait_all(group, 0, "kill")
-            for child in group:
-                _kill_group(child.proc)
+                _kill_group(child.proc)  # what is left of it, the leader too
+                child.proc.wait()
 
 
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -168,20 +170,19 @@ def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
         )
 
 
-def _wait_all(children: list[Child], timeout: float, then: str | None) -> None:
-    """Wait up to ``timeout`` for every child to exit; signal those still running: ``hurry``
-    (their own signal, to the leader) or ``kill`` (SIGKILL to the group)."""
+def _signal(children: list[Child], which: Callable[[Child], int]) -> None:
+    """Send each child still running (its leader) the signal ``which`` chooses for it."""
+    for child in children:
+        if child.proc.poll() is None:
+            child.proc.send_signal(which(child))
+
+
+def _wait(children: list[Child], timeout: float) -> None:
+    """Wait up to ``timeout`` (in all) for every child to exit."""
     deadline = time.monotonic() + timeout
     for child in children:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.proc.wait(max(0.0, deadline - time.monotonic()))
-        if child.proc.poll() is not None or then is None:
-            continue
-        if then == "hurry":
-            child.proc.send_signal(child.hurry)
-        else:
-            _kill_group(child.proc)
-            child.proc.wait()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

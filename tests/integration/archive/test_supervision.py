@@ -4,10 +4,8 @@ rate limit is one limit however many web processes serve the archive."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -167,31 +165,29 @@ def test_up_restarts_a_killed_web_server_and_worker_and_the_site_answers(tmp_pat
 def test_a_child_that_cannot_come_back_is_a_crash_loop_that_stops_everything(tmp_path):
     """
     GIVEN `ashyq up` allowed 2 restarts of a child within two minutes
-    WHEN its Meilisearch is killed and its port taken by another program, so that every
-      restart exits at once
+    WHEN its Meilisearch's database folder is replaced by a file (the running server keeps the
+      folder it opened) and the server is killed, so that every restart exits at once
     THEN up restarts it twice (after 1 s, then 2 s), then says it is a crash loop, stops every
       process it started (web, workers) and exits 1, its runtime file removed
     """
     data, port = tmp_path / "data", free_port()
     up, log = start_up(data, port, web_workers="1", restart_max="2", restart_window_s="120")
-    taken = socket.socket()
     try:
-        meili_url = json.loads((data / "run" / "services.json").read_text())["meili_url"]
-        meili_port = int(meili_url.rsplit(":", 1)[1])
+        database = data / "meili" / "data.ms"
+        assert database.is_dir()
+        database.rename(tmp_path / "moved.ms")
+        database.write_text("not a Meilisearch database")
         meili = child_pid(up.pid, b"meilisearch")
         assert meili
         os.kill(meili, signal.SIGKILL)
-        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        wait_until(lambda: not alive(meili), 5, "Meilisearch gone")
-        taken.bind(("127.0.0.1", meili_port))
-        taken.listen()
         up.wait(60)
     finally:
         code = stop_up(up, data)
-        taken.close()
     text = log.read_text()
     assert code == 1, text[-3000:]
+    assert "meilisearch exited with signal SIGKILL" in text
     assert text.count("restarting meilisearch in") == 2, text[-3000:]
+    assert "meilisearch exited with exit code 1" in text
     assert "meilisearch died 3 times within 120 s: a crash loop; stopping everything" in text
     assert "stopped" in text
     assert not (data / "run" / "services.json").exists()
