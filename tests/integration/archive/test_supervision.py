@@ -14,10 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archive.settings import Settings
-from cli.services import free_port
+from archive.settings import Settings, env_for_children
+from cli.services import free_port, wait_http, web_argv
 from tests.conftest import REPO, serve_web
 from tests.integration.archive.test_up import children_of, wait_for_text
+from tests.support.factory import indexed_recording, tone
 
 RESTARTED_WITHIN_S = 30
 
@@ -230,3 +231,45 @@ def test_the_rate_limit_holds_across_two_web_servers_of_two_processes_each(
     assert 1 <= int(got[-1].headers["retry-after"]) <= 60
     if store == "embedded":
         assert (shared.data_dir / "run" / "ratelimit.sqlite3").exists()
+
+
+def test_a_stopped_web_server_finishes_the_download_in_flight_and_takes_no_new_one(
+    settings: Settings, tmp_path
+):
+    """
+    GIVEN the web server as `ashyq web` runs it, and a recording whose media file is 50 MB
+    WHEN a client has read the first bytes of that file and the server gets SIGTERM
+    THEN new connections are refused, the download in flight is finished (every byte, its
+    Content-Length), and the server finishes within its graceful time
+    """
+    rec = indexed_recording(settings, ["hello"], media=tone(tmp_path / "media", seconds=600))
+    served = settings.model_copy(update={"port": free_port(), "web_workers": 1})
+    log = tmp_path / "web.log"
+    proc = subprocess.Popen(
+        web_argv(served),
+        env=env_for_children(served),
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{served.port}"
+    try:
+        wait_http(f"{base}/healthz", 60, proc)
+        with httpx.stream("GET", f"{base}/media/{rec}/original", timeout=30) as answer:
+            assert answer.status_code == 200
+            length = int(answer.headers["content-length"])
+            chunks = answer.iter_raw(65536)
+            received = len(next(chunks))
+            proc.send_signal(signal.SIGTERM)
+            wait_until(lambda: not answers(base), 5, "new connections refused")
+            for chunk in chunks:
+                received += len(chunk)
+        assert length > 50_000_000 and received == length
+        # uvicorn ends by re-raising the signal it stopped for, once shut down cleanly
+        assert proc.wait(served.web_graceful_s + 5) == -signal.SIGTERM
+        assert "Finished server process" in log.read_text(), log.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
