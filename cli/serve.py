@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -85,10 +86,12 @@ def up(
         settings = _prepare(settings, supervisor, logs)
         _start_app(settings, supervisor, logs)
         if not no_demo:
-            _demo(settings)
+            # Beside the supervision, not before it: a child that dies while the demo is
+            # transcribed is restarted too.
+            threading.Thread(target=_demo, args=(settings,), name="demo", daemon=True).start()
         _watch(supervisor)
     except KeyboardInterrupt:
-        console.print("\nstopping…")
+        console.print()  # after the ^C the terminal echoed
     except ServiceError as exc:
         err.print(str(exc), style="red", highlight=False, markup=False)
         raise typer.Exit(1) from exc
