@@ -3,20 +3,24 @@
 Runs on a real Meilisearch (the npm binary, temp database) over the labelled pairs in
 ``bench/data/kk_ru_queries.tsv``; every configuration side by side in one run:
 
-    original            the query as typed, on the original text (Meilisearch prefix + typo only)
+    original            the query as typed, on the original text
     +folded             plus the script-folded query on the folded text
     +stem ...           plus the query reduced each way (search.text.stemming) on the reduced
-                        text: Kazakh suffix table with 3, 4 or 5 letters left; Russian not
-                        reduced, the old folded table, Snowball (PyStemmer) or pymorphy3 lemmas;
-                        the stem matched with prefix and typo, with typos off on text_stem, or as
-                        whole words (a one-word phrase)
+                        text: Kazakh suffix table with 3, 4 or 5 letters left, with or without
+                        the short roots, the б/г alternation and the rules; Russian not reduced,
+                        the old folded table, Snowball (PyStemmer) or pymorphy3 lemmas; the stem
+                        matched as the index allows, with typos off on text_stem, or as whole
+                        words (a one-word phrase)
+    ...; SETTINGS       the same with other index typo and prefix settings (``SETTINGS``); rows
+                        without one use the settings before issue #19 (typos 4/7, prefix search),
+                        "shipped" those of search.meili.schema
 
-    .venv/bin/python -m bench.stemming [--output bench/results/stemming.md]
+    .venv/bin/python -m bench.stemming [--output FILE]
 
 Precision and recall are micro-averaged over (query, segment) pairs, every hit up to 100. Per
 language they count the segments of that language (a query for "бюджет" is scored on Kazakh and
 Russian segments apart); the subsets are the tagged queries (?collision, ?latin, ?ru-form) on all
-segments. Needs pymorphy3 (a dev dependency) for its rows.
+segments. The report ends with the differences (missed, extra) of +folded and of the shipped row.
 """
 
 from __future__ import annotations
