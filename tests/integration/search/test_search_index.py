@@ -167,14 +167,14 @@ def test_an_index_of_the_previous_document_version_is_rebuilt_with_russian_forms
     from search.meili.schema import DOCUMENT_VERSION, META_INDEX, stored_version
     from tests.support.corpus import Rec, seed
 
-    assert DOCUMENT_VERSION == 5
+    assert DOCUMENT_VERSION >= 5  # 5 brought the Russian forms
     seed(archive, [Rec("R", "senate", date(2026, 3, 2), [("ru", "Жители жалуются на шум.")])])
     client = master_client(archive)
     index = client.index(archive.meili_index)
     old = [{**dict(doc), "text_stem": ""} for doc in index.get_documents({"limit": 10}).results]
     old = [{k: v for k, v in doc.items() if not k.startswith("_")} for doc in old]
     wait(client, index.add_documents(old))
-    version_4 = {"id": archive.meili_index, "document_version": DOCUMENT_VERSION - 1}
+    version_4 = {"id": archive.meili_index, "document_version": 4}
     wait(client, client.index(META_INDEX).add_documents([version_4], primary_key="id"))
     assert stored_version(client, archive.meili_index) == 4
     assert search_segments(client, archive.meili_index, "жаловаться").total == 0
