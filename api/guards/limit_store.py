@@ -70,8 +70,8 @@ class SQLiteStorage(Storage):
         self._local = threading.local()  # a connection per thread (the server's thread pool)
 
     @property
-    def base_exceptions(self) -> type[Exception]:
-        return sqlite3.Error
+    def base_exceptions(self) -> tuple[type[Exception], ...]:
+        return (sqlite3.Error, OSError)  # OSError: its folder cannot be made
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)

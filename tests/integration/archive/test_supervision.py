@@ -273,3 +273,24 @@ def test_a_stopped_web_server_finishes_the_download_in_flight_and_takes_no_new_o
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_when_the_rate_limit_store_fails_requests_pass(settings: Settings):
+    """
+    GIVEN an app limited to 2 requests a minute whose rate-limit store is a Redis that does not
+      answer (nothing listens on its port)
+    WHEN one client sends 4 requests
+    THEN all 4 are answered (200): a broken counter does not take the archive down
+    """
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    broken = settings.model_copy(
+        update={
+            "rate_limit_per_minute": 2,
+            "rate_limit_storage": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    )
+    with TestClient(create_app(broken)) as client:
+        assert [client.get("/api/v1/bodies").status_code for _ in range(4)] == [200] * 4
