@@ -41,7 +41,7 @@ def web(
         typer.Option(help="web server processes (default: ASHYQ_WEB_WORKERS, else one per core)"),
     ] = None,
 ) -> None:
-    """Run only the web server (production runs one process per container)."""
+    """Run only the web server, with --workers processes (production: one per container)."""
     settings = load_settings()
     if workers is not None:
         if workers < 1:

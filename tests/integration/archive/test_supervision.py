@@ -294,3 +294,26 @@ def test_when_the_rate_limit_store_fails_requests_pass(settings: Settings):
     )
     with TestClient(create_app(broken)) as client:
         assert [client.get("/api/v1/bodies").status_code for _ in range(4)] == [200] * 4
+
+
+def test_ashyq_web_runs_the_processes_it_is_asked_for(settings: Settings, tmp_path):
+    """
+    GIVEN the archive's settings WHEN `ashyq web --workers 3` runs (ASHYQ_WEB_WORKERS says 1)
+    THEN it serves, with three web processes under one uvicorn
+    """
+    served = settings.model_copy(update={"port": free_port(), "web_workers": 1})
+    log = tmp_path / "web.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "web", "--workers", "3"],
+        env=env_for_children(served),
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{served.port}/healthz", 60, proc)
+        wait_until(lambda: len(web_processes(proc.pid)) == 3, 20, "three web processes")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
