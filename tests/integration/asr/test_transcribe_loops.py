@@ -14,28 +14,40 @@ from workers.asr.transcribe import FasterWhisperEngine, is_loop
 pytestmark = pytest.mark.whisper
 
 
-def test_a_loop_prone_kazakh_clip_comes_out_without_a_loop(engine, monkeypatch):
+def kazakh_clips() -> list[Path]:
+    """The Kazakh rows of the shared speech manifest."""
+    speech = need_shared()
+    rows = (line.split("\t") for line in (speech / "MANIFEST.tsv").read_text().splitlines())
+    return [speech / row[0] for row in rows if len(row) > 1 and row[1] == "kk"]
+
+
+def test_loop_prone_kazakh_clips_come_out_without_a_loop(engine, monkeypatch):
     """
-    GIVEN a real Kazakh clip (kzaudio_2) that the engine's batched windows decode into a
-    repetition loop ("… көйді көйді көйді …") when nothing checks for one
-    WHEN the engine transcribes it
-    THEN no segment and not the whole text loops, yet the speech is transcribed (text in Cyrillic
+    GIVEN the real Kazakh clips, some of which the engine's batched windows decode into a
+    repetition loop ("… с геоплажения, с геоплажения …") when nothing checks for one — which
+    clips loop depends on the installed libraries' numerics (kzaudio_2 did, and no longer does
+    with CTranslate2 4.8.5), so the test finds them rather than naming one
+    WHEN the engine transcribes each clip that loops unchecked
+    THEN no segment and not the whole text loops, yet the speech is transcribed (Cyrillic text
     over most of the clip), nothing marked unintelligible, the timings inside the clip
     """
-    clip = need_shared() / "kk/kaz-asr-codeswitch/audio/kzaudio_2.wav"
-    length = _duration(clip)
+    prone = []
     with monkeypatch.context() as unchecked:
         unchecked.setattr("workers.asr.faster.decoding.is_degenerate", lambda _segments: False)
-        looped = " ".join(seg.text for seg in engine.transcribe(clip))
-    assert is_loop(looped), looped  # the clip does loop without the check
+        for clip in kazakh_clips():
+            if is_loop(" ".join(seg.text for seg in engine.transcribe(clip))):
+                prone.append(clip)
+    assert len(prone) >= 2, "the shared Kazakh clips no longer loop unchecked: nothing to test"
 
-    segments = list(engine.transcribe(clip))
-    text = " ".join(seg.text for seg in segments)
-    assert segments and not is_loop(text), text
-    assert not any(is_loop(seg.text) or seg.unintelligible for seg in segments), segments
-    assert sum(1 for ch in text if "\u0400" <= ch <= "\u04ff") >= 60, text
-    assert all(0 <= seg.start < seg.end <= length + 0.05 for seg in segments)
-    assert sum(seg.end - seg.start for seg in segments) >= 0.6 * length
+    for clip in prone:
+        length = _duration(clip)
+        segments = list(engine.transcribe(clip))
+        text = " ".join(seg.text for seg in segments)
+        assert segments and not is_loop(text), (clip.name, text)
+        assert not any(is_loop(seg.text) or seg.unintelligible for seg in segments), segments
+        assert sum(1 for ch in text if "\u0400" <= ch <= "\u04ff") >= 5 * length, (clip, text)
+        assert all(0 <= seg.start < seg.end <= length + 0.05 for seg in segments)
+        assert sum(seg.end - seg.start for seg in segments) >= 0.6 * length, (clip, segments)
 
 
 def test_a_stretch_the_model_cannot_decode_is_kept_as_unintelligible(
