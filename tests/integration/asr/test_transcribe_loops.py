@@ -25,8 +25,8 @@ def test_loop_prone_kazakh_clips_come_out_without_a_loop(engine, monkeypatch):
     """
     GIVEN the real Kazakh clips, some of which the engine's batched windows decode into a
     repetition loop ("… с геоплажения, с геоплажения …") when nothing checks for one — which
-    clips loop depends on the installed libraries' numerics (kzaudio_2 did, and no longer does
-    with CTranslate2 4.8.5), so the test finds them rather than naming one
+    clips loop depends on the installed libraries' numerics (kzaudio_2 did on one install, not
+    on another with the same pins), so the test finds them rather than naming one
     WHEN the engine transcribes each clip that loops unchecked
     THEN no segment and not the whole text loops, yet the speech is transcribed (Cyrillic text
     over most of the clip), nothing marked unintelligible, the timings inside the clip
