@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -55,6 +56,15 @@ class LiveEnv:
             time.sleep(0.3)
         self.worker = proc
         return proc
+
+    def capture(self, source: Any, *, body: str, title: str, chunk_s: int) -> int:
+        """Put ``source`` on the air and, once its first segment is out, start capturing it as
+        staff do; returns the live session's id."""
+        from workers.services.live_control import start_live
+
+        source.start()
+        source.wait_segments(1)
+        return start_live(self.settings, source.url, body=body, title=title, chunk_s=chunk_s)
 
     def kill_worker(self) -> None:
         assert self.worker is not None
@@ -156,3 +166,18 @@ def live_env(
     yield env
     if env.worker is not None:
         stop_group(env.worker)
+
+
+def module_live_env(name: str, *, broker_db: int, **overrides: Any) -> Any:
+    """The ``live_env`` module fixture of a live test module: its own data folder and index
+    (both named ``name``), Redis database ``broker_db`` above the test one, and ``overrides``
+    of the settings its tests are about. ``live_env = module_live_env("live-x", broker_db=1)``.
+    """
+
+    @pytest.fixture(scope="module")
+    def fixture(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnv]:
+        index = "segments_" + name.replace("-", "_")
+        data_dir = tmp_path_factory.mktemp(name)
+        yield from live_env(settings, data_dir, broker_db=broker_db, index=index, **overrides)
+
+    return fixture

@@ -13,17 +13,15 @@ from __future__ import annotations
 import itertools
 import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
 from archive.db import session_scope
 from archive.models import LiveChunk, LiveGap, LiveState, Recording
-from archive.settings import Settings, env_for_children
+from archive.settings import env_for_children
 from tests.conftest import REPO, stop_group
-from tests.support.live_env import LiveEnv
-from tests.support.live_env import live_env as build_live_env
+from tests.support.live_env import LiveEnv, module_live_env
 from tests.support.live_source import Broadcast
 from workers.errors import PermanentError
 from workers.live.connection import resolve
@@ -38,15 +36,7 @@ CHUNK_S = 5
 OUTAGE_S = 10  # longer than ffmpeg's hold on an unchanged playlist (5 reloads, some seconds)
 
 
-@pytest.fixture(scope="module")
-def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnv]:
-    yield from build_live_env(
-        settings,
-        tmp_path_factory.mktemp("live-data"),
-        broker_db=1,
-        index="segments_live_test",
-        live_give_up_s=GIVE_UP_S,
-    )
+live_env = module_live_env("live-data", broker_db=1, live_give_up_s=GIVE_UP_S)
 
 
 def test_a_source_lost_for_10_s_gives_one_recording_with_a_recorded_gap(
@@ -59,11 +49,7 @@ def test_a_source_lost_for_10_s_gives_one_recording_with_a_recorded_gap(
     """
     env = live_env
     source = broadcast(4)
-    source.start()
-    source.wait_segments(1)
-    session_id = start_live(
-        env.settings, source.url, body="akimat", title="Briefing", chunk_s=CHUNK_S
-    )
+    session_id = env.capture(source, body="akimat", title="Briefing", chunk_s=CHUNK_S)
     source.wait_segments(4, timeout=60)
     first_part = source.kill()
     time.sleep(OUTAGE_S)
@@ -107,11 +93,7 @@ def test_killing_the_capture_worker_loses_at_most_the_chunk_in_flight_and_duplic
     # 53 s: it must outlast the kill (~14 s in) and the restart, which under load took ~20 s
     # (a new worker, its model, the held tail transcribed and indexed again)
     source = broadcast(10)
-    source.start()
-    source.wait_segments(1)
-    session_id = start_live(
-        env.settings, source.url, body="senat", title="Hearing", chunk_s=CHUNK_S
-    )
+    session_id = env.capture(source, body="senat", title="Hearing", chunk_s=CHUNK_S)
 
     def transcribed() -> list[tuple[int, str, str]]:
         with session_scope(env.settings.db_url) as session:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,28 +20,19 @@ from archive.db import session_scope
 from archive.models import LiveState
 from archive.settings import Settings
 from tests.support.factory import make_body, make_recording, make_segments
-from tests.support.live_env import LiveEnv
-from tests.support.live_env import live_env as build_live_env
+from tests.support.live_env import LiveEnv, module_live_env
 from tests.support.live_source import Broadcast
 from tests.support.smtp import parts
 from workers import indexing
 from workers.celery_app import EVALUATE_ALERTS
-from workers.services.live_control import start_live, stop_live
+from workers.services.live_control import stop_live
 
 pytestmark = pytest.mark.whisper
 
 WORD = "hospital"  # said in the broadcast's third sentence
 
 
-@pytest.fixture(scope="module")
-def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnv]:
-    yield from build_live_env(
-        settings,
-        tmp_path_factory.mktemp("live-alerts"),
-        broker_db=2,
-        index="segments_live_alerts",
-        live_give_up_s=30.0,
-    )
+live_env = module_live_env("live-alerts", broker_db=2, live_give_up_s=30.0)
 
 
 def link(text: str, marker: str) -> str:
@@ -78,11 +68,7 @@ def test_a_live_chunk_alerts_a_subscriber_within_a_minute_of_its_words_being_sea
     confirmed_alert(env, smtp, address, WORD)
 
     source = broadcast(color="teal")  # 84 s: the capture is stopped long before its end
-    source.start()
-    source.wait_segments(1)
-    session_id = start_live(
-        env.settings, source.url, body="mazhilis", title="Water committee", chunk_s=5
-    )
+    session_id = env.capture(source, body="mazhilis", title="Water committee", chunk_s=5)
     live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording was created")
     recording_id = live.recording_id
     env.wait_searchable(WORD, recording_id, timeout=240)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -19,26 +18,15 @@ from archive.db import session_scope
 from archive.models import Job, JobState, LiveState
 from archive.settings import Settings
 from search.meili.client import master_client
-from tests.support.live_env import LiveEnv
-from tests.support.live_env import live_env as build_live_env
+from tests.support.live_env import LiveEnv, module_live_env
 from tests.support.live_source import Broadcast
-from workers.services.live_control import start_live
 
 pytestmark = pytest.mark.whisper
 
 Transcript = frozenset[tuple[str, str]]  # (segment id, text)
 
 
-@pytest.fixture(scope="module")
-def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnv]:
-    yield from build_live_env(
-        settings,
-        tmp_path_factory.mktemp("live-full-pass"),
-        broker_db=2,
-        index="segments_live_full_pass",
-        live_give_up_s=30.0,
-        live_full_pass=True,
-    )
+live_env = module_live_env("live-full-pass", broker_db=2, live_give_up_s=30.0, live_full_pass=True)
 
 
 class IndexWatch(threading.Thread):
@@ -86,11 +74,7 @@ def test_the_full_pass_replaces_the_live_segments_in_one_step(
     """
     env = live_env
     source = broadcast(3)  # about 17 s
-    source.start()
-    source.wait_segments(1)
-    session_id = start_live(
-        env.settings, source.url, body="mazhilis", title="Full pass", chunk_s=10
-    )
+    session_id = env.capture(source, body="mazhilis", title="Full pass", chunk_s=10)
     live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording")
     recording_id = live.recording_id
     env.wait_searchable("railway", recording_id, 240)

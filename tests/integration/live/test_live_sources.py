@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,9 +24,7 @@ from sqlalchemy import select
 from archive.db import session_scope
 from archive.media.storage import sha256_file
 from archive.models import LiveGap, LiveSession, LiveState
-from archive.settings import Settings
-from tests.support.live_env import LiveEnv
-from tests.support.live_env import live_env as build_live_env
+from tests.support.live_env import LiveEnv, module_live_env
 from tests.support.live_source import Broadcast, RtmpSource, RtspSource, Speech
 from workers.services.live_control import start_live
 
@@ -44,15 +42,7 @@ AHEAD_S = 6  # how far ahead the scheduled capture is set
 COLORS = itertools.cycle(("maroon", "olive", "purple"))
 
 
-@pytest.fixture(scope="module")
-def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnv]:
-    yield from build_live_env(
-        settings,
-        tmp_path_factory.mktemp("live-sources"),
-        broker_db=2,
-        index="segments_live_sources",
-        live_give_up_s=GIVE_UP_S,
-    )
+live_env = module_live_env("live-sources", broker_db=2, live_give_up_s=GIVE_UP_S)
 
 
 @pytest.fixture()
@@ -73,11 +63,7 @@ def test_a_word_is_searchable_while_live_and_a_dead_source_ends_in_a_finalized_f
     """
     env = live_env
     source = broadcast(color=next(COLORS))  # 84 s: it is killed long before its end
-    source.start()
-    source.wait_segments(1)
-    session_id = start_live(
-        env.settings, source.url, body="mazhilis", title="Live plenary", chunk_s=CHUNK_S
-    )
+    session_id = env.capture(source, body="mazhilis", title="Live plenary", chunk_s=CHUNK_S)
     live = env.wait_live(session_id, lambda s: s.recording_id, 60, "no recording was created")
     recording_id = live.recording_id
     began = time.monotonic()
