@@ -24,7 +24,9 @@ PRIMARY_KEY = "id"
 #   5: text_stem by the segment's language (Kazakh stems that keep 4 letters or a known short
 #      root; Russian pymorphy3 lemmas; English Snowball stems); 2017/2018 Latin letters folded;
 #      an apostrophe joins a word (search.text)
-DOCUMENT_VERSION = 5
+#   6: я/ю keep their glide after a consonant in text_folded (бюджет "biudjet", not "budjet", one
+#      typo from будет "budet")
+DOCUMENT_VERSION = 6
 META_INDEX = "ashyq_meta"  # one document per segment index: {"id": uid, "document_version": N}
 
 INDEX_SETTINGS: dict[str, Any] = {

@@ -11,7 +11,7 @@ highlighted (``original_spans`` maps folded words back to it).
 
 1. lowercase; Cyrillic → Latin by ``CYRILLIC``;
 2. Latin letters and digraphs → a reduced alphabet by ``LATIN`` (longest match first);
-3. doubled letters collapse to one ("бюджеттің" → "budjetin"; "Dmitriy" and "Дмитрий" meet).
+3. doubled letters collapse to one ("бюджеттің" → "biudjetin"; "Dmitriy" and "Дмитрий" meet).
 
 ``CYRILLIC`` (Kazakh letters merge with their Russian-keyboard look-alikes):
 
@@ -19,7 +19,8 @@ highlighted (``original_spans`` maps folded words back to it).
     з → z      и і й ы → i         к қ → k    л → l     м → m       н ң → n
     о ө → o    п → p     р → r     с → s      т → t     у ұ ү → u   ф → f
     х һ → h    ц → ts    ч → ch    ш щ → sh   ъ ь → (dropped)       ю → iu   я → ia
-    (ю, я after a consonant → u, a: "бюджет" → "budjet", as people type it; so "byu" → "bu")
+    (я, ю keep their glide after a consonant too: "budjet" typed for бюджет is one typo away, as
+    typo tolerance allows; dropping the glide made бюджет "budjet", one typo from будет "budet")
 
 ``LATIN`` (2021 official letters; the 2018 and 2017 alphabets; the informal spellings people type):
 
@@ -70,10 +71,6 @@ LATIN: dict[str, str] = {
     **_table("zh=j kh=h gh=g ye=e yo=e ya=ia yu=iu y=i w=u x=ks c=ts ch=ch sh=sh ts=ts"),
 }
 
-# After a consonant the glide of я, ю is dropped, and "y" before a/u in Latin: people write
-# бюджет as "budjet" as often as "byudzhet" (бя → ba, бю → bu; a word's forms stay together).
-_GLIDE = re.compile("(?<=[бвгғджзйклмнңпрстфхһцчшщ])[яю]|(?<=[bcdfghjklmnpqrstvwxz])y(?=[au])")
-_VOWEL = {"я": "а", "ю": "у"}
 _LATIN_KEYS = sorted(LATIN, key=len, reverse=True)
 _LATIN_RE = re.compile("|".join(re.escape(k) for k in _LATIN_KEYS))
 # A run of letters, digits and combining accents (á typed as a + ◌́), with apostrophes inside or
@@ -87,11 +84,10 @@ _DOUBLE = re.compile(r"(.)\1+")
 def fold_word(word: str, collapse: bool = True) -> str:
     """The folded form of one word (letters and digits only).
 
-    ``collapse=False`` keeps doubled letters, for the stemmer: it must see "budjet|tin", not
-    "budje|tin", to strip the right suffix before doubles collapse.
+    ``collapse=False`` keeps doubled letters, for the stemmer: it must see "biudjet|tin", not
+    "biudje|tin", to strip the right suffix before doubles collapse.
     """
     lowered = unicodedata.normalize("NFC", word.lower()).translate(_APOSTROPHES)
-    lowered = _GLIDE.sub(lambda m: _VOWEL.get(m.group(0), ""), lowered)
     latin = "".join(CYRILLIC.get(ch, ch) for ch in lowered)
     # "c" is kept inside "ch" (the longest match wins), so ч and "ch" meet.
     reduced = _LATIN_RE.sub(lambda m: LATIN[m.group(0)], latin)

@@ -138,7 +138,7 @@ def stem_folded(
     word: str, language: str, minimum: int = KAZAKH_MIN, stemming: Stemming | None = None
 ) -> str:
     """Strip table suffixes from a folded word whose doubled letters are still there (the stemmer
-    must see "budjet|tin", not "budje|tin"); collapse doubles after.
+    must see "biudjet|tin", not "biudje|tin"); collapse doubles after.
 
     A suffix goes only where at least ``minimum`` letters remain, or (``stemming.short_stems``)
     where what remains is a known short root; a cut stem ending in b or g takes p or k back

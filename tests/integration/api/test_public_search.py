@@ -23,8 +23,9 @@ def titles(found: dict) -> list[str]:
 
 def test_results_are_grouped_by_recording_with_their_best_moments(site):
     found = api(site, q="бюджет")
-    assert set(titles(found)) == {"Бюджет отырысы", "Заседание Сената", "Briefing on the budget"}
-    assert found["total_recordings"] == 3
+    # The English "budget" is another word (two letters from бюджет's folded "biudjet").
+    assert set(titles(found)) == {"Бюджет отырысы", "Заседание Сената"}
+    assert found["total_recordings"] == 2
     kk = next(r for r in found["recordings"] if r["title"] == "Бюджет отырысы")
     assert kk["hit_count"] == 2 and len(kk["moments"]) == 2
     assert all("<mark>" in m["highlight_html"] for m in kk["moments"])
@@ -59,20 +60,23 @@ def test_moment_is_when_the_matching_word_is_spoken(site):
     ("params", "expected"),
     [
         ({"body": "senate"}, {"Заседание Сената"}),
-        ({"body": "mazhilis"}, {"Бюджет отырысы", "Briefing on the budget"}),
+        ({"body": "mazhilis"}, {"Бюджет отырысы"}),
+        ({"q": "budget", "body": "mazhilis"}, {"Briefing on the budget"}),
         ({"year": 2025}, {"Бюджет отырысы"}),
         ({"language": "ru"}, {"Заседание Сената"}),
-        ({"language": "en", "body": "mazhilis"}, {"Briefing on the budget"}),
-        ({"event_type": "briefing"}, {"Briefing on the budget"}),
+        ({"q": "budget", "language": "en", "body": "mazhilis"}, {"Briefing on the budget"}),
+        ({"q": "budget", "event_type": "briefing"}, {"Briefing on the budget"}),
         ({"speaker": "tokayev"}, {"Бюджет отырысы"}),
-        ({"from": "2026-01-01"}, {"Заседание Сената", "Briefing on the budget"}),
-        ({"to": "2026-01-15"}, {"Бюджет отырысы", "Briefing on the budget"}),
+        ({"from": "2026-01-01"}, {"Заседание Сената"}),
+        ({"to": "2026-01-15"}, {"Бюджет отырысы"}),
+        ({"q": "budget", "to": "2026-01-15"}, {"Briefing on the budget"}),
         ({"from": "2026-01-16", "to": "2026-05-01"}, {"Заседание Сената"}),
     ],
 )
 def test_every_filter_narrows_the_results(site, params, expected):
-    assert set(titles(api(site, q="бюджет", **params))) == expected
-    page = site.get("/search", params={"q": "бюджет", "lang": "en", **params})
+    params = {"q": "бюджет", **params}
+    assert set(titles(api(site, **params))) == expected
+    page = site.get("/search", params={"lang": "en", **params})
     assert page.status_code == 200
     assert sorted(set(re.findall(r'<h2><a href="/r/\d+">([^<]+)</a>', page.text))) == sorted(
         expected
@@ -81,10 +85,10 @@ def test_every_filter_narrows_the_results(site, params, expected):
 
 def test_facets_count_and_name_values_in_the_ui_language(site):
     found = api(site, q="бюджет")
-    assert found["facets"]["body"] == {"mazhilis": 3, "senate": 1}
-    assert found["facets"]["year"] == {"2025": 2, "2026": 2}
+    assert found["facets"]["body"] == {"mazhilis": 2, "senate": 1}
+    assert found["facets"]["year"] == {"2025": 2, "2026": 1}
     assert found["facets"]["speaker"] == {"tokayev": 2}
-    assert found["facets"]["event_type"] == {"plenary": 2, "hearing": 1, "briefing": 1}
+    assert found["facets"]["event_type"] == {"plenary": 2, "hearing": 1}
     english = site.get("/search", params={"q": "бюджет", "lang": "en"}).text
     assert "Mazhilis" in english and "Kassym-Jomart Tokayev" in english
     russian = site.get("/search", params={"q": "бюджет", "lang": "ru"}).text
@@ -94,7 +98,7 @@ def test_facets_count_and_name_values_in_the_ui_language(site):
 
 def test_sort_by_date_both_ways_and_relevance(site):
     newest = api(site, q="бюджет", sort="newest")
-    assert titles(newest) == ["Заседание Сената", "Briefing on the budget", "Бюджет отырысы"]
+    assert titles(newest) == ["Заседание Сената", "Бюджет отырысы"]
     oldest = api(site, q="бюджет", sort="oldest")
     assert titles(oldest) == list(reversed(titles(newest)))
     relevance = api(site, q="railway funding")

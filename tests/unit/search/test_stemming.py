@@ -25,7 +25,7 @@ from search.text.stemming import SHIPPED, TABLES, Stemming, stem_folded, stem_te
     ],
 )
 def test_inflected_forms_share_the_stem(word, language):
-    assert stem_text(word, language) == stem_text("бюджет", language) == "budjet"
+    assert stem_text(word, language) == stem_text("бюджет", language) == "biudjet"
 
 
 @pytest.mark.parametrize(
@@ -124,16 +124,16 @@ def test_a_query_is_reduced_as_each_language_and_matched_as_whole_words():
         '"jilishnaia" "programa"',
         '"jilishni" "programa"',
     ]
-    assert stem_queries("мектеп бюджет") == ['"mektep" "budjet"']
+    assert stem_queries("мектеп бюджет") == ['"mektep" "biudjet"']
     assert stem_queries("ministries") == ['"ministri"', '"ministries"']
-    assert stem_queries("бюджеттің -жол") == ['"budjet" -"jol"', '"budjetin" -"jol"']
+    assert stem_queries("бюджеттің -жол") == ['"biudjet" -"jol"', '"biudjetin" -"jol"']
     # An excluded phrase stays one phrase, excluded in every language's form from every query.
     assert stem_queries('кодексі -"бюджет жобасы"') == [
-        '"kodek" -"budjet joba" -"budjet jobas"',
-        '"kodeksi" -"budjet joba" -"budjet jobas"',
+        '"kodek" -"biudjet joba" -"biudjet jobas"',
+        '"kodeksi" -"biudjet joba" -"biudjet jobas"',
     ]
     loose = replace(SHIPPED, whole_words=False)
-    assert stem_queries("бюджеттің жобасы", loose)[0] == "budjet joba"
+    assert stem_queries("бюджеттің жобасы", loose)[0] == "biudjet joba"
     queries = build_queries("segments", "бюджета", [], forms=("stem",))
     assert {tuple(q["attributesToSearchOn"]) for q in queries} == {("text_stem", "text_folded")}
 
