@@ -162,14 +162,7 @@ def dump_database(db_url: str, folder: Path) -> Path:
         path = Path(make_url(db_url).database or "")
         if not path.is_file():  # connecting would make an empty one
             raise BackupError(f"no database at {path}: is ASHYQ_DATA_DIR the archive's folder?")
-        source = sqlite3.connect(path)
-        copy = sqlite3.connect(target)
-        try:
-            with copy:
-                source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+        _sqlite_copy(path, target)
         return target
     if _backend(db_url) != "postgresql":
         raise BackupError(f"no backup for a {_backend(db_url)} database")
@@ -187,6 +180,18 @@ def _database_is_empty(db_url: str) -> bool:
         engine.dispose()
 
 
+def _sqlite_copy(source_path: Path, target_path: Path) -> None:
+    """Copy a SQLite database page by page with its online backup API: a consistent copy even
+    while the archive writes to the source."""
+    source, copy = sqlite3.connect(source_path), sqlite3.connect(target_path)
+    try:
+        with copy:
+            source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+
+
 def load_database(db_url: str, dump: Path) -> None:
     """Put a snapshot's database in place; the target must hold no table."""
     if _backend(db_url) == "sqlite":
@@ -194,13 +199,7 @@ def load_database(db_url: str, dump: Path) -> None:
         if target.exists() and target.stat().st_size:
             raise BackupError(f"the database {target} exists already: restore needs none")
         target.parent.mkdir(parents=True, exist_ok=True)
-        source, copy = sqlite3.connect(dump), sqlite3.connect(target)
-        try:
-            with copy:
-                source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+        _sqlite_copy(dump, target)
         return
     if not _database_is_empty(db_url):
         raise BackupError(
