@@ -194,9 +194,9 @@ def web(settings: Settings) -> Iterator[str]:
     yield from serve_web(settings, "web.log")
 
 
-def serve_web(settings: Settings, log_name: str) -> Iterator[str]:
-    """Run the web server of ``settings`` (its log in the data folder) until the generator is
-    closed; yields its base URL once it answers."""
+def start_web(settings: Settings, log_name: str) -> subprocess.Popen:
+    """The web server of ``settings`` (its log in the data folder, its own process group), once
+    it answers; stop it with ``stop_group`` (or kill its group, as a fault test does)."""
     from cli.services import web_argv
 
     proc = subprocess.Popen(
@@ -207,9 +207,15 @@ def serve_web(settings: Settings, log_name: str) -> Iterator[str]:
         cwd=REPO,
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{settings.port}"
-    wait_http(f"{base}/healthz", 60, proc)
-    yield base
+    wait_http(f"http://127.0.0.1:{settings.port}/healthz", 60, proc)
+    return proc
+
+
+def serve_web(settings: Settings, log_name: str) -> Iterator[str]:
+    """Run the web server of ``settings`` until the generator is closed; yields its base URL
+    once it answers."""
+    proc = start_web(settings, log_name)
+    yield f"http://127.0.0.1:{settings.port}"
     stop_group(proc)
 
 

@@ -4,7 +4,9 @@ deletion and purge, transcript revisions, uploads (refusals, duplicates, resumin
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -242,6 +244,33 @@ def upload(client: TestClient, filename: str, data: bytes) -> httpx.Response:
     return finish(client, upload_id)
 
 
+def a_third_sent(client: httpx.Client, folder: Path) -> tuple[bytes, str, int]:
+    """A 6 s WAV ``hearing.wav`` whose upload is started and its first third sent: the file's
+    bytes, the upload's id, and where the second chunk begins."""
+    data = tone(folder, seconds=6.0, freq=660).read_bytes()
+    upload_id = start_upload(client, "hearing.wav", len(data)).json()["id"]
+    first = len(data) // 3
+    assert send(client, upload_id, 0, data[:first]).status_code == 200
+    return data, upload_id, first
+
+
+def half_chunk(
+    client: httpx.Client, upload_id: str, offset: int, rest: bytes, sent: int
+) -> socket.socket:
+    """A raw connection that PUTs ``rest`` at ``offset`` but sends only its first ``sent`` bytes
+    (a browser whose connection, or whose server, goes away mid-chunk); close it to drop it."""
+    parts = urlsplit(str(client.base_url))
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    head = (
+        f"PUT /staff/uploads/{upload_id}?offset={offset} HTTP/1.1\r\nHost: {parts.hostname}\r\n"
+        f"Cookie: {cookie}\r\nX-CSRF-Token: {client.csrf}\r\n"  # type: ignore[attr-defined]
+        f"Content-Type: application/octet-stream\r\nContent-Length: {len(rest)}\r\n\r\n"
+    ).encode()
+    raw = socket.create_connection((parts.hostname, parts.port))
+    raw.sendall(head + rest[:sent])
+    return raw
+
+
 def nothing_left(settings) -> None:  # type: ignore[no-untyped-def]
     leftovers = [p for p in settings.incoming_dir.rglob("*") if p.is_file()]
     assert leftovers == []
@@ -335,24 +364,11 @@ def test_an_upload_resumes_after_the_connection_drops(archive, mazhilis, staff, 
     """
     client = httpx.Client(base_url=web)
     client.csrf = sign_in(client, staff.editor)  # type: ignore[attr-defined]
-    data = tone(tmp_path, seconds=6.0, freq=660).read_bytes()
-    upload_id = start_upload(client, "hearing.wav", len(data)).json()["id"]
-    first = len(data) // 3
-    assert send(client, upload_id, 0, data[:first]).status_code == 200
+    data, upload_id, first = a_third_sent(client, tmp_path)
 
     # Half of a chunk, then the socket closes without the rest.
-    host, port = web.removeprefix("http://").split(":")
-    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-    head = (
-        f"PUT /staff/uploads/{upload_id}?offset={first} HTTP/1.1\r\nHost: {host}\r\n"
-        f"Cookie: {cookie}\r\nX-CSRF-Token: {client.csrf}\r\n"  # type: ignore[attr-defined]
-        f"Content-Type: application/octet-stream\r\nContent-Length: {len(data) - first}\r\n\r\n"
-    ).encode()
     half = (len(data) - first) // 2
-    with socket.create_connection((host, int(port))) as raw:
-        raw.sendall(head + data[first : first + half])
-        import time
-
+    with half_chunk(client, upload_id, first, data[first:], half):
         time.sleep(1.0)
     offset = 0
     for _ in range(50):

@@ -5,34 +5,22 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import time
 
 import httpx
 
 from archive.db import session_scope
 from archive.models import Job
-from archive.settings import env_for_children
-from cli.services import free_port, wait_http, web_argv
-from tests.conftest import REPO, stop_group
-from tests.integration.staff.test_staff_work import finish, mazhilis, send, start_upload
-from tests.support.factory import tone
+from cli.services import free_port
+from tests.conftest import start_web, stop_group
+from tests.integration.staff.test_staff_work import (
+    a_third_sent,
+    finish,
+    half_chunk,
+    mazhilis,
+    send,
+)
 from tests.support.staff import sign_in
-
-
-def start_web(settings, log_name: str) -> subprocess.Popen:  # type: ignore[no-untyped-def]
-    proc = subprocess.Popen(
-        web_argv(settings),
-        env=env_for_children(settings),
-        stdout=(settings.data_dir / log_name).open("wb"),
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-        start_new_session=True,
-    )
-    wait_http(f"http://127.0.0.1:{settings.port}/healthz", 60, proc)
-    return proc
-
 
 __all__ = ["mazhilis"]  # the fixture, shared with test_staff_work
 
@@ -52,21 +40,10 @@ def test_an_upload_resumes_after_its_web_server_is_killed_mid_chunk(
     try:
         client = httpx.Client(base_url=base)
         client.csrf = sign_in(client, staff.editor)  # type: ignore[attr-defined]
-        data = tone(tmp_path, seconds=6.0, freq=550).read_bytes()
-        upload_id = start_upload(client, "hearing.wav", len(data)).json()["id"]
-        first = len(data) // 3
-        assert send(client, upload_id, 0, data[:first]).status_code == 200
+        data, upload_id, first = a_third_sent(client, tmp_path)
 
-        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-        head = (
-            f"PUT /staff/uploads/{upload_id}?offset={first} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Cookie: {cookie}\r\nX-CSRF-Token: {client.csrf}\r\n"  # type: ignore[attr-defined]
-            "Content-Type: application/octet-stream\r\n"
-            f"Content-Length: {len(data) - first}\r\n\r\n"
-        ).encode()
         half = (len(data) - first) // 2
-        with socket.create_connection(("127.0.0.1", own.port)) as raw:
-            raw.sendall(head + data[first : first + half])
+        with half_chunk(client, upload_id, first, data[first:], half):
             deadline = time.monotonic() + 10
             while client.get(f"/staff/uploads/{upload_id}").json()["offset"] <= first:
                 assert time.monotonic() < deadline, "the half chunk never reached the disk"
